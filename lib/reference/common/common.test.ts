@@ -1,0 +1,149 @@
+import { test, expect } from '@playwright/test';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CounterBook, ControlServer, FaultSet, JsonStateStore, UnknownFaultError, callControlApi, controlApiEndpoints,
+  controlApiValidator, readConfigFile, type FaultDefinition, type CounterCeilings,
+} from './index.ts';
+
+const table: FaultDefinition[] = [
+  { name: 'bmsc-a', role: 'bmsc', description: 'does a', violates: 'RFC 0 §1', procedure: 'msk-request' },
+  { name: 'bmsc-b', role: 'bmsc', description: 'does b', violates: 'RFC 0 §2', procedure: 'mtk-update' },
+];
+
+test.describe('FaultSet', () => {
+  test('accepts known names and refuses unknown ones without changing the set', () => {
+    const faults = new FaultSet('bmsc', table, ['bmsc-b']);
+    expect(faults.active()).toEqual(['bmsc-b']);
+    expect(faults.has('bmsc-b')).toBe(true);
+    expect(faults.has('bmsc-a')).toBe(false);
+    expect(() => faults.set(['bmsc-a', 'bmsc-typo'])).toThrow(UnknownFaultError);
+    expect(faults.active()).toEqual(['bmsc-b']);
+    expect(() => faults.has('bmsc-typo')).toThrow(UnknownFaultError);
+  });
+
+  test('a table with a duplicate or a mis-prefixed name is refused', () => {
+    expect(() => new FaultSet('bmsc', [table[0]!, table[0]!])).toThrow(/duplicate/);
+    expect(() => new FaultSet('ue', [{ ...table[0]!, role: 'ue' }])).toThrow(/must start with 'ue-'/);
+  });
+});
+
+test.describe('JsonStateStore and CounterBook', () => {
+  test('counters continue strictly above every value handed out before a restart', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
+    const path = join(dir, 'state.json');
+    const handedOut: number[] = [];
+    for (const block of [1, 5]) {
+      const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
+      const book = new CounterBook(store.load()?.counters, { reserveBlock: block, persist: (c) => store.save({ counters: c }) });
+      for (let i = 0; i < 3; i++) handedOut.push(book.next('muk:x'));
+    }
+    // A third process start sees everything the previous two may have sent.
+    const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
+    const book = new CounterBook(store.load()?.counters, { persist: (c) => store.save({ counters: c }) });
+    handedOut.push(book.next('muk:x'));
+    for (let i = 1; i < handedOut.length; i++) expect(handedOut[i]).toBeGreaterThan(handedOut[i - 1]!);
+    expect(handedOut.slice(0, 3)).toEqual([1, 2, 3]);
+    // The block of 5 reserved 4..8; only 4..6 were used, the restart skips 7 and 8.
+    expect(handedOut[6]).toBe(9);
+    expect(readdirSync(dir)).toEqual(['state.json']); // no temporary file left behind
+  });
+
+  test('the reservation is on disk before the value is returned', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
+    const path = join(dir, 'state.json');
+    const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
+    const book = new CounterBook(undefined, { persist: (c) => store.save({ counters: c }) });
+    const value = book.next('msk:00f110/00010001');
+    const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { counters: CounterCeilings };
+    expect(onDisk.counters['msk:00f110/00010001']).toBeGreaterThanOrEqual(value);
+  });
+
+  test('a corrupt state file is reported with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
+    const path = join(dir, 'state.json');
+    writeFileSync(path, '{"counters": ');
+    expect(() => new JsonStateStore(path).load()).toThrow(/state\.json: state file is not valid JSON/);
+  });
+});
+
+test.describe('readConfigFile', () => {
+  test('errors name the file, line and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-config-'));
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, 'nafFqdn: bmsc.example.com\nusers:\n  - btid: a@b\n    ksNaf: nothex\n');
+    const file = readConfigFile(path);
+    const error = file.error(['users', 0, 'ksNaf'], 'must be 64 hex digits');
+    expect(error.message).toBe(`${path}:4: users[0].ksNaf: must be 64 hex digits`);
+    writeFileSync(path, 'a: [1, 2\n');
+    expect(() => readConfigFile(path)).toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}: line \\d`));
+  });
+});
+
+test.describe('ControlServer', () => {
+  test('serves JSON, validates bodies against the schema and answers errors as JSON', async () => {
+    let pushed: unknown;
+    const server = new ControlServer({
+      role: 'bmsc',
+      info: { product: 'test' },
+      handlers: {
+        'POST /push': ({ body }) => { pushed = body; return { messages: [] }; },
+        'GET /faults': () => new FaultSet('bmsc', table).toJSON(),
+        'GET /state': () => ({ wrong: true }), // does not match BmscState
+      },
+    });
+    const at = await server.listen({ address: '127.0.0.1', port: 0 });
+    try {
+      const info = await callControlApi(at, 'GET', '/info');
+      expect(info).toEqual({ status: 200, body: { role: 'bmsc', apiVersion: 1, product: 'test' } });
+
+      expect(await callControlApi(at, 'POST', '/push', { btid: 'u@bsf' })).toEqual({ status: 200, body: { messages: [] } });
+      expect(pushed).toEqual({ btid: 'u@bsf' });
+
+      const bad = await callControlApi(at, 'POST', '/push', { btid: 'u@bsf', msk: { keyDomainId: 'zz', mskId: '1' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('ERR_CONTROL_SCHEMA');
+
+      const missing = await callControlApi(at, 'POST', '/push', {});
+      expect(missing.status).toBe(400);
+
+      const notFound = await callControlApi(at, 'GET', '/nothing');
+      expect(notFound.status).toBe(404);
+      expect(notFound.body.error.code).toBe('ERR_CONTROL_NOT_FOUND');
+
+      const wrongMethod = await callControlApi(at, 'GET', '/push');
+      expect(wrongMethod.status).toBe(405);
+
+      const notImplemented = await callControlApi(at, 'POST', '/mtk-update', {});
+      expect(notImplemented.status).toBe(501);
+
+      const drift = await callControlApi(at, 'GET', '/state');
+      expect(drift.status).toBe(500);
+      expect(drift.body.error.code).toBe('ERR_CONTROL_RESPONSE_SCHEMA');
+
+      const raw = await fetch(`http://127.0.0.1:${at.port}/push`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+      expect(raw.status).toBe(415);
+      const notJson = await fetch(`http://127.0.0.1:${at.port}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+      expect(notJson.status).toBe(400);
+      expect((await notJson.json()).error.code).toBe('ERR_CONTROL_JSON');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('refuses a handler the schema does not list', () => {
+    expect(() => new ControlServer({ role: 'ue', info: { product: 'x' }, handlers: { 'POST /push': () => ({}) } }))
+      .toThrow(/not in control-api\.schema\.json/);
+  });
+
+  test('every endpoint names request and response schemas that exist', () => {
+    for (const role of ['bmsc', 'ue'] as const) {
+      for (const spec of controlApiEndpoints(role)) {
+        if (spec.request) expect(() => controlApiValidator(spec.request!)).not.toThrow();
+        expect(spec.response, `${role} ${spec.method} ${spec.path}`).toBeTruthy();
+        expect(() => controlApiValidator(spec.response!)).not.toThrow();
+      }
+    }
+  });
+});
