@@ -25,3 +25,13 @@ export {
   DIGEST_ALGORITHMS,
 } from './compute.ts';
 export type { DigestInput, DigestWorksheet, DigestResult, RspauthResult } from './compute.ts';
+export { DigestServer } from './server.ts';
+export type { DigestServerOptions, DigestOutcome, DigestVerifyRequest, DigestVerifyResult } from './server.ts';
+export { DigestClient } from './client.ts';
+export type {
+  DigestClientOptions,
+  DigestClientRequest,
+  DigestClientFaults,
+  DigestAuthorization,
+  AuthenticationInfoCheck,
+} from './client.ts';
