@@ -8,3 +8,5 @@ export {
   type EncodeOptions, type LenientResult, type KeyIds,
 } from './codec.ts';
 export * from './crypto.ts';
+export * from './profile.ts';
+export * from './mbms-messages.ts';
