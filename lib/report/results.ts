@@ -1,0 +1,105 @@
+// CaseResult files: the spec writes one JSON file per case (reports/results/<id>.json) so that
+// the certification summary, the per-clause summary and the merge of sharded runs are built
+// from files, whichever machine or worker produced them.
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaseResultFileError } from './errors.ts';
+import type { CaseResult, RunInfo } from './types.ts';
+import { VERDICTS } from './types.ts';
+
+export const DEFAULT_RESULTS_DIR = 'reports/results';
+export const DEFAULT_ALLURE_RESULTS_DIR = 'reports/allure-results';
+export const RUN_INFO_FILE = 'run-info.json';
+
+/** File name of a case: the stable id with '/' turned into '__' ('bmsc/6.3.1/03' -> 'bmsc__6.3.1__03.json'). */
+export function caseResultFileName(id: string): string {
+  return `${id.replace(/[/\\]/g, '__').replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+}
+
+// Buffers and bigints survive the round trip as tagged objects; JSON.stringify calls
+// Buffer#toJSON before the replacer sees the value, so the replacer looks at the holder.
+function replacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const original = this[key];
+  if (Buffer.isBuffer(original) || original instanceof Uint8Array) return { $type: 'bytes', base64: Buffer.from(original).toString('base64') };
+  if (typeof original === 'bigint') return { $type: 'bigint', value: original.toString() };
+  return value;
+}
+function reviver(_key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const tagged = value as { $type?: unknown; base64?: unknown; value?: unknown };
+    if (tagged.$type === 'bytes' && typeof tagged.base64 === 'string') return Buffer.from(tagged.base64, 'base64');
+    if (tagged.$type === 'bigint' && typeof tagged.value === 'string') return BigInt(tagged.value);
+  }
+  return value;
+}
+
+export function serializeCaseResult(result: CaseResult): string {
+  return `${JSON.stringify(result, replacer, 2)}\n`;
+}
+
+export function parseCaseResult(text: string, file = '<memory>'): CaseResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text, reviver);
+  } catch (err) {
+    throw new CaseResultFileError(file, `not JSON (${(err as Error).message})`);
+  }
+  const r = parsed as Partial<CaseResult> | null;
+  if (!r || typeof r !== 'object') throw new CaseResultFileError(file, 'not an object');
+  for (const field of ['id', 'role', 'clause', 'title', 'verdict'] as const) {
+    if (typeof r[field] !== 'string') throw new CaseResultFileError(file, `missing string field '${field}'`);
+  }
+  if (!VERDICTS.includes(r.verdict!)) throw new CaseResultFileError(file, `unknown verdict '${r.verdict}'`);
+  if (!Array.isArray(r.steps) || !Array.isArray(r.findings) || !Array.isArray(r.trace)) {
+    throw new CaseResultFileError(file, 'missing steps/findings/trace arrays');
+  }
+  return r as CaseResult;
+}
+
+// Written to a temporary name and renamed: a run interrupted mid-write never leaves a
+// truncated file that would break the report of everything else.
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
+ * Writes one CaseResult as JSON to `<dir>/<id>.json` (id with '/' as '__'); returns the path.
+ * Called by the conformance spec after each case, before `reportCase`.
+ */
+export function writeCaseResult(result: CaseResult, dir: string = DEFAULT_RESULTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, caseResultFileName(result.id));
+  writeAtomically(path, serializeCaseResult(result));
+  return path;
+}
+
+export function readCaseResultFile(path: string): CaseResult {
+  return parseCaseResult(readFileSync(path, 'utf8'), path);
+}
+
+export interface LoadedCaseResult { file: string; result: CaseResult }
+
+/** Reads every CaseResult JSON of a directory (not the run-info file), sorted by case id. */
+export function readCaseResults(dir: string = DEFAULT_RESULTS_DIR): LoadedCaseResult[] {
+  if (!existsSync(dir)) return [];
+  const loaded = readdirSync(dir)
+    .filter((name) => name.endsWith('.json') && name !== RUN_INFO_FILE)
+    .map((name) => ({ file: join(dir, name), result: readCaseResultFile(join(dir, name)) }));
+  return loaded.sort((a, b) => (a.result.id < b.result.id ? -1 : a.result.id > b.result.id ? 1 : 0));
+}
+
+/** Records who was tested with which profile and capability statement (once per run and shard). */
+export function writeRunInfo(info: RunInfo, dir: string = DEFAULT_RESULTS_DIR): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, RUN_INFO_FILE);
+  writeAtomically(path, `${JSON.stringify(info, replacer, 2)}\n`);
+  return path;
+}
+
+export function readRunInfo(dir: string = DEFAULT_RESULTS_DIR): RunInfo | undefined {
+  const path = join(dir, RUN_INFO_FILE);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8'), reviver) as RunInfo;
+}
