@@ -218,14 +218,20 @@ export function parseAuthParams(value: string, startAt = 0): AuthParam[] {
   return params;
 }
 
-/** Parses `Digest #auth-param` of an Authorization value (RFC 7235 §4.2 credentials). */
-export function parseAuthCredentials(authorization: string): { scheme: string; params: AuthParam[] } {
+/** Parses `auth-scheme [ token68 / #auth-param ]` of an Authorization value (RFC 7235 §2.1, §4.2). */
+export function parseAuthCredentials(authorization: string): { scheme: string; position: number; token68?: string; params: AuthParam[] } {
   const cur = new Cursor(authorization);
   cur.skipSpace();
+  const position = cur.pos;
   const scheme = cur.readToken();
   if (!scheme) cur.fail(`expected an auth-scheme, found ${describeChar(cur.peek())}`);
   if (!cur.done && !isSpace(cur.peek())) cur.fail('expected a space after the auth-scheme');
-  return { scheme, params: parseAuthParams(authorization, cur.pos) };
+  cur.skipSpace();
+  if (scheme.toLowerCase() !== 'digest' && !cur.done && (!nextIsAuthParam(cur) || isToken68Only(cur))) {
+    const token68 = tryToken68(cur);
+    if (token68 !== undefined) return { scheme, position, token68, params: [] };
+  }
+  return { scheme, position, params: parseAuthParams(authorization, cur.pos) };
 }
 
 // ---- Digest mapping ------------------------------------------------------------------------------
@@ -318,15 +324,12 @@ const CREDENTIALS_KNOWN = ['username', 'realm', 'nonce', 'uri', 'response', 'alg
 
 /** Parses an Authorization value `Digest username=..., ...` (RFC 7616 §3.4). */
 export function parseCredentials(authorization: string, options: DigestParseOptions = {}): DigestCredentials {
-  const { scheme, params } = parseAuthCredentials(authorization);
-  if (scheme.toLowerCase() !== 'digest') {
-    throw new DigestParseError(`auth-scheme is "${scheme}", expected "Digest"`, authorization.indexOf(scheme));
-  }
+  const { scheme, position: where, params } = parseAuthCredentials(authorization);
+  if (scheme.toLowerCase() !== 'digest') throw new DigestParseError(`auth-scheme is "${scheme}", expected "Digest"`, where);
   const map = collect(params, 'Digest credentials');
   if (options.strict) {
     checkQuoting(map, ['username', 'realm', 'nonce', 'uri', 'response', 'cnonce', 'opaque'], ['algorithm', 'qop', 'nc', 'userhash']);
   }
-  const where = authorization.indexOf(scheme);
   const out: DigestCredentials = {
     username: requireParam(map, 'username', 'Digest credentials', where),
     realm: requireParam(map, 'realm', 'Digest credentials', where),
