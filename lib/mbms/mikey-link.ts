@@ -1,7 +1,10 @@
-// The one place lib/mbms reaches into lib/mikey for the MIKEY part of the profile (O7-O16, O20).
-// Until lib/mikey publishes its profile, the MIKEY section is carried as an opaque JSON object.
-export type MikeyProfile = Record<string, unknown>;
+// The one place lib/mbms reaches into lib/mikey: the MIKEY part of the profile (O7-O16, O20) is lib/mikey's
+// MikeyProfile, embedded as is.
+import { defaultMikeyProfile as frozenDefaults, type MikeyProfile } from '../mikey/index.ts';
 
+export type { MikeyProfile };
+
+/** A mutable deep copy of lib/mikey's §9 defaults. */
 export function defaultMikeyProfile(): MikeyProfile {
-  return {};
+  return structuredClone(frozenDefaults) as MikeyProfile;
 }

@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultMikeyProfile } from '../mikey/index.ts';
 import { defaultProfile, referenceProfile, loadProfile, parseProfile, validateProfile, profileSchema, mskRequestTarget, deepMerge, ProfileError } from './index.ts';
 
 function profileErrorOf(action: () => unknown): ProfileError {
@@ -63,6 +64,20 @@ test.describe('profile defaults (reference §9)', () => {
     expect(profileSchema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
   });
 
+  test('the mikey section of the schema follows lib/mikey\'s MikeyProfile field for field (no drift)', () => {
+    const keysOf = (value: unknown): unknown => (typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keysOf(v)]).sort(([a], [b]) => String(a).localeCompare(String(b))))
+      : null);
+    const schemaKeys = (node: Record<string, unknown>): unknown => {
+      const props = node.properties as Record<string, Record<string, unknown>> | undefined;
+      if (!props || node.type !== 'object') return null;
+      return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, schemaKeys(v)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+    };
+    const mikeySchema = (profileSchema.properties as Record<string, Record<string, unknown>>).mikey!;
+    expect(schemaKeys(mikeySchema)).toEqual(keysOf(defaultMikeyProfile));
+    expect(mikeySchema.required).toEqual(Object.keys(defaultMikeyProfile));
+  });
+
   test('deepMerge merges objects, replaces arrays and ignores __proto__', () => {
     const merged = deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, JSON.parse('{"a": {"c": [3]}, "__proto__": {"polluted": true}}'));
     expect(merged).toEqual({ a: { b: 1, c: [3] }, d: 1 });
@@ -87,6 +102,15 @@ test.describe('loadProfile (YAML/JSON, schema errors name file, line and field)'
     expect(p.http.algorithm).toBe('MD5');
     expect(p.timers).toEqual(defaultProfile().timers);
     expect(loadProfile(path, { base: 'reference' }).timers).toEqual(referenceProfile().timers);
+  });
+
+  test('MIKEY options (O7-O16, O20) merge into the embedded lib/mikey profile and are checked', () => {
+    const p = loadProfile(file('mikey.yaml', 'mikey:\n  mtkRandSource: empty\n  verification:\n    macVariant: ts8-only\n'));
+    expect(p.mikey.mtkRandSource).toBe('empty');
+    expect(p.mikey.verification).toEqual({ ...defaultMikeyProfile.verification, macVariant: 'ts8-only' });
+    expect(p.mikey.timestamp).toEqual(defaultMikeyProfile.timestamp);
+    const error = profileErrorOf(() => loadProfile(file('mikey-bad.yaml', 'mikey:\n  verification:\n    macVariant: rfc\n')));
+    expect([error.field, error.line, error.column]).toEqual(['mikey.verification.macVariant', 3, 17]);
   });
 
   test('a JSON file loads too, and O4 accepts extra status meanings', () => {
