@@ -63,7 +63,7 @@ function decodeInto(bytes: Uint8Array, message: MikeyMessage): void {
   while (code !== PayloadCode.LAST) {
     const at = r.pos;
     if (r.remaining() === 0) {
-      throw new MikeyDecodeError(at, '(chain)',
+      throw new MikeyDecodeError(at, 'chain',
         `chain does not end: ${announcedBy} names ${label(code)} (code ${code}) as next payload but the message ends`);
     }
     const spec = payloadRegistry.get(code);
@@ -79,7 +79,7 @@ function decodeInto(bytes: Uint8Array, message: MikeyMessage): void {
     announcedBy = `${spec.type} at offset ${at}`;
   }
   if (r.remaining() > 0) {
-    throw new MikeyDecodeError(r.pos, '(trailing)', `${r.remaining()} trailing octet(s) after the last payload`);
+    throw new MikeyDecodeError(r.pos, 'trailing', `${r.remaining()} trailing octet(s) after the last payload`);
   }
 }
 
@@ -128,9 +128,9 @@ export function decodeKeyData(plain: Uint8Array, baseOffset = 0): KeyData[] {
       if (kd.next !== PayloadCode.KEY_DATA) {
         throw new MikeyDecodeError(at, 'KEY-DATA', `next payload ${String(kd.next)} inside KEMAC is neither 20 (Key data) nor 0`);
       }
-      if (r.remaining() === 0) throw new MikeyDecodeError(r.pos, '(chain)', 'key data chain does not end: next = 20 but the encrypted data ends');
+      if (r.remaining() === 0) throw new MikeyDecodeError(r.pos, 'chain', 'key data chain does not end: next = 20 but the encrypted data ends');
     }
-    if (r.remaining() > 0) throw new MikeyDecodeError(r.pos, '(trailing)', `${r.remaining()} trailing octet(s) after the last key data`);
+    if (r.remaining() > 0) throw new MikeyDecodeError(r.pos, 'trailing', `${r.remaining()} trailing octet(s) after the last key data`);
   } catch (e) {
     if (e instanceof MikeyDecodeError && baseOffset !== 0) throw new MikeyDecodeError(e.offset + baseOffset, e.payload, e.reason);
     throw e;

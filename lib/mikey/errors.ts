@@ -5,7 +5,7 @@ export class MikeyDecodeError extends Error {
   readonly code = 'ERR_MIKEY_DECODE';
   /** Byte offset in the message (or in the key-data plaintext for key-data errors) where the problem lies. */
   readonly offset: number;
-  /** Payload being decoded: 'HDR', 'EXT', ..., 'KEY-DATA', or '(trailing)' / '(chain)'. */
+  /** Payload being decoded: 'HDR', 'EXT', ..., 'KEY-DATA', or 'trailing' / 'chain'. */
   readonly payload: string;
   readonly reason: string;
   constructor(offset: number, payload: string, reason: string) {

@@ -1,0 +1,90 @@
+// `mbms-conform decode` end to end: the real command in a child process, fed the reference §8.3 V3 vector.
+import { test, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const V3 = '010015801122334400010503000b000300f1100104000100010b02000000010610a0a1a2a3a4a5a6a7a8a9aaabacadaeaf'
+  + '06010010626d73632e6578616d706c652e636f6d0101002041624364456630313233343536373839406273662e6578616d70'
+  + '6c652e636f6d0001001459e3637f7e9624d7cf07a448ffbc6f8bcf984c9701eceace3d2ee6095d7a76b164f279ef6bfefadcbd';
+const MUK = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
+const ACK_TS8 = '01010500112233440001' + '090200000001' + '0001' + '723dfa470fb28c13206a18a146fee2c8a41f1892'; // V4 body ‖ ver data
+
+function run(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, ['bin/mbms-conform.js', 'decode', ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+test('decodes V3 as a readable tree and exits 0', async () => {
+  const r = await run([V3]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('General Extension (EXT) @ 10');
+  expect(r.stdout).toContain('ID data: "AbCdEf0123456789@bsf.example.com"');
+  expect(r.stdout).toContain('MAC: eceace3d2ee6095d7a76b164f279ef6bfefadcbd');
+});
+
+test('--json --muk: MAC valid and the decrypted MSK in hex, exit 0', async () => {
+  const r = await run(['--json', '--muk', MUK, V3]);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.macValid).toBe(true);
+  expect(j.kind).toBe('msk');
+  expect(j.keyData).toEqual([{ next: 0, kdType: 0, kv: 0, length: 16, key: '2b7e151628aed2a6abf7158809cf4f3c' }]);
+  expect(j.hdr).toMatchObject({ csbId: 0x11223344, v: true });
+  expect(j.payloads.map((p: { type: string; offset: number }) => `${p.type}@${p.offset}`))
+    .toEqual(['EXT@10', 'T@25', 'RAND@31', 'ID@49', 'ID@69', 'KEMAC@105']);
+});
+
+test('hex on stdin and --file with raw octets decode the same message', async () => {
+  const fromStdin = await run(['--json'], `${V3.slice(0, 40)}\n${V3.slice(40)}\n`);
+  expect(fromStdin.code).toBe(0);
+  const dir = mkdtempSync(join(tmpdir(), 'mikey-cli-'));
+  const file = join(dir, 'v3.bin');
+  writeFileSync(file, Buffer.from(V3, 'hex'));
+  const fromFile = await run(['--json', '--file', file]);
+  expect(fromFile.code).toBe(0);
+  expect(JSON.parse(fromFile.stdout)).toEqual(JSON.parse(fromStdin.stdout));
+});
+
+test('a wrong MUK or a flipped MAC bit gives macValid false and exit 1', async () => {
+  const wrongKey = await run(['--json', '--muk', MUK.replace(/f$/, 'e'), V3]);
+  expect(wrongKey.code).toBe(1);
+  expect(JSON.parse(wrongKey.stdout)).toMatchObject({ macValid: false, keyData: [] });
+  const flipped = V3.slice(0, -1) + (V3.endsWith('d') ? 'c' : 'd');
+  const bad = await run(['--json', '--muk', MUK, flipped]);
+  expect(bad.code).toBe(1);
+  expect(JSON.parse(bad.stdout).macValid).toBe(false);
+});
+
+test('malformed input exits 2 with one line naming the offset', async () => {
+  const trailing = await run([`${V3}00`]);
+  expect(trailing.code).toBe(2);
+  expect(trailing.stderr.trim().split('\n')).toHaveLength(1);
+  expect(trailing.stderr).toContain('offset 150');
+  const truncated = await run([V3.slice(0, 2 * 60)]);
+  expect(truncated.code).toBe(2);
+  expect(truncated.stderr).toMatch(/offset \d+/);
+  const notHex = await run(['01zz']);
+  expect(notHex.code).toBe(2);
+  const usage = await run(['--muk', MUK, '--msk', MUK, V3]);
+  expect(usage.code).toBe(2);
+});
+
+test('a verification message checks against --original (V4, rfc-ids-ts8)', async () => {
+  const ok = await run(['--json', '--muk', MUK, '--original', V3, ACK_TS8]);
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout)).toMatchObject({ kind: 'ack', macValid: true, echoedCounterMatches: true });
+  const other = await run(['--json', '--muk', MUK, '--original', V3, '--variant', 'ts8-only', ACK_TS8]);
+  expect(other.code).toBe(1);
+  expect(JSON.parse(other.stdout).macValid).toBe(false);
+});
