@@ -1,0 +1,92 @@
+import { test, expect } from '@playwright/test';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSuiteFile, loadCases, loadSuites } from './loader.ts';
+import { DuplicateCaseError, SuiteSchemaError } from './errors.ts';
+
+const MODELINE = '# yaml-language-server: $schema=../../lib/suite/suite.schema.json\n';
+const HEAD = `${MODELINE}role: bmsc\nclause: "6.3.1"\nprocedure: msk-request\ntitle: t\ncases:\n`;
+const CASE = (id: string, steps: string, extra = '') => `  - id: ${id}
+    title: a case
+    requirement: the SUT must
+    references: ["RFC 2617"]
+    severity: normal
+    mandatory: true
+${extra}    steps:
+${steps}`;
+
+function write(text: string, dir = mkdtempSync(join(tmpdir(), 'suite-'))): string {
+  const file = join(dir, 'x.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function loadError(text: string): SuiteSchemaError {
+  try { loadSuiteFile(write(text)); } catch (e) { if (e instanceof SuiteSchemaError) return e; throw e; }
+  throw new Error('loaded without error');
+}
+
+test('a valid file loads with steps, lines and merged references', () => {
+  const file = write(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: { as: r1 }\n      - expect-http-response: { to: r1, status: 401 }\n'));
+  const suite = loadSuiteFile(file);
+  expect(suite.cases).toHaveLength(1);
+  const c = suite.cases[0]!;
+  expect(c.steps.map((s) => s.action)).toEqual(['http-request', 'expect-http-response']);
+  expect(c.steps[1]!.line).toBe(15);
+  expect(c.source.line).toBe(7);
+});
+
+test('an unknown enum value names the line and field', () => {
+  const e = loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: { as: r1 }\n      - http-request:\n          fault: wrong-pasword\n'));
+  expect(e.code).toBe('ERR_SUITE_SCHEMA');
+  expect(e.location.line).toBe(16);
+  expect(e.location.field).toBe('cases[0].steps[1].http-request.fault');
+  expect(e.message).toMatch(/must be one of .*wrong-password/);
+});
+
+test('an unknown field points at the key itself', () => {
+  const e = loadError(HEAD + CASE('bmsc/6.3.1/01', '      - expect-mikey: { kind: msk, withn: deliver }\n'));
+  expect(e.location.line).toBe(14);
+  expect(e.message).toMatch(/unknown field 'withn'/);
+});
+
+test('a missing required field names the case', () => {
+  const text = HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n').replace('    severity: normal\n', '');
+  const e = loadError(text);
+  expect(e.message).toMatch(/missing required field 'severity'/);
+  expect(e.location.line).toBe(7);
+});
+
+test('semantic checks: one action per step, role, references, applicability, id prefix, modeline', () => {
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n        trigger: { action: msk-push }\n')).message).toMatch(/exactly one action/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - send-mikey: { kind: msk }\n')).message).toMatch(/not available when the SUT is a BM-SC/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - expect-http-response: { to: nothing }\n')).message).toMatch(/'nothing' does not name an earlier step/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - expect-mikey: { kind: msk, keyIds: "next-of:x" }\n')).message).toMatch(/refers to 'x'/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    applicability: msk-pushh\n')).message).toMatch(/unknown capability 'msk-pushh'/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    applicability: "msk-push &&"\n')).message).toMatch(/does not parse/);
+  expect(loadError(HEAD + CASE('ue/6.3.1/01', '      - http-request: {}\n')).message).toMatch(/must start with 'bmsc\/'/);
+  expect(loadError((HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n')).replace(MODELINE, '')).message).toMatch(/modeline/);
+  const syntax = loadError(`${HEAD}  - id: [unclosed\n`);
+  expect(syntax.message).toMatch(/YAML syntax/);
+  expect(syntax.location.line).toBeGreaterThan(1);
+});
+
+test('duplicate case ids across files are refused', () => {
+  const root = mkdtempSync(join(tmpdir(), 'suites-'));
+  mkdirSync(join(root, 'bmsc'));
+  const body = HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n');
+  writeFileSync(join(root, 'bmsc', 'a.yaml'), body);
+  writeFileSync(join(root, 'bmsc', 'b.yaml'), body);
+  expect(() => loadSuites('bmsc', root)).toThrow(DuplicateCaseError);
+});
+
+test('the shipped BM-SC suites load, with at least 25 cases covering every §7.1 check', () => {
+  const cases = loadCases('bmsc');
+  expect(cases.length).toBeGreaterThanOrEqual(25);
+  const covered = new Set(cases.flatMap((c) => c.checks));
+  const required = ['A-B1', 'A-B2', 'A-B3', 'A-B4', 'A-B5', 'A-B6', 'A-B7', 'A-B8', 'A-B9', 'A-B10', 'A-B11', 'A-B12', 'A-B13',
+    'P-B1', 'P-B2', 'S-B1', 'M-B1', 'M-B2', 'G-B1', 'G-B2'];
+  expect(required.filter((c) => !covered.has(c))).toEqual([]);
+  for (const c of cases) expect(c.title.length, c.id).toBeGreaterThan(0);
+});
