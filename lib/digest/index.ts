@@ -26,7 +26,14 @@ export {
 } from './compute.ts';
 export type { DigestInput, DigestWorksheet, DigestResult, RspauthResult } from './compute.ts';
 export { DigestServer } from './server.ts';
-export type { DigestServerOptions, DigestOutcome, DigestVerifyRequest, DigestVerifyResult } from './server.ts';
+export type {
+  DigestServerOptions,
+  DigestOutcome,
+  DigestVerifyRequest,
+  DigestVerifyResult,
+  AuthenticationInfoFaults,
+  AuthenticationInfoOptions,
+} from './server.ts';
 export { DigestClient } from './client.ts';
 export type {
   DigestClientOptions,

@@ -1,9 +1,10 @@
 // Server-side Digest verifier with a nonce store (RFC 2617 §3.2.1-3.2.3, RFC 7616 §3.3-3.5, §5.4-5.5).
 import { randomBytes } from 'node:crypto';
 import { computeResponse, computeRspauth, digestEquals, normalizeAlgorithm } from './compute.ts';
-import { DigestParseError } from './errors.ts';
+import { DigestInputError, DigestParseError } from './errors.ts';
 import { formatAuthenticationInfo, formatChallenge, parseCredentials } from './header.ts';
-import type { DigestAlgorithm, DigestChallenge, DigestCredentials, DigestQop } from './types.ts';
+import type { AuthenticationInfo, DigestAlgorithm, DigestChallenge, DigestCredentials, DigestQop } from './types.ts';
+import type { DigestWorksheet } from './compute.ts';
 
 export interface DigestServerOptions {
   realm: string;
@@ -64,6 +65,29 @@ export interface DigestVerifyResult {
   /** Fresh challenge for a 401 (stale=true only for the 'stale' outcome). */
   wwwAuthenticate?: string;
   parseError?: DigestParseError;
+  /** Expected-digest computation (password redacted), once the request got that far. */
+  worksheet?: DigestWorksheet;
+}
+
+/** Deliberate deviations of Authentication-Info (reference BM-SC fault injection); `null` omits. */
+export interface AuthenticationInfoFaults {
+  rspauth?: string | null;
+  qop?: string | null;
+  cnonce?: string | null;
+  nc?: string | null;
+  /** Response body hashed into rspauth instead of the one sent. */
+  responseBodyForDigest?: Buffer;
+  /** Password used for rspauth instead of the user's. */
+  password?: string;
+  /** Literal nextnonce (not registered) instead of a freshly issued one. */
+  nextnonce?: string;
+}
+
+export interface AuthenticationInfoOptions {
+  responseBody: Buffer;
+  /** Issue and announce a next nonce (RFC 2617 §3.2.3). */
+  nextnonce?: boolean;
+  faults?: AuthenticationInfoFaults;
 }
 
 interface NonceRecord {
@@ -214,35 +238,45 @@ export class DigestServer {
       uri: c.uri,
       body: req.body,
     });
+    const checked = { ...base, worksheet: expected.worksheet };
     if (!digestEquals(expected.response, c.response)) {
-      return this.reject('bad-response', 401, 'response digest does not match (wrong password or altered request)', base);
+      return this.reject('bad-response', 401, `response ${c.response} differs from expected ${expected.response} (wrong password or altered request)`, checked);
     }
     // The digest is right; only now may the nonce's state decide (RFC 2617 §3.2.1: stale only if digest valid).
     // An unknown nonce with a valid digest (e.g. issued before a restart) gets stale=true: the client
     // knows the password, only the nonce is unusable.
-    if (!record) return this.reject('unknown-nonce', 401, 'nonce not issued by this server or forgotten; digest valid', base, true);
+    if (!record) return this.reject('unknown-nonce', 401, 'nonce not issued by this server or forgotten; digest valid', checked, true);
     const now = this.now();
-    if (now >= record.expiresAt) return this.reject('stale', 401, `nonce expired ${now - record.expiresAt} ms ago; digest valid`, base);
-    if (this.options.oneTimeNonce && record.uses > 0) return this.reject('replay', 401, 'one-time nonce already used', base);
+    if (now >= record.expiresAt) return this.reject('stale', 401, `nonce expired ${now - record.expiresAt} ms ago; digest valid`, checked);
+    if (this.options.oneTimeNonce && record.uses > 0) return this.reject('replay', 401, 'one-time nonce already used', checked);
     if (c.nc !== undefined) {
       const nc = parseInt(c.nc, 16);
       if (nc <= record.lastNc) {
-        return this.reject('replay', 401, nc === record.lastNc ? `nc ${c.nc} replayed` : `nc ${c.nc} not above last accepted ${record.lastNc.toString(16).padStart(8, '0')}`, base);
+        return this.reject('replay', 401, nc === record.lastNc ? `nc ${c.nc} replayed` : `nc ${c.nc} not above last accepted ${record.lastNc.toString(16).padStart(8, '0')}`, checked);
       }
       record.lastNc = nc;
     }
     record.uses++;
-    return { outcome: 'ok', status: 200, reason: 'authenticated', ...base };
+    return { outcome: 'ok', status: 200, reason: 'authenticated', ...checked };
   }
 
   /**
    * Authentication-Info for a successful request (RFC 2617 §3.2.3): rspauth (auth-int over the response
    * body), qop/cnonce/nc echoed, nextnonce when asked (same opaque as the request's nonce).
    */
-  authenticationInfo(credentials: DigestCredentials, opts: { responseBody: Buffer; nextnonce?: boolean }): string {
-    const password = this.options.lookupPassword(credentials.username);
-    if (password === undefined) throw new Error(`authenticationInfo: unknown user "${credentials.username}"`);
-    const { rspauth } = computeRspauth({
+  authenticationInfo(credentials: DigestCredentials, opts: AuthenticationInfoOptions): string {
+    return this.authenticationInfoDetailed(credentials, opts).header;
+  }
+
+  /** As authenticationInfo(), with the parsed value and the rspauth worksheet. */
+  authenticationInfoDetailed(
+    credentials: DigestCredentials,
+    opts: AuthenticationInfoOptions,
+  ): { header: string; info: AuthenticationInfo; worksheet: DigestWorksheet } {
+    const faults = opts.faults ?? {};
+    const password = faults.password ?? this.options.lookupPassword(credentials.username);
+    if (password === undefined) throw new DigestInputError(`authenticationInfo: unknown user "${credentials.username}"`);
+    const { rspauth, worksheet } = computeRspauth({
       algorithm: credentials.algorithm,
       username: credentials.username,
       realm: credentials.realm,
@@ -253,13 +287,21 @@ export class DigestServer {
       qop: credentials.qop,
       method: '',
       uri: credentials.uri,
-      responseBody: opts.responseBody,
+      responseBody: faults.responseBodyForDigest ?? opts.responseBody,
     });
-    const info: Parameters<typeof formatAuthenticationInfo>[0] = { rspauth };
-    if (credentials.qop !== undefined) info.qop = credentials.qop;
-    if (credentials.cnonce !== undefined) info.cnonce = credentials.cnonce;
-    if (credentials.nc !== undefined) info.nc = credentials.nc;
-    if (opts.nextnonce) info.nextnonce = this.issueNonce(this.nonces.get(credentials.nonce)?.opaque);
-    return formatAuthenticationInfo(info);
+    const info: AuthenticationInfo = {};
+    const pick = (fault: string | null | undefined, value: string | undefined): string | undefined =>
+      fault === undefined ? value : (fault ?? undefined);
+    const qop = pick(faults.qop, credentials.qop);
+    const rsp = pick(faults.rspauth, rspauth);
+    const cnonce = pick(faults.cnonce, credentials.cnonce);
+    const nc = pick(faults.nc, credentials.nc);
+    if (faults.nextnonce !== undefined) info.nextnonce = faults.nextnonce;
+    else if (opts.nextnonce) info.nextnonce = this.issueNonce(this.nonces.get(credentials.nonce)?.opaque);
+    if (qop !== undefined) info.qop = qop;
+    if (rsp !== undefined) info.rspauth = rsp;
+    if (cnonce !== undefined) info.cnonce = cnonce;
+    if (nc !== undefined) info.nc = nc;
+    return { header: formatAuthenticationInfo(info), info, worksheet };
   }
 }
