@@ -259,9 +259,9 @@ export function decodeStruct(def: StructDef, r: ByteReader, o: Rec = {}): Rec {
         const size = k.lengthField !== undefined ? (o[k.lengthField] as number) : k.size?.(o);
         if (size === undefined) throw new MikeyDecodeError(at, def.name, k.unknown?.(o) ?? `${f.label}: unknown length`);
         if (r.remaining() < size) {
-          const lenAt = k.lengthField !== undefined ? fieldOffsets[k.lengthField] : at;
-          const lie = k.lengthField !== undefined ? `${k.lengthField} ${size} exceeds` : `needs ${size} octets,`;
-          throw new MikeyDecodeError(lenAt, def.name, `${f.label}: ${lie} the ${r.remaining()} octets that remain`);
+          if (k.lengthField === undefined) need(r, size, def, f);
+          throw new MikeyDecodeError(fieldOffsets[k.lengthField!], def.name,
+            `${f.label}: ${k.lengthField} ${size} exceeds the ${r.remaining()} octets that remain`);
         }
         o[f.name] = Buffer.from(r.buf.subarray(r.pos, r.pos + size));
         r.pos += size;

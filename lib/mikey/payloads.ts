@@ -189,7 +189,7 @@ export const tDef: PayloadSpec = {
   code: PayloadCode.T, type: 'T', name: 'T', title: 'Timestamp (T)',
   fields: [
     next,
-    u8('tsType', 'TS type', { names: tsTypeNames }),
+    u8('tsType', 'TS type', { names: tsTypeNames, check: known(tsTypeNames, 'TS type') }),
     {
       name: 'tsValue', label: 'TS value', kind: {
         t: 'biguint',
