@@ -7,6 +7,9 @@ import { DigestClientError, DigestParseError } from './errors.ts';
 import { formatCredentials, parseAuthenticationInfo, parseChallenges } from './header.ts';
 import type { DigestChallenge, DigestCredentials, DigestQop } from './types.ts';
 
+/** WWW-Authenticate value(s) as received, or challenges already parsed. */
+export type DigestChallengeInput = string | DigestChallenge | readonly (string | DigestChallenge)[];
+
 export interface DigestClientOptions {
   username: string;
   password: string;
@@ -95,8 +98,9 @@ export class DigestClient {
    * algorithms are ignored, RFC 2617 §3.2.1). A stale=true challenge just replaces the nonce: the same
    * password answers it.
    */
-  accept(challenge: string | DigestChallenge | DigestChallenge[]): DigestChallenge {
-    const list = typeof challenge === 'string' ? parseChallenges(challenge) : Array.isArray(challenge) ? challenge : [challenge];
+  accept(challenge: DigestChallengeInput): DigestChallenge {
+    const items: readonly (string | DigestChallenge)[] = Array.isArray(challenge) ? challenge : [challenge as string | DigestChallenge];
+    const list = items.flatMap((item) => (typeof item === 'string' ? parseChallenges(item) : [item]));
     const usable = list.find(
       (c) => normalizeAlgorithm(c.algorithm) !== undefined && (c.qop === undefined || c.qop.some((q) => q === 'auth' || q === 'auth-int')),
     );
@@ -108,7 +112,7 @@ export class DigestClient {
 
   /** Authorization header value for a request; a challenge given here is accepted first. */
   authorize(
-    challenge: string | DigestChallenge | DigestChallenge[] | undefined,
+    challenge: DigestChallengeInput | undefined,
     req: DigestClientRequest,
     faults: DigestClientFaults = {},
   ): string {
@@ -117,7 +121,7 @@ export class DigestClient {
 
   /** As authorize(), with the credentials sent and the worksheet of the computation. */
   authorizeDetailed(
-    challenge: string | DigestChallenge | DigestChallenge[] | undefined,
+    challenge: DigestChallengeInput | undefined,
     req: DigestClientRequest,
     faults: DigestClientFaults = {},
   ): DigestAuthorization {

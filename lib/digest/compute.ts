@@ -83,7 +83,7 @@ export interface DigestWorksheet {
   nonce: string;
   cnonce?: string;
   nc?: string;
-  /** Method for `response`; empty for rspauth (A2 starts with ":"). */
+  /** Method for `response`; empty for rspauth (A2 starts with ":"; any method given is ignored). */
   method: string;
   uri: string;
   bodyLength?: number;
@@ -195,7 +195,9 @@ export function computeResponse(input: DigestInput): DigestResult {
  * response-auth (rspauth) of RFC 2617 §3.2.3 / RFC 7616 §3.5: as the request digest but with an empty
  * method in A2, and for qop=auth-int the hash of the *response* body.
  */
-export function computeRspauth(input: Omit<DigestInput, 'body'> & { responseBody?: Buffer }): RspauthResult {
-  const worksheet = compute(input, 'rspauth', '', input.responseBody);
+export function computeRspauth(
+  input: Omit<DigestInput, 'body' | 'method'> & { responseBody?: Buffer; method?: string },
+): RspauthResult {
+  const worksheet = compute({ ...input, method: '' }, 'rspauth', '', input.responseBody);
   return { ha1: worksheet.ha1, ha2: worksheet.ha2, rspauth: worksheet.result, worksheet };
 }

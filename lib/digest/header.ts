@@ -313,8 +313,12 @@ export function toDigestChallenge(challenge: AuthChallenge, options: DigestParse
   return out;
 }
 
-/** Digest challenges of a WWW-Authenticate value; challenges of other schemes are skipped. */
-export function parseChallenges(wwwAuthenticate: string, options: DigestParseOptions = {}): DigestChallenge[] {
+/**
+ * Digest challenges of a WWW-Authenticate value; challenges of other schemes are skipped. Several header
+ * fields may be given as an array (equivalent to joining them with commas, RFC 7230 §3.2.2).
+ */
+export function parseChallenges(wwwAuthenticate: string | readonly string[], options: DigestParseOptions = {}): DigestChallenge[] {
+  if (typeof wwwAuthenticate !== 'string') return wwwAuthenticate.flatMap((v) => parseChallenges(v, options));
   return parseAuthChallenges(wwwAuthenticate)
     .filter((c) => c.scheme.toLowerCase() === 'digest')
     .map((c) => toDigestChallenge(c, options));

@@ -37,6 +37,7 @@ export type {
 export { DigestClient } from './client.ts';
 export type {
   DigestClientOptions,
+  DigestChallengeInput,
   DigestClientRequest,
   DigestClientFaults,
   DigestAuthorization,

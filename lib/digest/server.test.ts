@@ -279,3 +279,27 @@ test('client rejects Authentication-Info with wrong echoes or rspauth', () => {
   // An invalid rspauth must not make the client adopt the nextnonce.
   expect(client.currentNonce).toBe(r.credentials!.nonce);
 });
+
+test('property: any Authorization value yields 400 or 401, never a throw or a 200', async () => {
+  const fc = (await import('fast-check')).default;
+  const { server, client } = setup();
+  const www = server.challenge();
+  const valid = client.authorize(www, { method: 'POST', uri: URI, body: BODY });
+  // Consume the valid header once: a mutation that keeps the digest valid (e.g. extra whitespace, a
+  // dropped algorithm=MD5) is then a replay, so no mutation can be accepted.
+  expect(server.verify({ method: 'POST', uri: URI, authorization: valid, body: BODY }).outcome).toBe('ok');
+  // Mutations of a valid header: character edits keep the grammar close to real traffic.
+  const mutated = fc
+    .tuple(fc.nat({ max: valid.length - 1 }), fc.nat({ max: valid.length }), fc.string({ unit: fc.constantFrom(...'"\\,= aZ09'.split('')), maxLength: 4 }))
+    .map(([from, len, insert]) => valid.slice(0, from) + insert + valid.slice(Math.min(valid.length, from + len)))
+    .filter((s) => s !== valid);
+  fc.assert(
+    fc.property(fc.oneof(mutated, fc.string({ maxLength: 80 })), (authorization) => {
+      const r = server.verify({ method: 'POST', uri: URI, authorization, body: BODY });
+      expect([400, 401]).toContain(r.status);
+      expect(r.outcome).not.toBe('ok');
+      if (r.status === 401) expect(r.wwwAuthenticate).toBeTruthy();
+    }),
+    { numRuns: 500 },
+  );
+});
