@@ -199,6 +199,11 @@ export class TapRecorder {
     if (a.length !== b.length) throw new PacketBuildError(`mixed IP families: ${ea.address} and ${eb.address}`);
   }
 
+  /** Largest TCP payload per synthesized segment for this address family. */
+  maxSegmentSize(ep: Endpoint): number {
+    return this.segmentSize(addressToBytes(ep.address).length);
+  }
+
   private segmentSize(addressLength: number): number {
     return this.mss ?? (addressLength === 4 ? 1460 : 1440);
   }
