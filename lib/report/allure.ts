@@ -10,6 +10,7 @@ import { allure2Categories, allureStatus, EPIC, LABEL, parentSuiteForRole, verdi
 import type { CaseResult, RunInfo, Verdict } from './types.ts';
 import { VERDICTS } from './types.ts';
 import { DEFAULT_ALLURE_RESULTS_DIR } from './results.ts';
+import { packageVersion } from './version.ts';
 
 export const PCAP_CONTENT_TYPE = 'application/vnd.tcpdump.pcap';
 /** allure-playwright turns test attachments of this content type into runtime messages (allure-js-commons sdk). */
@@ -185,7 +186,8 @@ export function applyVerdictStatus(result: AllureResultLike): void {
   result.status = status;
   if (status === 'passed') return;
   const clause = result.labels.find((l) => l.name === LABEL.clause)?.value ?? '?';
-  const existing = result.statusDetails?.message ?? '';
+  // The thrown error's class name ("Error: ", "ConformanceFailure: ") adds nothing to the verdict.
+  const existing = (result.statusDetails?.message ?? '').replace(/^[A-Za-z]*(?:Error|Failure): /, '');
   const prefix = verdictMessage(harnessBroke ? 'ERROR' : verdict, clause, '');
   result.statusDetails = { ...result.statusDetails, message: existing.startsWith(prefix) ? existing : `${prefix} ${existing}`.trim() };
 }
@@ -235,13 +237,4 @@ export function allureReporterOptions(setup: AllureReporterSetup = {}): {
     listeners: [{ beforeTestResultWrite: applyVerdictStatus }],
     links: { tms: { urlTemplate: '%s', nameTemplate: '%s' } },
   };
-}
-
-export function packageVersion(): string | undefined {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version;
-  } catch {
-    return undefined;
-  }
 }

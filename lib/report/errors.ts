@@ -45,3 +45,10 @@ export class MarkupNameError extends ReportError {
     super('ERR_REPORT_MARKUP', `not a valid element or attribute name: ${JSON.stringify(name)}`);
   }
 }
+
+/** A merge was asked to write into one of its own sources. */
+export class MergeTargetError extends ReportError {
+  constructor(dir: string) {
+    super('ERR_REPORT_MERGE_TARGET', `cannot merge into ${dir}: it is one of the sources (choose another --out)`);
+  }
+}

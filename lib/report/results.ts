@@ -1,8 +1,8 @@
 // CaseResult files: the spec writes one JSON file per case (reports/results/<id>.json) so that
 // the certification summary, the per-clause summary and the merge of sharded runs are built
 // from files, whichever machine or worker produced them.
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { CaseResultFileError } from './errors.ts';
 import type { CaseResult, RunInfo } from './types.ts';
 import { VERDICTS } from './types.ts';
@@ -65,18 +65,31 @@ function writeAtomically(path: string, text: string): void {
 }
 
 /**
- * Writes one CaseResult as JSON to `<dir>/<id>.json` (id with '/' as '__'); returns the path.
- * Called by the conformance spec after each case, before `reportCase`.
+ * Writes one CaseResult as JSON to `<dir>/<id>.json` (id with '/' as '__') and copies its pcap
+ * beside it (`<id>.pcap`, `pcapPath` then relative to `dir`), so that a results directory is
+ * self-contained: it can be copied from a CI shard and merged, and the certification summary
+ * hashes the very pcap the verdict was computed from. Returns the JSON path.
+ * Called by the conformance spec after each case (before `reportCase`).
  */
 export function writeCaseResult(result: CaseResult, dir: string = DEFAULT_RESULTS_DIR): string {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, caseResultFileName(result.id));
-  writeAtomically(path, serializeCaseResult(result));
+  const file = caseResultFileName(result.id);
+  const path = join(dir, file);
+  let stored = result;
+  if (result.pcapPath && existsSync(result.pcapPath)) {
+    const pcapName = file.replace(/\.json$/, '.pcap');
+    if (resolve(result.pcapPath) !== resolve(dir, pcapName)) copyFileSync(result.pcapPath, join(dir, pcapName));
+    stored = { ...result, pcapPath: pcapName };
+  }
+  writeAtomically(path, serializeCaseResult(stored));
   return path;
 }
 
+/** Reads one CaseResult file; a relative `pcapPath` is resolved against the file's directory. */
 export function readCaseResultFile(path: string): CaseResult {
-  return parseCaseResult(readFileSync(path, 'utf8'), path);
+  const result = parseCaseResult(readFileSync(path, 'utf8'), path);
+  if (result.pcapPath && !isAbsolute(result.pcapPath)) result.pcapPath = join(path, '..', result.pcapPath);
+  return result;
 }
 
 export interface LoadedCaseResult { file: string; result: CaseResult }

@@ -1,0 +1,162 @@
+// Merging the results of sharded runs (Playwright `--shard i/n`, one CI machine per shard): every
+// shard's reports/results (CaseResult JSON + pcaps) and reports/allure-results are copied into one
+// place, each case kept once. A case present in several sources (a shard re-run, the same results
+// copied twice) keeps its latest run, so the merged report counts every case exactly once.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { MergeTargetError } from './errors.ts';
+import { caseResultFileName, readCaseResults, readRunInfo, serializeCaseResult, writeRunInfo } from './results.ts';
+import { LABEL } from './status.ts';
+import type { CaseResult, RunInfo } from './types.ts';
+
+export interface ShardSource {
+  /** Directory of CaseResult JSON files (reports/results of a shard), if any. */
+  resultsDir?: string;
+  /** Directory of Allure results (reports/allure-results of a shard), if any. */
+  allureResultsDir?: string;
+}
+
+const isAllureResultsDir = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('-result.json'));
+
+/**
+ * Finds what a source directory holds: a shard's reports directory (with `results/` and
+ * `allure-results/` inside), a bare Allure results directory, or a bare CaseResult directory.
+ */
+export function resolveShardSource(dir: string): ShardSource {
+  const source: ShardSource = {};
+  if (existsSync(join(dir, 'results'))) source.resultsDir = join(dir, 'results');
+  if (existsSync(join(dir, 'allure-results'))) source.allureResultsDir = join(dir, 'allure-results');
+  if (!source.resultsDir && !source.allureResultsDir) {
+    if (isAllureResultsDir(dir)) source.allureResultsDir = dir;
+    else source.resultsDir = dir;
+  }
+  return source;
+}
+
+export interface MergeSummary {
+  cases: number;
+  allureResults: number;
+  /** Case ids (or Allure history ids) seen more than once; the latest run was kept. */
+  duplicates: string[];
+  sources: number;
+}
+
+interface AllureResultFile {
+  uuid: string; historyId?: string; testCaseId?: string; start?: number; stop?: number;
+  labels?: { name: string; value: string }[];
+  attachments?: { source: string }[];
+  steps?: AllureStepLike[];
+}
+interface AllureStepLike { attachments?: { source: string }[]; steps?: AllureStepLike[] }
+
+function attachmentSources(node: AllureStepLike, into: Set<string>): Set<string> {
+  for (const a of node.attachments ?? []) into.add(a.source);
+  for (const s of node.steps ?? []) attachmentSources(s, into);
+  return into;
+}
+
+/** The identity of an Allure result across shards: the case id label, else Allure's history id. */
+export function allureResultKey(r: AllureResultFile): string {
+  return r.labels?.find((l) => l.name === LABEL.caseId)?.value ?? r.historyId ?? r.testCaseId ?? r.uuid;
+}
+
+// The destination is emptied before the copy: merging into one of the sources would lose it.
+function assertNotASource(sourceDirs: readonly string[], destDir: string): void {
+  const dest = resolve(destDir);
+  if (sourceDirs.some((d) => resolve(d) === dest)) throw new MergeTargetError(destDir);
+}
+
+function later<T extends { startedAt?: number; stop?: number }>(a: T, b: T): boolean {
+  return (b.stop ?? b.startedAt ?? 0) > (a.stop ?? a.startedAt ?? 0);
+}
+
+/** Merges the CaseResult files of several directories into `destDir` (emptied first); each case once. */
+export function mergeCaseResults(sourceDirs: readonly string[], destDir: string): { cases: CaseResult[]; duplicates: string[]; run?: RunInfo } {
+  assertNotASource(sourceDirs, destDir);
+  const byId = new Map<string, CaseResult>();
+  const duplicates = new Set<string>();
+  let run: RunInfo | undefined;
+  for (const dir of sourceDirs) {
+    run ??= readRunInfo(dir);
+    for (const { result } of readCaseResults(dir)) {
+      const seen = byId.get(result.id);
+      if (seen) duplicates.add(result.id);
+      if (!seen || later({ startedAt: seen.startedAt }, { startedAt: result.startedAt })) byId.set(result.id, result);
+    }
+  }
+  rmSync(destDir, { recursive: true, force: true });
+  mkdirSync(destDir, { recursive: true });
+  const cases = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  for (const c of cases) {
+    const file = caseResultFileName(c.id);
+    let stored = c;
+    if (c.pcapPath && existsSync(c.pcapPath)) {
+      const pcapName = file.replace(/\.json$/, '.pcap');
+      copyFileSync(c.pcapPath, join(destDir, pcapName));
+      stored = { ...c, pcapPath: pcapName };
+    }
+    writeFileSync(join(destDir, file), serializeCaseResult(stored));
+  }
+  if (run) writeRunInfo(run, destDir);
+  return { cases: readCaseResults(destDir).map((l) => l.result), duplicates: [...duplicates], ...(run ? { run } : {}) };
+}
+
+/**
+ * Merges Allure results directories into `destDir` (emptied first): one result per case (latest
+ * `stop` wins), with exactly the attachments that result references; containers are kept only
+ * for kept results. environment.properties and categories.json are left to `writeResultsMetadata`.
+ */
+export function mergeAllureResults(sourceDirs: readonly string[], destDir: string): { results: number; duplicates: string[] } {
+  assertNotASource(sourceDirs, destDir);
+  const kept = new Map<string, { dir: string; file: string; result: AllureResultFile }>();
+  const duplicates = new Set<string>();
+  for (const dir of sourceDirs) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('-result.json'))) {
+      const result = JSON.parse(readFileSync(join(dir, file), 'utf8')) as AllureResultFile;
+      const key = allureResultKey(result);
+      const seen = kept.get(key);
+      if (seen) duplicates.add(key);
+      if (!seen || later(seen.result, result)) kept.set(key, { dir, file, result });
+    }
+  }
+  rmSync(destDir, { recursive: true, force: true });
+  mkdirSync(destDir, { recursive: true });
+  const keptUuids = new Set<string>();
+  for (const { dir, file, result } of kept.values()) {
+    copyFileSync(join(dir, file), join(destDir, file));
+    keptUuids.add(result.uuid);
+    for (const source of attachmentSources(result, new Set())) {
+      const from = join(dir, basename(source));
+      if (existsSync(from) && statSync(from).isFile()) copyFileSync(from, join(destDir, basename(source)));
+    }
+  }
+  for (const dir of sourceDirs) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('-container.json'))) {
+      const container = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { children?: string[] };
+      const children = (container.children ?? []).filter((c) => keptUuids.has(c));
+      if (children.length) writeFileSync(join(destDir, file), JSON.stringify({ ...container, children }));
+    }
+  }
+  return { results: kept.size, duplicates: [...duplicates] };
+}
+
+/**
+ * Merges shard directories into `dest` (`<dest>.resultsDir`, `<dest>.allureResultsDir`).
+ * Sources are shard report directories or bare results directories (see `resolveShardSource`).
+ */
+export function mergeShards(sourceDirs: readonly string[], dest: { resultsDir: string; allureResultsDir: string }): MergeSummary & { caseResults: CaseResult[]; run?: RunInfo } {
+  const sources = sourceDirs.map(resolveShardSource);
+  const caseMerge = mergeCaseResults(sources.flatMap((s) => (s.resultsDir ? [s.resultsDir] : [])), dest.resultsDir);
+  const allureMerge = mergeAllureResults(sources.flatMap((s) => (s.allureResultsDir ? [s.allureResultsDir] : [])), dest.allureResultsDir);
+  return {
+    cases: caseMerge.cases.length,
+    allureResults: allureMerge.results,
+    duplicates: [...new Set([...caseMerge.duplicates, ...allureMerge.duplicates])],
+    sources: sources.length,
+    caseResults: caseMerge.cases,
+    ...(caseMerge.run ? { run: caseMerge.run } : {}),
+  };
+}
+
