@@ -1,1 +1,0 @@
-export type MikeyMessage = unknown;
