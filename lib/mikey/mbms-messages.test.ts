@@ -172,3 +172,25 @@ test('the default profile is frozen plain JSON with the reference §9 defaults',
   expect(copy.verification).toEqual({ ...defaultMikeyProfile.verification, macVariant: 'ts8-only' });
   expect(defaultMikeyProfile.verification.macVariant).toBe('rfc-ids-ts8');
 });
+
+test('the profile JSON Schema accepts the defaults and rejects unknown options', async () => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const { mikeyProfileSchema } = await import('./index.ts');
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(mikeyProfileSchema);
+  expect(validate(JSON.parse(JSON.stringify(defaultMikeyProfile)))).toBe(true);
+  expect(validate(mikeyProfile({ mtkRandSource: 'empty', trigger: { zeroKeyIds: ['keyDomainId', 'mskId'] } }))).toBe(true);
+  expect(validate({ ...defaultMikeyProfile, mtkRandSource: 'fresh' })).toBe(false);
+  expect(validate({ ...defaultMikeyProfile, extra: 1 })).toBe(false);
+  const { verification: _v, ...missing } = defaultMikeyProfile;
+  expect(validate(missing)).toBe(false);
+});
+
+test('NTP timestamps (O7 alternative): seconds since 1900 and a 32-bit fraction', async () => {
+  const { ntpTimestamp } = await import('./index.ts');
+  expect(ntpTimestamp(0)).toBe(0x83aa7e8000000000n);
+  expect(ntpTimestamp(1500)).toBe(0x83aa7e8180000000n);
+  const profile = mikeyProfile({ timestamp: { type: 'ntp-utc' } });
+  const built = buildMskMessage({ muk: MUK, csbId: 1, counter: ntpTimestamp(1500), rand: RAND, keyDomainId: KDID, mskId: 1, msk: MSK, v: false, idi: 'i', idr: 'r', profile });
+  expect(findPayload(decodeMikey(built.bytes), 'T')).toMatchObject({ tsType: 0, tsValue: 0x83aa7e8180000000n });
+  expect(readKeyMessage(built.bytes, { psk: MUK }, profile).keyData[0].key.equals(MSK)).toBe(true);
+});

@@ -498,3 +498,10 @@ export function verifyVerificationMessage(
   if (problems.length) out.error = problems.join('; ');
   return out;
 }
+
+/** 64-bit NTP timestamp (RFC 3830 §6.6 NTP-UTC / NTP: seconds since 1900 ‖ 32-bit fraction) from Unix ms. */
+export function ntpTimestamp(unixMs: number): bigint {
+  const seconds = Math.floor(unixMs / 1000);
+  const fraction = BigInt(Math.floor(((unixMs - seconds * 1000) / 1000) * 2 ** 32));
+  return ((BigInt(seconds) + 2208988800n) << 32n) | fraction;
+}

@@ -76,3 +76,71 @@ function merge(base: unknown, over: unknown): unknown {
   for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
   return out;
 }
+
+// ---- JSON Schema (draft 2020-12) of MikeyProfile, for embedding in the full profile schema ---------------
+
+const obj = (description: string, properties: Record<string, unknown>) => ({
+  type: 'object', description, additionalProperties: false, required: Object.keys(properties), properties,
+});
+const enumOf = (description: string, values: readonly string[]) => ({ description, enum: [...values] });
+const bool = (description: string) => ({ type: 'boolean', description });
+const octets = (description: string) => ({ type: 'integer', minimum: 1, maximum: 255, description });
+const kdTypes = ['TGK', 'TGK+SALT', 'TEK', 'TEK+SALT'] as const;
+const kvs = ['null', 'spi', 'interval'] as const;
+const keyDataChoice = (what: string) => obj(`${what} key data`, {
+  type: enumOf('Key data type (RFC 3830 §6.13)', kdTypes),
+  kv: enumOf('KV type (RFC 3830 §6.13)', kvs),
+});
+
+/** JSON Schema of MikeyProfile (no $schema/$id, so it embeds as a sub-schema). */
+export const mikeyProfileSchema = obj('MIKEY options of the 33.246 profile (reference §9 O7-O16, O20)', {
+  timestamp: obj('O7: TS type of key messages', {
+    type: enumOf('TS type', ['counter', 'ntp-utc', 'ntp']),
+    skewWindowSeconds: { type: 'number', minimum: 0, description: 'Allowed clock skew for NTP timestamps' },
+  }),
+  ivCounterPadding: enumOf('O8: 32-bit COUNTER to the 64-bit T of the AES-CM IV', ['left-zero', 'right-zero']),
+  payloads: obj('O9: payload set per message type', {
+    msk: obj('MSK message and trigger', { idi: bool('IDi present'), idr: bool('IDr present'), sp: bool('SP present (streaming)') }),
+    mtk: obj('MTK message', { rand: bool('RAND present'), idi: bool('IDi present'), idr: bool('IDr present') }),
+  }),
+  csbId: obj('O10: CSB ID semantics', {
+    msk: enumOf('MSK messages', ['random-per-message', 'fixed-per-muk']),
+    mtk: enumOf('MTK messages', ['fixed-per-msk', 'random-per-message']),
+  }),
+  csIdMap: obj('O11: CS ID map', {
+    type: enumOf('CS ID map type', ['empty', 'srtp-id']),
+    numCs: { type: 'integer', minimum: 0, maximum: 255, description: '#CS announced with the Empty map' },
+    srtpEntries: {
+      type: 'array', maxItems: 255, description: 'SRTP-ID map entries (crypto session i = entry i)',
+      items: obj('SRTP-ID entry', {
+        policyNo: { type: 'integer', minimum: 0, maximum: 255, description: 'Policy_no_i' },
+        ssrc: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'SSRC_i' },
+        roc: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'ROC_i' },
+      }),
+    },
+  }),
+  keyData: obj('O12: key data type and KV', { msk: keyDataChoice('MSK'), mtk: keyDataChoice('MTK') }),
+  ext: obj('O13: Key ID extension contents and lengths', {
+    mskMessageMtkId: bool('MSK messages carry an MTK ID'),
+    keyDomainIdLength: octets('Key Domain ID length (octets)'),
+    mskIdLength: octets('MSK ID length (octets)'),
+    mtkIdLength: octets('MTK ID length (octets)'),
+  }),
+  keyDomainIdLayout: enumOf('O14: Key Domain ID layout', ['plmn-bcd', 'opaque']),
+  mtkRandSource: enumOf('O15: RAND of the MTK-message key derivation', ['msk-rand', 'empty']),
+  verification: obj('O16: verification message', {
+    macVariant: enumOf('V MAC input (reference §5.7)', ['rfc-ids-ts8', 'rfc-ids-ts4', 'ts8-only']),
+    ext: bool('ACK carries the EXT payload'),
+    idr: bool('ACK carries IDr'),
+    timestamp: enumOf('ACK timestamp', ['echoed', 'fresh']),
+  }),
+  trigger: obj('O20: solicited-pull trigger shape', {
+    zeroKeyIds: { type: 'array', uniqueItems: true, items: { enum: ['keyDomainId', 'mskId', 'mtkId'] }, description: 'Key IDs set to zero' },
+    mtkId: bool('trigger carries an MTK ID'),
+    kemac: enumOf('KEMAC with no key data, or no KEMAC', ['empty', 'absent']),
+  }),
+  algorithms: obj('KEMAC algorithms', {
+    encr: enumOf('Encryption', ['AES-CM-128']),
+    mac: enumOf('MAC', ['HMAC-SHA-1-160']),
+  }),
+});
