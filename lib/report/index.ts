@@ -15,3 +15,6 @@ export * from './summary.ts';
 export * from './certification.ts';
 export * from './generate.ts';
 export * from './merge.ts';
+export * from './pipeline.ts';
+export { playwrightReporters, progressReporterPath } from './config.ts';
+export { shownVerdict } from './progress-reporter.ts';

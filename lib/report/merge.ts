@@ -41,7 +41,7 @@ export interface MergeSummary {
   sources: number;
 }
 
-interface AllureResultFile {
+export interface AllureResultFile {
   uuid: string; historyId?: string; testCaseId?: string; start?: number; stop?: number;
   labels?: { name: string; value: string }[];
   attachments?: { source: string }[];
@@ -106,14 +106,16 @@ export function mergeCaseResults(sourceDirs: readonly string[], destDir: string)
  * `stop` wins), with exactly the attachments that result references; containers are kept only
  * for kept results. environment.properties and categories.json are left to `writeResultsMetadata`.
  */
-export function mergeAllureResults(sourceDirs: readonly string[], destDir: string): { results: number; duplicates: string[] } {
+export function mergeAllureResults(sourceDirs: readonly string[], destDir: string, opts: { keep?: (result: AllureResultFile) => boolean } = {}): { results: number; duplicates: string[]; dropped: number } {
   assertNotASource(sourceDirs, destDir);
+  let dropped = 0;
   const kept = new Map<string, { dir: string; file: string; result: AllureResultFile }>();
   const duplicates = new Set<string>();
   for (const dir of sourceDirs) {
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).filter((f) => f.endsWith('-result.json'))) {
       const result = JSON.parse(readFileSync(join(dir, file), 'utf8')) as AllureResultFile;
+      if (opts.keep && !opts.keep(result)) { dropped++; continue; }
       const key = allureResultKey(result);
       const seen = kept.get(key);
       if (seen) duplicates.add(key);
@@ -139,7 +141,20 @@ export function mergeAllureResults(sourceDirs: readonly string[], destDir: strin
       if (children.length) writeFileSync(join(destDir, file), JSON.stringify({ ...container, children }));
     }
   }
-  return { results: kept.size, duplicates: [...duplicates] };
+  return { results: kept.size, duplicates: [...duplicates], dropped };
+}
+
+/** Project names of the conformance suites (allure-playwright's default parentSuite when `reportCase` never ran). */
+export const CONFORMANCE_PROJECTS: readonly string[] = ['bmsc', 'ue'];
+
+/**
+ * Whether an Allure result belongs to the conformance report: it carries a case id, or it comes from
+ * a conformance project (a case that died before reporting must still show). Library, e2e and
+ * self-check tests share the results directory when everything runs at once (`npm test`).
+ */
+export function isConformanceResult(result: AllureResultFile): boolean {
+  const labels = result.labels ?? [];
+  return labels.some((l) => l.name === LABEL.caseId) || labels.some((l) => l.name === 'parentSuite' && CONFORMANCE_PROJECTS.includes(l.value));
 }
 
 /**

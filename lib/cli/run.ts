@@ -1,0 +1,149 @@
+// `mbms-conform run` (`npm start`): runs the conformance suites with Playwright (default: both roles
+// against the embedded reference BM-SC and reference UE), shows one line per case, then prints the
+// summary per clause, generates the Allure report and the certification summary, and exits non-zero
+// when the quality gate fails (default: any FAIL or ERROR). Ctrl-C stops the run and still reports
+// what was recorded.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { buildReports, parseGate, DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, type QualityGate } from '../report/index.ts';
+
+const USAGE = `usage: mbms-conform run [options] [-- playwright options]
+
+  --role bmsc|ue|both   which SUT role to test (default both: BM-SC under test and UE under test)
+  --sut FILE            SUT profile (addresses, credentials, capabilities); default: the embedded references
+  --grep RE             only the cases whose title matches RE (e.g. '6\\.3\\.1')
+  --shard I/N           run shard I of N (one CI machine per shard; merge with 'mbms-conform report --merge')
+  --workers N           parallel workers
+  --gate G              exit non-zero when: no-fail (default: any FAIL or ERROR), mandatory-pass, all-pass, none
+  --single-file         the Allure report as one HTML file (for mailing)
+  --allure2             also generate the Allure 2 report (allure-commandline, needs Java)
+  --no-report           run only; do not generate reports
+  --list                use Playwright's list reporter instead of one line per case
+  -h, --help            this help
+`;
+
+export interface RunArgs {
+  roles: ('bmsc' | 'ue')[]; sut?: string; grep?: string; shard?: string; workers?: string; gate: QualityGate;
+  singleFile: boolean; allure2: boolean; report: boolean; list: boolean; extra: string[];
+}
+
+/** Parses the command line; throws a usage message (string) on bad input. */
+export function parseRunArgs(argv: string[]): RunArgs | 'help' {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+  const { values } = parseArgs({
+    args: own, allowPositionals: false, strict: true,
+    options: {
+      role: { type: 'string' }, sut: { type: 'string' }, grep: { type: 'string' }, shard: { type: 'string' }, workers: { type: 'string' },
+      gate: { type: 'string' }, 'single-file': { type: 'boolean' }, allure2: { type: 'boolean' }, 'no-report': { type: 'boolean' },
+      list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const role = values.role ?? 'both';
+  if (!['bmsc', 'ue', 'both'].includes(role)) throw new Error(`--role must be bmsc, ue or both (got '${role}')`);
+  if (values.shard !== undefined && !/^\d+\/\d+$/.test(values.shard)) throw new Error(`--shard must be I/N (got '${values.shard}')`);
+  if (values.workers !== undefined && !/^\d+%?$/.test(values.workers)) throw new Error(`--workers must be a number or a percentage (got '${values.workers}')`);
+  return {
+    roles: role === 'both' ? ['bmsc', 'ue'] : [role as 'bmsc' | 'ue'],
+    ...(values.sut !== undefined ? { sut: values.sut } : {}),
+    ...(values.grep !== undefined ? { grep: values.grep } : {}),
+    ...(values.shard !== undefined ? { shard: values.shard } : {}),
+    ...(values.workers !== undefined ? { workers: values.workers } : {}),
+    gate: parseGate(values.gate ?? 'no-fail'),
+    singleFile: values['single-file'] ?? false, allure2: values.allure2 ?? false, report: !values['no-report'], list: values.list ?? false, extra,
+  };
+}
+
+/** The Playwright command line of a run (node + @playwright/test cli.js + arguments). */
+export function playwrightArgs(args: RunArgs): string[] {
+  const cli = createRequire(import.meta.url).resolve('@playwright/test/cli');
+  return [
+    cli, 'test', ...args.roles.map((r) => `--project=${r}`),
+    ...(args.grep ? ['--grep', args.grep] : []),
+    ...(args.shard ? [`--shard=${args.shard}`] : []),
+    ...(args.workers ? [`--workers=${args.workers}`] : []),
+    ...args.extra,
+  ];
+}
+
+/**
+ * Runs Playwright as a child in its own process group, so that a terminal Ctrl-C reaches it once,
+ * through us: SIGINT/SIGTERM are forwarded, Playwright stops the running cases and its reporters
+ * write what they have; a second Ctrl-C kills it. Resolves with its exit code (130 when interrupted).
+ */
+function runPlaywright(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; interrupted: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: 'inherit', env, detached: true });
+    let interrupted = false;
+    const forward = (signal: NodeJS.Signals) => () => {
+      if (interrupted) {
+        process.stderr.write('\nmbms-conform: second interrupt, stopping Playwright now\n');
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        return;
+      }
+      interrupted = true;
+      process.stderr.write(`\nmbms-conform: ${signal}, stopping the run; the report will cover what was recorded\n`);
+      if (child.pid) process.kill(-child.pid, signal);
+    };
+    const onInt = forward('SIGINT');
+    const onTerm = forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve({ code: code ?? (signal ? 128 + 2 : 1), interrupted: interrupted || signal === 'SIGINT' });
+    });
+  });
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let args: RunArgs | 'help';
+  try {
+    args = parseRunArgs(argv);
+  } catch (err) {
+    process.stderr.write(`mbms-conform run: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const resultsDir = process.env.MBMS_RESULTS_DIR ?? DEFAULT_RESULTS_DIR;
+  const allureResultsDir = process.env.ALLURE_RESULTS_DIR ?? DEFAULT_ALLURE_RESULTS_DIR;
+  // A fresh run: results of an earlier run would otherwise show up as cases of this one.
+  rmSync(resultsDir, { recursive: true, force: true });
+  rmSync(allureResultsDir, { recursive: true, force: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MBMS_RESULTS_DIR: resultsDir,
+    ALLURE_RESULTS_DIR: allureResultsDir,
+    ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
+    ...(args.sut ? { MBMS_SUT: args.sut } : {}),
+  };
+  const pw = await runPlaywright(playwrightArgs(args), env);
+  if (!args.report) return pw.interrupted ? 130 : pw.code === 0 ? 0 : 1;
+
+  const built = await buildReports({ resultsDir, allureResultsDir, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2 });
+  process.stdout.write(`\n${built.summary}`);
+  if (built.cases.length === 0) process.stdout.write('no case result was recorded\n');
+  for (const v of built.gate.violations) process.stdout.write(`  ${v.verdict.padEnd(14)} ${v.id}  ${v.reason}\n`);
+  process.stdout.write(`quality gate '${built.gate.gate}': ${built.gate.passed ? 'passed' : 'FAILED'}\n`);
+  if (pw.interrupted) {
+    process.stdout.write('the run was interrupted: the report covers the cases that finished\n');
+    return 130;
+  }
+  if (!built.gate.passed) return 1;
+  // Playwright failed although every recorded verdict passes the gate: a case died without a verdict
+  // (harness error) or a configured failure mode (MBMS_INCONC=fail). Never report success then.
+  if (pw.code !== 0 && args.gate !== 'none') {
+    process.stdout.write(`Playwright exited with ${pw.code}: some test failed without a blocking verdict (see above)\n`);
+    return 1;
+  }
+  return built.errors.length ? 1 : 0;
+}

@@ -1,0 +1,23 @@
+// Reporter settings for playwright.config.ts, so that the configuration names the project's
+// reporters in one call: progress or list on the terminal, JUnit for CI, allure-playwright for the
+// Allure report (results directory, environment, categories, verdict status fix-up).
+import { fileURLToPath } from 'node:url';
+import type { ReporterDescription } from '@playwright/test';
+import { allureReporterOptions, type AllureReporterSetup } from './allure.ts';
+
+/** Path of the compact per-case reporter (for `reporter: [[progressReporterPath]]`). */
+export const progressReporterPath = fileURLToPath(new URL('./progress-reporter.ts', import.meta.url));
+
+/**
+ * `reporter:` of playwright.config.ts. The terminal reporter is `list`, or the per-case progress
+ * reporter when MBMS_REPORTER=progress (set by `mbms-conform run`); JUnit goes to
+ * $MBMS_JUNIT_FILE or reports/junit.xml; Allure results to $ALLURE_RESULTS_DIR or reports/allure-results.
+ */
+export function playwrightReporters(setup: AllureReporterSetup = {}): ReporterDescription[] {
+  const terminal: ReporterDescription = process.env.MBMS_REPORTER === 'progress' ? [progressReporterPath] : ['list'];
+  return [
+    terminal,
+    ['junit', { outputFile: process.env.MBMS_JUNIT_FILE ?? 'reports/junit.xml' }],
+    ['allure-playwright', allureReporterOptions(setup)],
+  ];
+}

@@ -1,0 +1,80 @@
+// What happens after the cases ran, for `mbms-conform run` and `mbms-conform report` alike: read
+// the CaseResult files, write the Allure results metadata, generate the Allure report(s), write the
+// certification summary and evaluate the quality gate. Every step works on whatever exists, so an
+// interrupted run still gets its report.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCertification, writeCertification, type WrittenCertification } from './certification.ts';
+import { evaluateGate, type GateResult, type QualityGate } from './gate.ts';
+import { DEFAULT_REPORT_DIR, generateAllure2, generateAllure3, writeResultsMetadata, type GeneratedReport } from './generate.ts';
+import { DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, readCaseResults, readRunInfo } from './results.ts';
+import { formatClauseSummary } from './summary.ts';
+import { isConformanceResult, mergeAllureResults } from './merge.ts';
+import type { CaseResult } from './types.ts';
+
+export interface BuildReportsOptions {
+  resultsDir?: string;
+  allureResultsDir?: string;
+  /** Directory of the outputs: allure-report/, allure2-report/, certification.{json,html}. Default 'reports'. */
+  outDir?: string;
+  singleFile?: boolean;
+  allure2?: boolean;
+  /** Skip the Allure generators (certification and summary only). */
+  noAllure?: boolean;
+  gate?: QualityGate;
+  log?: (line: string) => void;
+}
+
+export interface BuiltReports {
+  cases: CaseResult[];
+  summary: string;
+  certification: WrittenCertification;
+  allure3?: GeneratedReport;
+  allure2?: GeneratedReport;
+  gate: GateResult;
+  /** Generator failures (the other outputs are still written). */
+  errors: Error[];
+}
+
+export async function buildReports(opts: BuildReportsOptions = {}): Promise<BuiltReports> {
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const resultsDir = opts.resultsDir ?? DEFAULT_RESULTS_DIR;
+  const allureResultsDir = opts.allureResultsDir ?? DEFAULT_ALLURE_RESULTS_DIR;
+  const outDir = opts.outDir ?? 'reports';
+  const cases = readCaseResults(resultsDir).map((l) => l.result);
+  const run = readRunInfo(resultsDir);
+  const summary = formatClauseSummary(cases);
+  const errors: Error[] = [];
+  const built: Partial<BuiltReports> = {};
+
+  const certification = writeCertification(buildCertification(cases, run, { gate: opts.gate ?? 'no-fail' }), outDir);
+  log(`certification summary: ${certification.htmlPath} (${certification.jsonPath}, SHA-256 ${certification.sha256})`);
+
+  if (!opts.noAllure && existsSync(allureResultsDir)) {
+    // The generators read a staged copy holding only the conformance cases (see isConformanceResult).
+    const staged = join(outDir, 'allure-results-conformance');
+    const staging = mergeAllureResults([allureResultsDir], staged, { keep: isConformanceResult });
+    if (staging.dropped) log(`${staging.dropped} non-conformance Allure result(s) left out of the report`);
+    writeResultsMetadata(staged, { ...(run ? { run } : {}), cases });
+    try {
+      built.allure3 = await generateAllure3({ resultsDirs: [staged], outDir: outDir === 'reports' ? DEFAULT_REPORT_DIR : join(outDir, 'allure-report'), singleFile: opts.singleFile ?? false });
+      log(`Allure report: ${built.allure3.index}${opts.singleFile ? ' (single file)' : ''}`);
+    } catch (err) {
+      errors.push(err as Error);
+      log(`Allure 3 report failed: ${(err as Error).message}`);
+    }
+    if (opts.allure2) {
+      try {
+        built.allure2 = await generateAllure2({ resultsDirs: [staged], outDir: join(outDir, 'allure2-report'), singleFile: opts.singleFile ?? false });
+        log(`Allure 2 report: ${built.allure2.index}`);
+      } catch (err) {
+        errors.push(err as Error);
+        log(`Allure 2 report failed: ${(err as Error).message}`);
+      }
+    }
+  } else if (!opts.noAllure) {
+    log(`no Allure results in ${allureResultsDir}: Allure report not generated`);
+  }
+  return { cases, summary, certification, gate: evaluateGate(cases, opts.gate ?? 'no-fail'), errors, ...built };
+}
+
