@@ -60,7 +60,7 @@ export async function decodeCommand(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (e) {
-    if (e instanceof UsageError) return fail(2, `${e.message}\n${USAGE}`.trimEnd());
+    if (e instanceof UsageError) return fail(2, `${e.message} (see mbms-conform decode --help)`);
     if (e instanceof MikeyDecodeError) return fail(2, e.message);
     const code = (e as { code?: unknown }).code;
     if (e instanceof Error && typeof code === 'string' && code.startsWith('ERR_')) return fail(2, e.message.split('\n')[0]!);

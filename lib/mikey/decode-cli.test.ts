@@ -88,3 +88,22 @@ test('a verification message checks against --original (V4, rfc-ids-ts8)', async
   expect(other.code).toBe(1);
   expect(JSON.parse(other.stdout).macValid).toBe(false);
 });
+
+test('an MTK message: --msk with --rand (profile O15 msk-rand), usage error without it', async () => {
+  const { buildMtkMessage } = await import('./index.ts');
+  const msk = '2b7e151628aed2a6abf7158809cf4f3c';
+  const rand = 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf';
+  const mtk = buildMtkMessage({
+    msk: Buffer.from(msk, 'hex'), mskRand: Buffer.from(rand, 'hex'), csbId: 0x55667788, counter: 3,
+    keyDomainId: Buffer.from('00f110', 'hex'), mskId: 0x00010001, mtkId: 2, mtk: Buffer.alloc(16, 0xab), salt: Buffer.alloc(14, 0xcd),
+  }).bytes.toString('hex');
+  const ok = await run(['--json', '--msk', msk, '--rand', rand, mtk]);
+  expect(ok.code).toBe(0);
+  expect(JSON.parse(ok.stdout)).toMatchObject({ kind: 'mtk', macValid: true, keyData: [{ kdType: 1, key: 'ab'.repeat(16), salt: 'cd'.repeat(14) }] });
+  const noRand = await run(['--msk', msk, mtk]);
+  expect(noRand.code).toBe(2);
+  expect(noRand.stderr).toContain('--rand');
+  const emptyRand = await run(['--json', '--msk', msk, '--mtk-rand-source', 'empty', mtk]);
+  expect(emptyRand.code).toBe(1);
+  expect(JSON.parse(emptyRand.stdout).macValid).toBe(false);
+});
