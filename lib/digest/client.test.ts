@@ -101,3 +101,34 @@ test('server Authentication-Info faults are each caught by the client', () => {
     expect(client.verifyAuthenticationInfo(server.authenticationInfo(r.credentials!, { responseBody: body }), { responseBody: body }).valid).toBe(true);
   }
 });
+
+test('userhash (RFC 7616 §3.4.4): client sends H(username:realm), server resolves it', () => {
+  const server = new DigestServer({
+    realm: 'http-auth@example.org',
+    qop: ['auth'],
+    algorithm: 'SHA-256',
+    userhash: true,
+    users: () => ['Alice', 'Mufasa'],
+    lookupPassword: (u) => ({ Alice: 'x', Mufasa: 'Circle of Life' })[u],
+  });
+  const www = server.challenge();
+  expect(www).toContain('userhash=true');
+  const client = new DigestClient({ username: 'Mufasa', password: 'Circle of Life' });
+  const sent = client.authorizeDetailed(www, { method: 'GET', uri: '/dir/index.html' });
+  // SHA-256("Mufasa:http-auth@example.org"), computed independently with Python hashlib.
+  expect(sent.credentials).toMatchObject({ username: 'a947aad205e80e429958a387394944c6b496301e79f89d35a4cc23b6ee12b5b6', userhash: true });
+  const r = server.verify({ method: 'GET', uri: '/dir/index.html', authorization: sent.header, body: Buffer.alloc(0) });
+  expect(r).toMatchObject({ outcome: 'ok', username: 'Mufasa' });
+  const body = Buffer.from('ok');
+  expect(client.verifyAuthenticationInfo(server.authenticationInfo(r.credentials!, { responseBody: body }), { responseBody: body }).valid).toBe(true);
+  // A hash of nobody listed is an unknown user.
+  const stranger = new DigestClient({ username: 'Eve', password: 'x' });
+  expect(server.verify({ method: 'GET', uri: '/', authorization: stranger.authorize(server.challenge(), { method: 'GET', uri: '/' }), body: Buffer.alloc(0) }).outcome).toBe(
+    'unknown-user',
+  );
+  // Clients may decline userhash; plain names stay accepted.
+  const plain = new DigestClient({ username: 'Mufasa', password: 'Circle of Life', userhash: false });
+  const p = plain.authorizeDetailed(server.challenge(), { method: 'GET', uri: '/' });
+  expect(p.credentials.username).toBe('Mufasa');
+  expect(server.verify({ method: 'GET', uri: '/', authorization: p.header, body: Buffer.alloc(0) }).outcome).toBe('ok');
+});

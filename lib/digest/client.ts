@@ -1,7 +1,7 @@
 // Client side of HTTP Digest: answers challenges, counts nc per nonce, verifies rspauth, follows stale
 // and nextnonce (RFC 2617 §3.2.1-3.2.3, RFC 7616 §3.3-3.5). Faults can be injected for negative tests.
 import { randomBytes } from 'node:crypto';
-import { computeResponse, computeRspauth, digestEquals, normalizeAlgorithm } from './compute.ts';
+import { computeResponse, computeRspauth, computeUserhash, digestEquals, normalizeAlgorithm } from './compute.ts';
 import type { DigestWorksheet } from './compute.ts';
 import { DigestClientError, DigestParseError } from './errors.ts';
 import { formatCredentials, parseAuthenticationInfo, parseChallenges } from './header.ts';
@@ -15,6 +15,8 @@ export interface DigestClientOptions {
   password: string;
   /** cnonce source; default 16 random octets, hex. */
   cnonce?: () => string;
+  /** Send H(username ":" realm) with userhash=true when the challenge asks for it (default true; RFC 7616 §3.4.4). */
+  userhash?: boolean;
   /** qop used when the challenge offers both (default 'auth-int'). */
   preferQop?: DigestQop;
 }
@@ -186,7 +188,10 @@ export class DigestClient {
     }
     if (faults.response !== undefined) response = faults.response;
 
-    const credentials: DigestCredentials = { username: this.options.username, realm, nonce, uri, response, extra: {} };
+    const hashUser = ch.userhash === true && (this.options.userhash ?? true) && normalizeAlgorithm(alg) !== undefined;
+    const username = hashUser ? computeUserhash(alg, this.options.username, realm) : this.options.username;
+    const credentials: DigestCredentials = { username, realm, nonce, uri, response, extra: {} };
+    if (hashUser) credentials.userhash = true;
     if (alg !== undefined) credentials.algorithm = alg;
     if (qop !== undefined) credentials.qop = qop;
     if (nc !== undefined) credentials.nc = nc;
@@ -220,7 +225,7 @@ export class DigestClient {
     if (info.nc !== c.nc) return { valid: false, reason: `nc "${info.nc}" not echoed ("${c.nc}")`, nextnonce };
     const expected = computeRspauth({
       algorithm: c.algorithm,
-      username: c.username,
+      username: this.options.username,
       realm: c.realm,
       password: sent.password,
       nonce: c.nonce,

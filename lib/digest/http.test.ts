@@ -87,17 +87,17 @@ for (const algorithm of CURL_ALGORITHMS) {
     const served = await serve(digest, () => Buffer.from('granted\n'));
     try {
       const target = '/keymanagement?requesttype=msk-request&x=a%20b';
-      const ok = await run('curl', ['-sS', '--digest', '-u', 'user:p@ss word:1', '-o', '-', '-w', '\n%{http_code}', `${served.url}${target}`]);
+      const ok = await run('curl', ['-sS', '--noproxy', '*', '--digest', '-u', 'user:p@ss word:1', '-o', '-', '-w', '\n%{http_code}', `${served.url}${target}`]);
       expect(ok.stderr).toBe('');
       expect(ok.stdout).toBe('granted\n\n200');
       expect(served.results.map((r) => r.outcome)).toEqual(['missing', 'ok']);
       expect(served.results[1]!.credentials).toMatchObject({ uri: target, qop: 'auth', username: 'user' });
       // A POST with a body under qop=auth.
-      const post = await run('curl', ['-sS', '--digest', '-u', 'user:p@ss word:1', '--data-binary', '<mskRequest/>', '-o', '/dev/null', '-w', '%{http_code}', `${served.url}/post`]);
+      const post = await run('curl', ['-sS', '--noproxy', '*', '--digest', '-u', 'user:p@ss word:1', '--data-binary', '<mskRequest/>', '-o', '/dev/null', '-w', '%{http_code}', `${served.url}/post`]);
       expect(post.stdout).toBe('200');
       expect(served.bodies.at(-1)!.toString()).toBe('<mskRequest/>');
       // The wrong password is refused with 401 (curl gives up after one retry).
-      const bad = await run('curl', ['-sS', '--digest', '-u', 'user:wrong', '-o', '/dev/null', '-w', '%{http_code}', `${served.url}/x`]);
+      const bad = await run('curl', ['-sS', '--noproxy', '*', '--digest', '-u', 'user:wrong', '-o', '/dev/null', '-w', '%{http_code}', `${served.url}/x`]);
       expect(bad.stdout).toBe('401');
       expect(served.results.at(-1)!.outcome).toBe('bad-response');
     } finally {

@@ -1,6 +1,6 @@
 // Server-side Digest verifier with a nonce store (RFC 2617 §3.2.1-3.2.3, RFC 7616 §3.3-3.5, §5.4-5.5).
 import { randomBytes } from 'node:crypto';
-import { computeResponse, computeRspauth, digestEquals, normalizeAlgorithm } from './compute.ts';
+import { computeResponse, computeRspauth, computeUserhash, digestEquals, normalizeAlgorithm } from './compute.ts';
 import { DigestInputError, DigestParseError } from './errors.ts';
 import { formatAuthenticationInfo, formatChallenge, parseCredentials } from './header.ts';
 import type { AuthenticationInfo, DigestAlgorithm, DigestChallenge, DigestCredentials, DigestQop } from './types.ts';
@@ -21,6 +21,12 @@ export interface DigestServerOptions {
   now?: () => number;
   /** Accept each nonce for one request only (RFC 2617 §3.2.1 one-time nonces, e.g. for POST). */
   oneTimeNonce?: boolean;
+  /**
+   * Advertise userhash=true (RFC 7616 §3.4.4); hashed usernames are resolved by hashing every name that
+   * `users` lists. Plain usernames stay accepted.
+   */
+  userhash?: boolean;
+  users?: () => Iterable<string>;
   /** Random octets per nonce (default 24, base64 encoded). */
   nonceBytes?: number;
   /** Nonce source instead of crypto.randomBytes (reproducible runs, published vectors). */
@@ -134,6 +140,7 @@ export class DigestServer {
     if (opaque !== undefined) c.opaque = opaque;
     c.algorithm = this.algorithm;
     if (opts.stale) c.stale = true;
+    if (this.options.userhash) c.userhash = true;
     return c;
   }
 
@@ -167,6 +174,15 @@ export class DigestServer {
     return result;
   }
 
+  /** The real username: credentials.username, or the user whose H(user ":" realm) it is (RFC 7616 §3.4.4). */
+  private resolveUsername(c: DigestCredentials): string | undefined {
+    if (!c.userhash) return c.username;
+    for (const user of this.options.users?.() ?? []) {
+      if (digestEquals(computeUserhash(c.algorithm, user, c.realm), c.username)) return user;
+    }
+    return undefined;
+  }
+
   /** Judges one request's Authorization header (RFC 2617 §3.2.2, RFC 7616 §3.4). */
   verify(req: DigestVerifyRequest): DigestVerifyResult {
     if (req.authorization === undefined || req.authorization.trim() === '') {
@@ -185,7 +201,7 @@ export class DigestServer {
       throw err;
     }
     const c = credentials;
-    const base = { credentials: c, username: c.username };
+    const base: Partial<DigestVerifyResult> = { credentials: c, username: c.username };
 
     // RFC 2617 §3.2.2: cnonce and nc MUST be present iff qop is; nc is 8LHEX.
     if (c.qop !== undefined) {
@@ -223,11 +239,14 @@ export class DigestServer {
     if (this.algorithm.endsWith('-sess') && c.cnonce === undefined) {
       return this.reject('directives', 400, `${this.algorithm} requires cnonce`, base);
     }
-    const password = this.options.lookupPassword(c.username);
-    if (password === undefined) return this.reject('unknown-user', 401, `unknown user "${c.username}"`, base);
+    const username = this.resolveUsername(c);
+    if (username === undefined) return this.reject('unknown-user', 401, `userhash "${c.username}" matches no known user`, base);
+    base.username = username;
+    const password = this.options.lookupPassword(username);
+    if (password === undefined) return this.reject('unknown-user', 401, `unknown user "${username}"`, base);
     const expected = computeResponse({
       algorithm: c.algorithm,
-      username: c.username,
+      username,
       realm: c.realm,
       password,
       nonce: c.nonce,
@@ -274,11 +293,14 @@ export class DigestServer {
     opts: AuthenticationInfoOptions,
   ): { header: string; info: AuthenticationInfo; worksheet: DigestWorksheet } {
     const faults = opts.faults ?? {};
-    const password = faults.password ?? this.options.lookupPassword(credentials.username);
-    if (password === undefined) throw new DigestInputError(`authenticationInfo: unknown user "${credentials.username}"`);
+    const username = this.resolveUsername(credentials);
+    const password = faults.password ?? (username === undefined ? undefined : this.options.lookupPassword(username));
+    if (username === undefined || password === undefined) {
+      throw new DigestInputError(`authenticationInfo: unknown user "${credentials.username}"`);
+    }
     const { rspauth, worksheet } = computeRspauth({
       algorithm: credentials.algorithm,
-      username: credentials.username,
+      username,
       realm: credentials.realm,
       password,
       nonce: credentials.nonce,
