@@ -66,6 +66,8 @@ export interface RecordedHttpRequest {
   /** What the server answered. */
   status: number;
   outcome: string;
+  /** Authentication-Info sent with a 200 OK. */
+  authenticationInfo?: string;
 }
 
 export interface TestMskServerOptions {
@@ -133,6 +135,7 @@ export class TestMskServer {
             },
           });
           record.status = 200;
+          record.authenticationInfo = info;
           res.writeHead(200, { 'Content-Type': this.options.profile.http.responseContentType, 'Authentication-Info': info, 'Content-Length': responseBody.length });
           res.end(responseBody, () => this.options.onGranted?.(keys));
         }
