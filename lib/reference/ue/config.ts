@@ -21,6 +21,8 @@ export interface UeConfig {
   /** GBA credentials as after a Ub run (reference §3.3): B-TID and Ks_NAF (hex, 32 octets). Optional: POST /bootstrap. */
   btid?: string;
   ksNaf?: string;
+  /** MIKEY pre-shared key (MUK) as hex when it differs from Ks_NAF: Ks_int_NAF under GBA_U (reference §3.4, O23). */
+  muk?: string;
   /** Origin of the BM-SC's HTTP server, e.g. 'http://127.0.0.1:4380'; the path comes from profile.http (O2). */
   bmscUrl: string;
   /** BM-SC FQDN: realm host (O6) and NAF_ID. */
@@ -61,6 +63,10 @@ export function checkUeConfig(config: UeConfig): void {
   const fail = (field: string, message: string): never => { throw new ReferenceConfigError(message, { field }); };
   if ((config.btid === undefined) !== (config.ksNaf === undefined)) fail(config.btid === undefined ? 'btid' : 'ksNaf', 'btid and ksNaf go together');
   if (config.ksNaf !== undefined) try { parseKsNaf(config.ksNaf); } catch (e) { fail('ksNaf', (e as Error).message); }
+  if (config.muk !== undefined) {
+    if (config.ksNaf === undefined) fail('muk', 'muk needs btid and ksNaf');
+    try { parseKsNaf(config.muk); } catch (e) { fail('muk', (e as Error).message.replace('ksNaf', 'muk')); }
+  }
   try { new URL(config.bmscUrl); } catch { fail('bmscUrl', `'${config.bmscUrl}' is not a URL`); }
   if (!/^https?:$/.test(new URL(config.bmscUrl).protocol)) fail('bmscUrl', 'only http:// is supported');
   if (!config.nafFqdn) fail('nafFqdn', 'required');
@@ -76,7 +82,7 @@ export function checkUeConfig(config: UeConfig): void {
   if (config.profile) validateProfile(config.profile);
 }
 
-const CONFIG_KEYS = new Set(['btid', 'ksNaf', 'bmscUrl', 'nafFqdn', 'mikey', 'control', 'profile', 'profileBase', 'faults', 'services', 'statePath']);
+const CONFIG_KEYS = new Set(['btid', 'ksNaf', 'muk', 'bmscUrl', 'nafFqdn', 'mikey', 'control', 'profile', 'profileBase', 'faults', 'services', 'statePath']);
 
 /**
  * Reads a UE configuration file (YAML or JSON). `profile` is either a path to a profile file (relative to
@@ -121,6 +127,7 @@ export function loadUeConfig(path: string): UeConfig {
     bmscUrl: str('bmscUrl', true)!, nafFqdn: str('nafFqdn', true)!, profile,
     ...(data.btid !== undefined ? { btid: str('btid', true)! } : {}),
     ...(data.ksNaf !== undefined ? { ksNaf: str('ksNaf', true)! } : {}),
+    ...(data.muk !== undefined ? { muk: str('muk', true)! } : {}),
     ...(data.statePath !== undefined ? { statePath: resolve(dirname(path), str('statePath', true)!) } : {}),
   };
   const mikey = endpoint('mikey');

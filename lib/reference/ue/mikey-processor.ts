@@ -23,8 +23,8 @@ export interface ProcessContext {
   profile: MbmsProfile;
   faults: FaultSet;
   store: UeKeyStore;
-  /** Current GBA credentials (MUK = Ks_NAF under GBA_ME, reference §3.4, O23). */
-  credentials: { btid: string; ksNaf: Buffer } | undefined;
+  /** Current B-TID and MUK (Ks_NAF under GBA_ME, Ks_int_NAF under GBA_U; reference §3.4, O23). */
+  credentials: { btid: string; muk: Buffer } | undefined;
   /** Key domains the UE is configured for (hex); empty = accept any. */
   knownDomains: ReadonlySet<string>;
   /** Services configured: MSK IDs per domain (hex domain -> MSK IDs). */
@@ -158,7 +158,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
         return discard('unknown-key-domain', `Key Domain ID ${hex(keyDomainId)} is not one of the UE's services`);
       }
     }
-    psk = credentials.ksNaf;
+    psk = credentials.muk;
     replay = counter <= store.mukCounter(credentials.btid);
     storeCounter = () => store.setMukCounter(credentials.btid, Math.max(counter, store.mukCounter(credentials.btid)));
   }

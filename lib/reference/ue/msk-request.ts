@@ -41,15 +41,16 @@ export interface MskRequestOutcome {
 }
 
 export interface MskRequesterOptions {
+  /** GBA credentials: B-TID (Digest username) and the key whose base64 is the Digest password (reference §3.3). */
   credentials: () => { btid: string; ksNaf: Buffer } | undefined;
   bmscUrl: string;
   nafFqdn: string;
   profile: MbmsProfile;
   faults: FaultSet;
   /** Called as each request leaves (before the response). */
-  onRequest?: (request: HttpExchangeRecord['request']) => void;
+  onRequest?: (request: HttpExchangeRecord['request'], reason: MskRequestReason) => void;
   /** Called when an exchange ends (response or failure). */
-  onExchange: (exchange: HttpExchangeRecord) => void;
+  onExchange: (exchange: HttpExchangeRecord, reason: MskRequestReason) => void;
 }
 
 // A retry chain is at most: (unauthenticated or preemptive) -> 401 -> answer -> 401 stale -> answer.
@@ -100,7 +101,7 @@ export class MskRequester {
         headers.Authorization = digest.authorize(undefined, { method: 'POST', uri: target, body }, this.#digestFaults(digest.currentChallenge));
       }
       outcome.exchanges += 1;
-      const exchange = await this.#send(target, headers, body);
+      const exchange = await this.#send(target, headers, body, reason);
       if (!exchange.response) return { ...outcome, problem: `HTTP failed: ${exchange.error ?? 'no response'}` };
       const response = exchange.response;
       outcome.httpStatus = response.status;
@@ -172,7 +173,7 @@ export class MskRequester {
     }
   }
 
-  #send(target: string, headers: Record<string, string>, body: Buffer): Promise<HttpExchangeRecord> {
+  #send(target: string, headers: Record<string, string>, body: Buffer, reason: MskRequestReason): Promise<HttpExchangeRecord> {
     const url = new URL(target, this.#options.bmscUrl);
     const record: HttpExchangeRecord = { request: { method: 'POST', target, headers, body } };
     return new Promise((resolve) => {
@@ -184,14 +185,14 @@ export class MskRequester {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           record.response = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
-          this.#options.onExchange(record);
+          this.#options.onExchange(record, reason);
           resolve(record);
         });
-        res.on('error', (error) => { record.error = error.message; this.#options.onExchange(record); resolve(record); });
+        res.on('error', (error) => { record.error = error.message; this.#options.onExchange(record, reason); resolve(record); });
       });
       req.on('timeout', () => req.destroy(new Error(`no response within ${this.#options.profile.timers.httpMs} ms`)));
-      req.on('error', (error) => { record.error = error.message; this.#options.onExchange(record); resolve(record); });
-      this.#options.onRequest?.(record.request);
+      req.on('error', (error) => { record.error = error.message; this.#options.onExchange(record, reason); resolve(record); });
+      this.#options.onRequest?.(record.request, reason);
       req.end(body);
     });
   }

@@ -115,3 +115,60 @@ test('configuration file: YAML with profile overrides loads; errors name file, l
   expectError('domain.yaml', `${base}services:\n  - keyDomainId: 00f1\n    mskIds: []\n`, /domain\.yaml:4: services\[0\]\.keyDomainId/);
   expectError('unknown.yaml', `${base}bmsc: x\n`, /unknown\.yaml:3: bmsc: unknown field/);
 });
+
+test('replay counters survive a restart when statePath is set (reference §6.1)', async () => {
+  const statePath = join(mkdtempSync(join(tmpdir(), 'ue-state-')), 'ue-state.json');
+  const profile = referenceProfile();
+  const make = () => new ReferenceUe({
+    btid: TEST_BTID, ksNaf: TEST_KS_NAF.toString('hex'), bmscUrl: 'http://127.0.0.1:9', nafFqdn: TEST_NAF_FQDN,
+    mikey: { address: '127.0.0.1', port: 0 }, control: null, profile, statePath,
+  });
+  const message = buildMskMessage({
+    muk: TEST_KS_NAF, csbId: 9, counter: 12, rand: RAND, keyDomainId: DOMAIN, mskId: 0x00010001, msk: Buffer.alloc(16, 1), v: false,
+    idi: TEST_NAF_FQDN, idr: TEST_BTID, profile: profile.mikey,
+  }).bytes;
+  const tester = new UdpPeer();
+  await tester.open();
+  try {
+    for (const expected of [undefined, 'replay']) {
+      const ue = make();
+      const { mikey } = await ue.start();
+      const processed = new Promise<{ result: { discarded?: { reason: string } } }>((resolve) => ue.once('processed', resolve));
+      await tester.send(message, mikey);
+      expect((await processed).result.discarded?.reason).toBe(expected);
+      expect(ue.state().counters.muk).toBe(12);
+      await ue.stop();
+    }
+  } finally {
+    await tester.close();
+  }
+});
+
+test('GBA_U (O23): MIKEY under the configured MUK (Ks_int_NAF), Digest password from Ks_NAF', async () => {
+  const profile = referenceProfile();
+  profile.gba.variant = 'GBA_U';
+  const muk = Buffer.alloc(32, 0x42);
+  const ue = new ReferenceUe({
+    btid: TEST_BTID, ksNaf: TEST_KS_NAF.toString('hex'), muk: muk.toString('hex'), bmscUrl: 'http://127.0.0.1:9', nafFqdn: TEST_NAF_FQDN,
+    mikey: { address: '127.0.0.1', port: 0 }, control: null, profile,
+  });
+  const { mikey } = await ue.start();
+  const tester = new UdpPeer();
+  await tester.open();
+  try {
+    const build = (key: Buffer, counter: number) => buildMskMessage({
+      muk: key, csbId: counter, counter, rand: RAND, keyDomainId: DOMAIN, mskId: 0x00010001, msk: Buffer.alloc(16, 1), v: false,
+      idi: TEST_NAF_FQDN, idr: TEST_BTID, profile: profile.mikey,
+    }).bytes;
+    const reasons: (string | undefined)[] = [];
+    ue.on('processed', (e) => reasons.push(e.result.discarded?.reason));
+    const both = new Promise<void>((resolve) => ue.on('processed', () => { if (reasons.length === 2) resolve(); }));
+    await tester.send(build(TEST_KS_NAF, 1), mikey);
+    await tester.send(build(muk, 2), mikey);
+    await both;
+    expect(reasons).toEqual(['mac', undefined]);
+  } finally {
+    await ue.stop();
+    await tester.close();
+  }
+});

@@ -242,3 +242,9 @@ for (const [name, c] of Object.entries(cases)) {
     }
   });
 }
+
+test('README documents every UE fault', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+  for (const name of UE_FAULT_NAMES) expect(readme).toContain(`| \`${name}\` |`);
+});

@@ -70,7 +70,7 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
   readonly profile: MbmsProfile;
   readonly faults: FaultSet;
   readonly store: UeKeyStore;
-  #credentials?: { btid: string; ksNaf: Buffer };
+  #credentials?: { btid: string; ksNaf: Buffer; muk: Buffer };
   readonly #services: Map<string, number[]>;
   readonly #requester: MskRequester;
   readonly #stateStore: JsonStateStore<PersistedState>;
@@ -86,7 +86,6 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
   #errorsSent = 0;
   #httpRequests = 0;
   readonly #discarded: Partial<Record<DiscardReason, number>> = {};
-  #currentReason: MskRequestReason = 'control';
 
   constructor(config: UeConfig) {
     super();
@@ -94,7 +93,10 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     this.config = config;
     this.profile = validateProfile(structuredClone(config.profile ?? defaultProfile()));
     this.faults = new FaultSet('ue', UE_FAULTS, config.faults ?? []);
-    if (config.btid !== undefined && config.ksNaf !== undefined) this.#credentials = { btid: config.btid, ksNaf: parseKsNaf(config.ksNaf) };
+    if (config.btid !== undefined && config.ksNaf !== undefined) {
+      const ksNaf = parseKsNaf(config.ksNaf);
+      this.#credentials = { btid: config.btid, ksNaf, muk: config.muk !== undefined ? parseKsNaf(config.muk) : ksNaf };
+    }
     this.#services = new Map();
     for (const s of config.services ?? []) {
       const domain = hex(parseKeyDomainId(s.keyDomainId));
@@ -114,14 +116,14 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
       nafFqdn: config.nafFqdn,
       profile: this.profile,
       faults: this.faults,
-      onRequest: (request) => {
+      onRequest: (request, reason) => {
         this.#httpRequests += 1;
-        this.emit('http-request', { time: now(), reason: this.#currentReason, ...request });
+        this.emit('http-request', { time: now(), reason, ...request });
       },
-      onExchange: (exchange) => {
+      onExchange: (exchange, reason) => {
         const r = exchange.response;
         this.emit('http-response', {
-          time: now(), reason: this.#currentReason, status: r?.status ?? 0, headers: r?.headers ?? {}, body: r?.body ?? Buffer.alloc(0),
+          time: now(), reason, status: r?.status ?? 0, headers: r?.headers ?? {}, body: r?.body ?? Buffer.alloc(0),
           ...(exchange.error ? { error: exchange.error } : {}),
         });
       },
@@ -181,11 +183,16 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
-  /** Installs GBA credentials (as after a Ub run). A new B-TID is a new MUK with its own counter space. */
-  bootstrap(btid: string, ksNaf: Buffer | string): void {
-    const key = typeof ksNaf === 'string' ? parseKsNaf(ksNaf) : Buffer.from(ksNaf);
+  /**
+   * Installs GBA credentials (as after a Ub run). A new B-TID is a new MUK with its own counter space.
+   * `muk` defaults to Ks_NAF (GBA_ME); under GBA_U it is Ks_int_NAF while the Digest password stays
+   * base64(Ks_ext_NAF) (reference §3.4, O23).
+   */
+  bootstrap(btid: string, ksNaf: Buffer | string, muk?: Buffer | string): void {
+    const toKey = (k: Buffer | string): Buffer => (typeof k === 'string' ? parseKsNaf(k) : Buffer.from(k));
+    const key = toKey(ksNaf);
     if (this.#credentials?.btid !== btid || !this.#credentials.ksNaf.equals(key)) this.#requester.reset();
-    this.#credentials = { btid, ksNaf: key };
+    this.#credentials = { btid, ksNaf: key, muk: muk === undefined ? key : toKey(muk) };
   }
 
   /** The configured services as MSK request entries (reference §1.1: MSKs of the services the UE joins). */
@@ -196,7 +203,6 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
   /** Runs the UE-initiated MSK request (6.3.1) for `keys` (default: the configured services). */
   requestMsks(keys: MskRequestEntry[] = this.serviceKeys(), reason: MskRequestReason = 'control'): Promise<MskRequestOutcome> {
     const run = (async () => {
-      this.#currentReason = reason;
       const outcome = await this.#requester.request(keys, reason);
       this.emit('msk-request-done', outcome);
       return outcome;
@@ -243,7 +249,8 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
   async #handleDatagram(bytes: Buffer, from: Endpoint): Promise<void> {
     this.emit('mikey-in', { time: now(), from, bytes });
     const result = processDatagram(bytes, from, {
-      profile: this.profile, faults: this.faults, store: this.store, credentials: this.#credentials,
+      profile: this.profile, faults: this.faults, store: this.store,
+      credentials: this.#credentials && { btid: this.#credentials.btid, muk: this.#credentials.muk },
       knownDomains: new Set(this.#services.keys()), services: this.#services, now: now(),
       ...(this.#lastAccepted ? { lastAccepted: this.#lastAccepted } : {}),
     });
