@@ -169,8 +169,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       const udp = createSocket(this.config.mikey.address.includes(':') ? 'udp6' : 'udp4');
       this.#udp = udp;
       udp.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
-      udp.on('error', (error) => this.emit('warning', { time: now(), message: `MIKEY socket: ${error.message}` }));
       const mikey = await bindUdp(udp, 'MIKEY (BM-SC)', this.config.mikey);
+      // After the bind: a bind failure is reported once, by bindUdp, as ReferenceListenError.
+      udp.on('error', (error) => this.emit('warning', { time: now(), message: `MIKEY socket: ${error.message}` }));
       const server = createServer((req, res) => { void this.#onHttp(req, res); });
       server.keepAliveTimeout = Math.max(1000, this.#profile.timers.httpMs);
       this.#http = server;
