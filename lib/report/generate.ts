@@ -107,7 +107,7 @@ export async function generateAllure3(opts: GenerateOptions): Promise<GeneratedR
       name: opts.reportName ?? REPORT_NAME,
       output: outDir,
       plugins: {
-        awesome: { options: { reportName: opts.reportName ?? REPORT_NAME, singleFile: opts.singleFile ?? false, groupBy: ['parentSuite', 'feature', 'story'], reportLanguage: 'en' } },
+        awesome: { options: { reportName: opts.reportName ?? REPORT_NAME, singleFile: opts.singleFile ?? false, groupBy: ['parentSuite', 'feature'], reportLanguage: 'en' } },
       },
       categories: allure3Categories(),
     }, null, 2));
