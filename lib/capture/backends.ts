@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { connect as netConnect, type Socket as NetSocket } from 'node:net';
 import { accessSync, constants, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
@@ -45,6 +46,9 @@ export class TapCapture implements CaptureBackend {
     return { path: this.path, frames: this.recorder.close() };
   }
 }
+
+/** Start of every marker datagram's payload. */
+export const MARKER_PREFIX = Buffer.from('mbms-conform capture marker');
 
 /** Datagram the tcpdump/raw backends send to themselves to prove they are recording. */
 export interface MarkerOptions {
@@ -153,6 +157,7 @@ export class TcpdumpCapture implements CaptureBackend {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
   private stderr = '';
+  private marker: Endpoint | undefined;
 
   constructor(options: TcpdumpCaptureOptions) {
     this.path = options.path;
@@ -166,6 +171,7 @@ export class TcpdumpCapture implements CaptureBackend {
     const iface = this.options.iface ?? 'lo';
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     const marker = this.options.marker === false ? undefined : (this.options.marker?.target ?? (iface === 'lo' || iface === 'any' ? { address: '127.0.0.1', port: 9 } : undefined));
+    this.marker = marker;
     let filter = this.options.filter;
     if (filter && marker) filter = `(${filter}) or (udp and dst port ${marker.port} and dst host ${marker.address})`;
     // -U: write each packet as it arrives; --immediate-mode: no kernel buffering delay; -n: no DNS
@@ -197,10 +203,8 @@ export class TcpdumpCapture implements CaptureBackend {
     });
     try {
       await listening;
-      if (marker) {
-        const token = Buffer.from(`mbms-conform capture marker ${randomUUID()}`);
-        const ok = await proveWithMarker(marker, token, () => fileContains(this.path, token), (onChange) => watchFile(this.path, onChange), timeoutMs);
-        if (!ok) throw new CaptureBackendError('tcpdump', `marker datagram to ${marker.address}:${marker.port} not recorded within ${timeoutMs} ms`);
+      if (marker && !(await this.markerRecorded(marker, 'start'))) {
+        throw new CaptureBackendError('tcpdump', `marker datagram to ${marker.address}:${marker.port} not recorded within ${timeoutMs} ms`);
       }
     } catch (e) {
       await this.kill();
@@ -208,9 +212,17 @@ export class TcpdumpCapture implements CaptureBackend {
     }
   }
 
+  /** Sends a marker and resolves once tcpdump has written it (loopback keeps order, so earlier packets are in too). */
+  private markerRecorded(marker: Endpoint, phase: 'start' | 'stop'): Promise<boolean> {
+    const token = Buffer.concat([MARKER_PREFIX, Buffer.from(` ${phase} ${randomUUID()}`)]);
+    return proveWithMarker(marker, token, () => fileContains(this.path, token), (onChange) => watchFile(this.path, onChange), this.options.timeoutMs ?? 10_000);
+  }
+
   async stop(): Promise<{ path: string; frames: number }> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const timeoutMs = this.options.timeoutMs ?? 10_000;
+      // SIGINT drops packets tcpdump has not read yet; a closing marker written to the file proves it is caught up
+      if (this.marker) await this.markerRecorded(this.marker, 'stop');
       this.child.kill('SIGINT'); // tcpdump flushes and closes the file on SIGINT
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
@@ -269,6 +281,8 @@ export class RawCapture implements CaptureBackend {
   private writer: PcapWriter | undefined;
   private sockets: RawSocket[] = [];
   private markerWaiter: ((data: Buffer) => void) | undefined;
+  private tcpMarkerWaiter: (() => void) | undefined;
+  private marker: Endpoint | undefined;
 
   constructor(options: RawCaptureOptions) {
     this.path = options.path;
@@ -293,40 +307,69 @@ export class RawCapture implements CaptureBackend {
         const time = epochMs();
         const packet = decodeFrame({ frame: 0, time, linkType: LinkType.RAW, data: buffer, originalLength: buffer.length, interfaceId: 0 });
         const l4 = packet.udp ?? packet.tcp;
-        if (this.markerWaiter && packet.udp && marker && packet.udp.dstPort === marker.port) {
-          this.markerWaiter(packet.payload);
-          return; // the marker stays out of the case's pcap
+        if (packet.udp && marker && packet.udp.dstPort === marker.port && packet.payload.subarray(0, MARKER_PREFIX.length).equals(MARKER_PREFIX)) {
+          this.markerWaiter?.(packet.payload);
+          return; // markers stay out of the case's pcap
+        }
+        if (packet.tcp && marker && (packet.tcp.dstPort === marker.port || packet.tcp.srcPort === marker.port)) {
+          // the TCP marker: a connection attempt to the discard port, proving the TCP socket is caught up
+          if (packet.tcp.dstPort === marker.port) this.tcpMarkerWaiter?.();
+          return;
         }
         if (ports && (!l4 || (!ports.has(l4.srcPort) && !ports.has(l4.dstPort)))) return;
         this.writer?.write(buffer, time);
       });
       this.sockets.push(socket);
     }
-    if (marker) {
-      const token = Buffer.from(`mbms-conform capture marker ${randomUUID()}`);
-      let seen = false;
-      const ok = await proveWithMarker(
-        marker,
-        token,
-        () => seen,
-        (onChange) => {
-          this.markerWaiter = (data) => {
-            if (data.equals(token)) seen = true;
-            onChange();
-          };
-          return () => (this.markerWaiter = undefined);
-        },
-        this.options.timeoutMs ?? 10_000,
-      );
-      this.markerWaiter = undefined;
-      if (!ok) {
-        await this.stop();
-        throw new CaptureBackendError('raw', 'marker datagram not seen on the raw socket');
-      }
+    this.marker = marker;
+    if (marker && !(await this.markerSeen(marker))) {
+      this.marker = undefined;
+      await this.stop();
+      throw new CaptureBackendError('raw', 'marker datagram not seen on the raw socket');
     }
   }
 
+  /**
+   * Sends a UDP marker and a TCP connection attempt to the marker endpoint and resolves once each raw
+   * socket delivered its marker: each socket reads in arrival order, so every earlier packet is written.
+   * Markers are not written to the file.
+   */
+  private async markerSeen(marker: Endpoint): Promise<boolean> {
+    const token = Buffer.concat([MARKER_PREFIX, Buffer.from(` ${randomUUID()}`)]);
+    let udpSeen = false;
+    let tcpSeen = false;
+    const attempts: NetSocket[] = [];
+    const ok = await proveWithMarker(
+      marker,
+      token,
+      () => udpSeen && tcpSeen,
+      (onChange) => {
+        this.markerWaiter = (data) => {
+          if (data.equals(token)) udpSeen = true;
+          onChange();
+        };
+        this.tcpMarkerWaiter = () => {
+          tcpSeen = true;
+          onChange();
+        };
+        const attempt = netConnect(marker.port, marker.address);
+        attempt.on('error', () => {}); // refused (RST) is the usual answer from the discard port
+        attempts.push(attempt);
+        return () => {
+          this.markerWaiter = undefined;
+          this.tcpMarkerWaiter = undefined;
+        };
+      },
+      this.options.timeoutMs ?? 10_000,
+    );
+    for (const a of attempts) a.destroy();
+    return ok;
+  }
+
   async stop(): Promise<{ path: string; frames: number }> {
+    // raw sockets deliver in order: once a closing marker is seen, every earlier packet was written
+    if (this.marker && this.sockets.length > 0) await this.markerSeen(this.marker);
+    this.marker = undefined;
     for (const s of this.sockets) s.close();
     this.sockets = [];
     const frames = this.writer?.close() ?? 0;
