@@ -123,8 +123,10 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
   const credentials = ctx.credentials;
   const to = profile.ack.destination === 'configured' && profile.ack.address && profile.ack.port !== undefined
     ? { address: profile.ack.address, port: profile.ack.port } : from;
+  // O19: never for MTK messages (only the fault does it); for MSK messages only when the profile allows it.
   const sendErr = (errorNo: number): void => {
-    if (kind === 'mtk' && faults.has('ue-sends-err-on-mtk')) result.actions.push({ kind: 'error-message', bytes: errorMessage(message, errorNo), to, errorNo });
+    const allowed = kind === 'mtk' ? faults.has('ue-sends-err-on-mtk') : kind === 'msk' && profile.errors.ueSendsErr === 'msk-only';
+    if (allowed) result.actions.push({ kind: 'error-message', bytes: errorMessage(message, errorNo), to, errorNo });
   };
 
   // --- which key protects it, and the replay counter (reference §6.1) ---
@@ -219,6 +221,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
     }
     const outcome = store.installMsk(keyDomainId, mskId, kd.key, ackRand ?? Buffer.alloc(0), ctx.now);
     storeCounter();
+    if (!outcome.installed) sendErr(ErrorNo.UNSPECIFIED);
     if (!outcome.installed) return discard('stale-key-number', `MSK ${hex(ids.mskId!)} is older than both held MSKs of key group ${keyGroupKey(keyDomainId, mskId)}`);
     result.installed = { kind: 'msk', keyDomainId, mskId, key: kd.key, ...(outcome.evicted ? { evictedMskId: outcome.evicted.mskId } : {}) };
   } else if (kind === 'mtk') {

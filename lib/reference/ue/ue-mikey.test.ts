@@ -191,3 +191,42 @@ test.describe('reference UE: solicited pull (reference §1.3)', () => {
     expect(f.server!.requests.map((r) => r.status)).toEqual([401, 200]);
   });
 });
+
+test.describe('reference UE: profile options O17 and O19', () => {
+  let f: UeFixture;
+  test.afterEach(async () => { await f.close(); });
+
+  test('O17 "configured": the ACK goes to the configured address/port, not to the source', async () => {
+    const { UdpPeer } = await import('./test-harness.ts');
+    const collector = new UdpPeer();
+    const at = await collector.open();
+    const profile = (await import('../../mbms/index.ts')).referenceProfile();
+    profile.ack = { destination: 'configured', address: at.address, port: at.port };
+    try {
+      f = await startUe({ profile });
+      const built = f.msk({ counter: 1, v: true });
+      await f.deliver(built);
+      const [ack] = await collector.waitForDatagrams(1, bound(f));
+      expect(decodeMikey(ack!.bytes).hdr.csbId).toBe(built.message.hdr.csbId);
+      expect(f.tester.received).toEqual([]);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  test('O19 "msk-only": a replayed MSK message is answered with a MIKEY error (Invalid TS); MTK messages never', async () => {
+    const profile = (await import('../../mbms/index.ts')).referenceProfile();
+    profile.errors.ueSendsErr = 'msk-only';
+    f = await startUe({ profile });
+    const built = f.msk({ counter: 3, v: false });
+    await f.deliver(built);
+    const mtk = f.mtk({ counter: 1, mtkId: 1 });
+    await f.deliver(mtk);
+    await f.deliver(mtk); // MTK replay: no error message
+    await f.deliver(built); // MSK replay: error message
+    const [err] = await f.tester.waitForDatagrams(1, bound(f));
+    const message = decodeMikey(err!.bytes);
+    expect(message.hdr).toMatchObject({ dataType: DataType.ERROR, csbId: built.message.hdr.csbId });
+    expect(findPayload(message, 'ERR')?.errorNo).toBe(1);
+  });
+});
