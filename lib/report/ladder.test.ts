@@ -3,6 +3,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ladderSvg, mikeyKind } from './ladder.ts';
 import { sampleTrace } from './test-cases.ts';
 import type { TraceEvent } from './types.ts';
+import type { MikeyMessage, Payload } from '../mikey/index.ts';
 
 interface Node { [k: string]: unknown }
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => name === 'g' || name === 'text' || name === 'line' || name === 'polygon' || name === 'rect' });
@@ -91,8 +92,8 @@ test('untrusted text from the SUT is escaped, not interpreted', () => {
 });
 
 test('MIKEY kinds: MSK, MTK, trigger, ACK, undecodable', () => {
-  const ext = (ids: [number, number[]][]) => ({ type: 'EXT', keyIds: ids.map(([idType, v]) => ({ idType, value: Buffer.from(v) })) });
-  const msg = (dataType: number, payloads: unknown[]) => ({ message: { hdr: { dataType, v: false, csbId: 1 }, payloads } });
+  const ext = (ids: [number, number[]][]): Payload => ({ type: 'EXT', extType: 3, keyIds: ids.map(([idType, v]) => ({ idType, value: Buffer.from(v) })) });
+  const msg = (dataType: number, payloads: Payload[]): { message: MikeyMessage } => ({ message: { hdr: { dataType, v: false, csbId: 1 }, payloads } });
   expect(mikeyKind(msg(0, [ext([[0, [0, 0xf1, 0x10]], [1, [0, 1, 0, 2]]])]))).toBe('MIKEY MSK');
   expect(mikeyKind(msg(0, [ext([[0, [0, 0xf1, 0x10]], [1, [0, 1, 0, 2]], [2, [0, 5]]])]))).toBe('MIKEY MTK');
   expect(mikeyKind(msg(0, [ext([[0, [0, 0xf1, 0x10]], [1, [0, 0, 0, 0]], [2, [0, 0]]])]))).toBe('MIKEY trigger');

@@ -12,7 +12,7 @@ export function sampleTrace(t0 = 1_700_000_000_000): TraceEvent[] {
     { id: 2, kind: 'http-response', time: t0 + 3.5, frames: [6], src: BMSC, dst: UE, actor: 'sut', conn: 1, status: 401, reason: 'Unauthorized', headers: [['WWW-Authenticate', 'Digest realm="3GPP-bootstrapping@b", nonce="n1", qop="auth-int"']], body: Buffer.alloc(0), requestId: 1 },
     { id: 3, kind: 'note', time: t0 + 4, frames: [], src: UE, dst: UE, actor: 'tester', text: 'answer the challenge' },
     { id: 4, kind: 'mikey', time: t0 + 20, frames: [9], src: BMSC_UDP, dst: UE_UDP, actor: 'sut', bytes: Buffer.from('0100', 'hex'),
-      message: { hdr: { dataType: 0, v: true, csbId: 0x01020304 }, payloads: [{ type: 'EXT', keyIds: [{ idType: 1, value: Buffer.from([0, 1, 0, 2]) }] }, { type: 'T', tsType: 2, tsValue: 7n }] } },
+      message: { hdr: { dataType: 0, v: true, csbId: 0x01020304 }, payloads: [{ type: 'EXT', extType: 3, keyIds: [{ idType: 1, value: Buffer.from([0, 1, 0, 2]) }] }, { type: 'T', tsType: 2, tsValue: 7n }] } },
     { id: 5, kind: 'mikey', time: t0 + 21.25, frames: [10], src: UE_UDP, dst: BMSC_UDP, actor: 'tester', bytes: Buffer.from('0101', 'hex'),
       message: { hdr: { dataType: 1, v: false, csbId: 0x01020304 }, payloads: [{ type: 'T', tsType: 2, tsValue: 7n }] } },
   ];

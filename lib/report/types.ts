@@ -1,31 +1,10 @@
 // The shared data model as lib/report consumes it (docs/architecture.md, "Shared data model").
-// lib/trace and lib/suite own these types; this file restates the fields the report reads so
-// that the report layer compiles on its own, and structural typing keeps the two in step:
-// a lib/suite CaseResult is assignable to this one as long as the contract holds.
+// The trace types come from lib/trace. The verdict types (lib/suite) are restated here until
+// lib/suite exports them from its index.ts; structural typing keeps the two in step: a lib/suite
+// CaseResult is assignable to this one as long as the contract holds.
 
-export interface Endpoint { address: string; port: number }
-
-export type Actor = 'tester' | 'sut' | 'ue' | 'bmsc';
-
-export interface TraceEventBase {
-  id: number;
-  time: number;
-  frames: number[];
-  src: Endpoint;
-  dst: Endpoint;
-  actor: Actor;
-}
-export interface HttpRequestEvent extends TraceEventBase {
-  kind: 'http-request'; conn: number; method: string; target: string; headers: [string, string][]; body: Buffer;
-}
-export interface HttpResponseEvent extends TraceEventBase {
-  kind: 'http-response'; conn: number; status: number; reason: string; headers: [string, string][]; body: Buffer; requestId?: number;
-}
-export interface MikeyEvent extends TraceEventBase {
-  kind: 'mikey'; bytes: Buffer; message?: unknown; decodeError?: { offset: number; payload: string; reason: string };
-}
-export interface NoteEvent extends TraceEventBase { kind: 'note'; text: string }
-export type TraceEvent = HttpRequestEvent | HttpResponseEvent | MikeyEvent | NoteEvent;
+export type { Endpoint, Actor, TraceEventBase, HttpRequestEvent, HttpResponseEvent, MikeyEvent, NoteEvent, TraceEvent } from '../trace/index.ts';
+import type { TraceEvent } from '../trace/index.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONC' | 'ERROR' | 'NOT-APPLICABLE';
 export const VERDICTS: readonly Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
