@@ -11,7 +11,8 @@ export const progressReporterPath = fileURLToPath(new URL('./progress-reporter.t
 /**
  * `reporter:` of playwright.config.ts. The terminal reporter is `list`, or the per-case progress
  * reporter when MBMS_REPORTER=progress (set by `mbms-conform run`); JUnit goes to
- * $MBMS_JUNIT_FILE or reports/junit.xml; Allure results to $ALLURE_RESULTS_DIR or reports/allure-results.
+ * $MBMS_JUNIT_FILE or reports/junit.xml; Allure results to $ALLURE_RESULTS_DIR or reports/allure-results;
+ * blob reports to $MBMS_BLOB_DIR when set (sharded CI, docs/sharding.md).
  */
 export function playwrightReporters(setup: AllureReporterSetup = {}): ReporterDescription[] {
   const terminal: ReporterDescription = process.env.MBMS_REPORTER === 'progress' ? [progressReporterPath] : ['list'];
@@ -19,5 +20,7 @@ export function playwrightReporters(setup: AllureReporterSetup = {}): ReporterDe
     terminal,
     ['junit', { outputFile: process.env.MBMS_JUNIT_FILE ?? 'reports/junit.xml' }],
     ['allure-playwright', allureReporterOptions(setup)],
+    // Sharded CI: blob reports that `mbms-conform report --blob DIR` merges into one JUnit file.
+    ...(process.env.MBMS_BLOB_DIR ? [['blob', { outputDir: process.env.MBMS_BLOB_DIR }] as ReporterDescription] : []),
   ];
 }
