@@ -2,3 +2,14 @@
 // fault injection (docs/architecture.md).
 export * from './common/index.ts';
 export * from './bmsc/index.ts';
+// The UE's own parseKeyDomainId / parseKsNaf duplicate the BM-SC's (same rules); import them from
+// './ue/index.ts' directly when needed.
+export {
+  ReferenceUe, UE_FAULTS, UE_FAULT_NAMES, loadUeConfig, checkUeConfig, parseMskIdHex, UeKeyStore, processDatagram, pullKeys,
+  MskRequester, UE_PRODUCT,
+  type ReferenceUeEvents, type MikeyInEvent, type AckOutEvent, type ErrorOutEvent, type HttpRequestEvent, type HttpResponseEvent,
+  type KeyInstalledEvent, type DiscardedEvent, type ProcessedEvent, type UeStateSnapshot, type UeMskState, type UeConfig,
+  type UeService, type HeldMsk, type HeldMtk, type UeCounters, type MskInstallOutcome, type MtkInstallOutcome,
+  type ProcessContext, type ProcessResult, type ProcessAction, type DiscardReason, type InstalledKey,
+  type MskRequestOutcome, type MskRequestReason, type HttpExchangeRecord,
+} from './ue/index.ts';
