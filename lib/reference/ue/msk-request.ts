@@ -173,14 +173,16 @@ export class MskRequester {
     }
   }
 
-  #send(target: string, headers: Record<string, string>, body: Buffer, reason: MskRequestReason): Promise<HttpExchangeRecord> {
+  #send(target: string, headers: Record<string, string>, body: Buffer, reason: MskRequestReason, retried = false): Promise<HttpExchangeRecord> {
     const url = new URL(target, this.#options.bmscUrl);
     const record: HttpExchangeRecord = { request: { method: 'POST', target, headers, body } };
     return new Promise((resolve) => {
+      let responded = false;
       const req = httpRequest({
         host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || 80, method: 'POST', path: target, headers,
         agent: this.#agent, timeout: this.#options.profile.timers.httpMs,
       }, (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -191,8 +193,19 @@ export class MskRequester {
         res.on('error', (error) => { record.error = error.message; this.#options.onExchange(record, reason); resolve(record); });
       });
       req.on('timeout', () => req.destroy(new Error(`no response within ${this.#options.profile.timers.httpMs} ms`)));
-      req.on('error', (error) => { record.error = error.message; this.#options.onExchange(record, reason); resolve(record); });
-      this.#options.onRequest?.(record.request, reason);
+      req.on('error', (error) => {
+        // A kept-alive connection the server closed in the meantime (idle timeout, restart) fails before any
+        // response: the request never reached the server, so it is sent once more on a new connection
+        // (RFC 9112 §9.3.1 allows retrying when the connection closed before a response).
+        if (!responded && !retried && req.reusedSocket) {
+          resolve(this.#send(target, headers, body, reason, true));
+          return;
+        }
+        record.error = error.message;
+        this.#options.onExchange(record, reason);
+        resolve(record);
+      });
+      if (!retried) this.#options.onRequest?.(record.request, reason);
       req.end(body);
     });
   }

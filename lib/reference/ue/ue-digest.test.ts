@@ -92,3 +92,39 @@ test('a challenge whose realm is not the BM-SC\'s GBA realm is not answered (O6)
   expect(outcome.problem).toMatch(/realm/);
   expect(f.server!.requests).toHaveLength(1);
 });
+
+test('a kept-alive connection the server dropped is replaced: the request is sent again on a new connection', async () => {
+  const { createServer } = await import('node:http');
+  const { DigestServer } = await import('../../digest/index.ts');
+  const { buildMskResponseBody, digestPassword, referenceProfile } = await import('../../mbms/index.ts');
+  const { TEST_KS_NAF } = await import('./test-harness.ts');
+  const profile = referenceProfile();
+  const digest = new DigestServer({ realm: realm(TEST_NAF_FQDN), qop: ['auth-int'], lookupPassword: () => digestPassword(TEST_KS_NAF) });
+  const served = new WeakMap<object, number>();
+  const connections = new Set<object>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      connections.add(req.socket);
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      // Every connection serves one request; a second one on it is cut without an answer (like a restart).
+      if (count > 1) { req.socket.destroy(); return; }
+      const verdict = digest.verify({ method: req.method!, uri: req.url!, authorization: req.headers.authorization, body: Buffer.concat(chunks) });
+      if (verdict.status !== 200) { res.writeHead(verdict.status, { 'WWW-Authenticate': verdict.wwwAuthenticate! }); res.end(); return; }
+      const body = Buffer.from(buildMskResponseBody([{ mskId: MSK_1, status: 200 }], profile));
+      res.writeHead(200, { 'Content-Type': profile.http.responseContentType, 'Authentication-Info': digest.authenticationInfo(verdict.credentials!, { responseBody: body }) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const { ReferenceUe } = await import('./ue.ts');
+  const ue = new ReferenceUe({ btid: TEST_BTID, ksNaf: TEST_KS_NAF.toString('hex'), bmscUrl: `http://127.0.0.1:${port}`, nafFqdn: TEST_NAF_FQDN, mikey: { address: '127.0.0.1', port: 0 }, control: null, profile });
+  await ue.start();
+  f = { close: async () => { await ue.stop(); await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }); } } as UeFixture;
+  const outcome = await ue.requestMsks(keys);
+  expect(outcome).toMatchObject({ httpStatus: 200, accepted: true, exchanges: 2 });
+  expect(connections.size).toBe(2);
+});
