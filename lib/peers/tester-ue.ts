@@ -24,10 +24,10 @@ export interface TesterUeOptions {
   bindAddress: string;
   /** UDP port on which the tester receives MIKEY (O1); 0 = ephemeral (embedded SUT told where to send). */
   mikeyPort: number;
-  /** The BM-SC's MSK request endpoint. */
-  bmscHttp: Endpoint;
+  /** The BM-SC's MSK request endpoint (may be set later with setBmsc, once the SUT is up). */
+  bmscHttp?: Endpoint;
   /** Host header value (the BM-SC FQDN, with port when not 80). */
-  host: string;
+  host?: string;
   identity: UeIdentity;
   profile: MbmsProfile;
   /** User-Agent of the requests; default `mbms-conform; <profile token>` (24.109 B.3). */
@@ -46,7 +46,7 @@ export interface HttpExchange {
 }
 
 export class TesterUe {
-  readonly options: TesterUeOptions;
+  private readonly options: TesterUeOptions;
   readonly mikey: RecordedUdpSocket;
   /** Digest client of the identity: counts nc per nonce, as a UE does (RFC 2617 §3.2.2). */
   readonly digest: DigestClient;
@@ -66,6 +66,12 @@ export class TesterUe {
   static async start(options: TesterUeOptions): Promise<TesterUe> {
     const mikey = await RecordedUdpSocket.bind(options.trace, 'UE MIKEY', options.bindAddress, options.mikeyPort);
     return new TesterUe(options, mikey);
+  }
+
+  /** Points the HTTP client at the BM-SC (known only once the SUT has started). */
+  setBmsc(http: Endpoint, host: string): void {
+    this.options.bmscHttp = { ...http };
+    this.options.host = host;
   }
 
   /** Where the BM-SC must send MIKEY to reach this UE. */
@@ -96,7 +102,7 @@ export class TesterUe {
   /** Octets of an MSK request (POST) with the standard headers plus `extra`. */
   buildRequest(target: string, body: Buffer, options: { contentType?: string; authorization?: string; extra?: [string, string][] } = {}): Buffer {
     const headers: [string, string][] = [
-      ['Host', this.options.host],
+      ['Host', this.options.host ?? this.options.bmscHttp?.address ?? 'localhost'],
       ['User-Agent', this.userAgent],
       ['Content-Type', options.contentType ?? this.options.profile.http.requestContentType],
       ['Content-Length', String(body.length)],
@@ -115,6 +121,7 @@ export class TesterUe {
     if (this.closed) throw new PeerClosedError('UE');
     const { trace, bindAddress, bmscHttp } = this.options;
     const result: HttpExchange = { raw };
+    if (!bmscHttp) return { raw, error: 'no BM-SC HTTP endpoint configured' };
     const socket = connect({ host: bmscHttp.address, port: bmscHttp.port, localAddress: bindAddress });
     this.sockets.add(socket);
     return await new Promise<HttpExchange>((resolve) => {

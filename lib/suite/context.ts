@@ -1,0 +1,123 @@
+// The state of one running case, shared by the step handlers: the trace, the verdict tracker, the tester
+// peer, the SUT session, and what earlier steps named with `as:`.
+
+import type { MbmsProfile, MskRequestEntry } from '../mbms/index.ts';
+import type { TesterBmsc, TesterUe, HttpExchange, PendingRequest } from '../peers/index.ts';
+import type { LiveTrace } from '../trace/index.ts';
+import type { DigestChallenge } from '../digest/index.ts';
+import type { CaseDef, StepDef } from './loader.ts';
+import type { SutProvider, SutSession } from './sut.ts';
+import type { HttpRequestEvent, HttpResponseEvent, MikeyEvent, NoteEvent, TraceEvent } from './trace-types.ts';
+import type { KeyMessageVerdict } from './verify/mikey.ts';
+import type { Evidence, VerdictTracker } from './verdict.ts';
+import { evidenceOf } from './verdict.ts';
+import { HarnessError } from './errors.ts';
+
+/** A MIKEY message of the SUT that a step matched and verified. */
+export interface ReceivedMessage {
+  event: MikeyEvent;
+  verdict: KeyMessageVerdict;
+}
+
+/** What a step left under its `as:` name. */
+export interface Named {
+  step: number;
+  action: string;
+  events: TraceEvent[];
+  exchange?: HttpExchange;
+  keys?: MskRequestEntry[];
+  authorization?: string;
+  password?: string;
+  challenge?: DigestChallenge;
+  granted?: number[];
+  messages?: ReceivedMessage[];
+  /** UE role: a request of the UE and the tester's MIKEY messages. */
+  pending?: PendingRequest;
+  sent?: { event: MikeyEvent; bytes: Buffer; key?: Buffer; rand?: Buffer }[];
+}
+
+export interface CaseRun {
+  def: CaseDef;
+  provider: SutProvider;
+  session: SutSession;
+  profile: MbmsProfile;
+  capabilities: Record<string, unknown>;
+  trace: LiveTrace;
+  tracker: VerdictTracker;
+  ue?: TesterUe;
+  bmsc?: TesterBmsc;
+  signal: AbortSignal;
+  named: Map<string, Named>;
+  /** The step being run. */
+  step: StepDef;
+  /** Latest request/challenge/200 body in the case (defaults of later steps). */
+  last: { request?: Named; challenge?: DigestChallenge; granted?: number[]; requestedKeys?: MskRequestEntry[] };
+  /** Event ids of SUT MIKEY messages already matched by an expect-mikey step. */
+  consumed: Set<number>;
+  /** Highest COUNTER seen per counter space ('muk', 'msk:<id>'), with the event that carried it. */
+  counters: Map<string, { value: bigint; event: MikeyEvent }>;
+  /** RAND seen per MSK (domain/mskId hex), reference §5.3. */
+  randByMsk: Map<string, { rand: Buffer; event: MikeyEvent }>;
+  /** Last MTK ID per MSK. */
+  mtkIds: Map<string, { value: bigint; event: MikeyEvent }>;
+  /** Nonces of every challenge seen in the case. */
+  nonces: string[];
+  log: (line: string) => void;
+}
+
+export type StepOutcome = void | 'stop';
+export type StepHandler = (run: CaseRun, params: Record<string, any>) => Promise<StepOutcome>;
+
+export function named(run: CaseRun, ref: string): Named {
+  const n = run.named.get(ref);
+  if (!n) throw new HarnessError(`step ${run.step.index + 1}: '${ref}' names no earlier step (the loader should have refused this)`);
+  return n;
+}
+
+export function remember(run: CaseRun, as: string | undefined, entry: Omit<Named, 'step' | 'action'>): Named {
+  const n: Named = { step: run.step.index, action: run.step.action, ...entry };
+  if (as) run.named.set(as, n);
+  return n;
+}
+
+/** A note on the timeline (tester action or window boundary), citable as evidence. */
+export function note(run: CaseRun, text: string): NoteEvent {
+  return run.trace.note(text);
+}
+
+export function evidence(...events: (TraceEvent | undefined)[]): Evidence {
+  return evidenceOf(...events);
+}
+
+const TIMER = /^(?:([0-9]+(?:\.[0-9]+)?)\*)?(deliver|ack|pull|silence|rekey|http|retransmission|retransmissions|nonce-ttl)$/;
+
+/** Milliseconds of a window: a profile timer name (optionally scaled) or a number (reference §9 O24, O18). */
+export function windowMs(profile: MbmsProfile, window: string | number | undefined, fallback: string): number {
+  const w = window ?? fallback;
+  if (typeof w === 'number') return w;
+  const m = TIMER.exec(w);
+  if (!m) throw new HarnessError(`unknown window '${w}'`);
+  const factor = m[1] ? Number(m[1]) : 1;
+  const t = profile.timers;
+  const r = profile.retransmission;
+  const base: Record<string, number> = {
+    deliver: t.deliverMs, ack: t.ackMs, pull: t.pullMs, silence: t.silenceMs, rekey: t.rekeyMs, http: t.httpMs,
+    retransmission: r.intervalMs,
+    // the whole schedule: count retransmissions at intervalMs each, plus one interval of margin
+    retransmissions: r.intervalMs * (r.count + 1),
+    'nonce-ttl': profile.http.nonceTtlMs,
+  };
+  return Math.round(base[m[2]!]! * factor);
+}
+
+/** Waits `ms` unless aborted (protocol timers only: nonce expiry, silence windows). */
+export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export type { HttpRequestEvent, HttpResponseEvent, MikeyEvent };

@@ -1,0 +1,197 @@
+// The engine: runs one case against a SUT, independent of Playwright.
+//
+//   runCase(caseDef, env) => Promise<CaseResult>
+//
+// Applicability is decided first (NOT-APPLICABLE without touching the SUT). Then the tester peer binds, the
+// SUT session opens (embedded reference started, or external SUT provisioned), and the steps run in order,
+// each bounded by the profile's timers; every observation lands in one LiveTrace whose pcap is the case's
+// capture. A SUT that misbehaves produces FAIL or INCONC with evidence; ERROR is kept for faults of the
+// harness (a socket that cannot bind, a bug), and a case that did not finish in time is never PASS.
+
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { LiveTrace } from '../trace/index.ts';
+import { TesterBmsc, TesterUe } from '../peers/index.ts';
+import type { CaseRun, StepHandler } from './context.ts';
+import { ExpressionError, HarnessError, TriggerError } from './errors.ts';
+import { evaluate } from './expr.ts';
+import type { CaseDef, StepAction } from './loader.ts';
+import type { SutProvider, SutSession } from './sut.ts';
+import { VerdictTracker, type CaseResult, type StepResult, type Verdict, worse } from './verdict.ts';
+import * as common from './steps/common.ts';
+import * as bmscSteps from './steps/tester-bmsc.ts';
+import * as ueSteps from './steps/tester-ue.ts';
+
+export interface CaseEnv {
+  sut: SutProvider;
+  /** Parallel worker index: selects the tester address and identity. */
+  worker?: number;
+  /** pcap of the case (default: a file under the OS temp directory). */
+  pcapPath?: string;
+  signal?: AbortSignal;
+  /** Progress lines (the Playwright spec routes them to the test's stdout). */
+  log?: (line: string) => void;
+  /** Upper bound for the whole case (default: derived from the profile timers and the steps). */
+  caseTimeoutMs?: number;
+}
+
+/** Step handlers by action. The UE-role ones live in steps/tester-bmsc.ts. */
+export const STEP_HANDLERS: Record<StepAction, StepHandler> = {
+  'http-request': ueSteps.httpRequest,
+  'expect-http-response': ueSteps.expectHttpResponse,
+  'send-ack': ueSteps.sendAck,
+  'expect-http-request': bmscSteps.expectHttpRequest,
+  'respond-http': bmscSteps.respondHttp,
+  'send-mikey': bmscSteps.sendMikey,
+  'expect-mikey': common.expectMikey,
+  'trigger': common.trigger,
+  'expect-silence': common.expectSilence,
+  'assert-order': common.assertOrder,
+};
+
+/** A generous bound for a whole case: every step's longest window, plus slack for setup. */
+export function estimateCaseTimeout(def: CaseDef, sut: SutProvider): number {
+  const t = sut.profile.timers;
+  const r = sut.profile.retransmission;
+  const longest = Math.max(t.deliverMs, t.ackMs, t.pullMs, t.silenceMs, t.rekeyMs, t.httpMs, r.intervalMs * (r.count + 1) * 2, sut.profile.http.nonceTtlMs * 1.2 + 100);
+  return 5_000 + def.steps.length * longest;
+}
+
+function baseResult(def: CaseDef, sut: SutProvider, startedAt: number): Omit<CaseResult, 'verdict' | 'findings' | 'steps' | 'trace' | 'durationMs'> {
+  return {
+    id: def.id, role: def.role, clause: def.clause, procedure: def.procedure, title: def.title, requirement: def.requirement,
+    references: def.references, severity: def.severity, tags: [...def.tags, ...def.checks.map((c) => `check:${c}`), def.variant],
+    mandatory: def.mandatory,
+    sut: { name: sut.name, role: sut.role, embedded: sut.embedded, ...(sut.faults?.length ? { faults: [...sut.faults] } : {}) },
+    startedAt,
+  };
+}
+
+export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
+  const startedAt = performance.timeOrigin + performance.now();
+  const t0 = performance.now();
+  const sut = env.sut;
+  const tracker = new VerdictTracker();
+  const base = baseResult(def, sut, startedAt);
+  const finish = (steps: StepResult[], trace: CaseResult['trace'], pcapPath?: string): CaseResult => ({
+    ...base, verdict: tracker.final(), findings: [...tracker.findings], steps, trace,
+    ...(pcapPath ? { pcapPath } : {}), durationMs: performance.now() - t0,
+  });
+
+  if (def.role !== sut.role) {
+    tracker.error('role', `case ${def.id} tests a ${def.role === 'bmsc' ? 'BM-SC' : 'UE'} but the SUT is a ${sut.role === 'bmsc' ? 'BM-SC' : 'UE'}`);
+    return finish([], []);
+  }
+  // Applicability over the capability statement (a missing capability is an error, not "run it").
+  try {
+    if (def.applicabilityExpr && !evaluate(def.applicabilityExpr, sut.capabilities.capabilities, def.applicability)) {
+      tracker.notApplicable('applicability', `not applicable to ${sut.capabilities.name}: ${def.applicability}`);
+      return finish([], []);
+    }
+  } catch (e) {
+    if (!(e instanceof ExpressionError)) throw e;
+    tracker.error('applicability', `capability statement '${sut.capabilities.name}': ${e.reason}`);
+    return finish([], []);
+  }
+
+  const worker = env.worker ?? 0;
+  const pcapPath = env.pcapPath ?? join(tmpdir(), `mbms-conform-${process.pid}-${def.id.replace(/\//g, '_')}-${Date.now()}.pcap`);
+  mkdirSync(dirname(pcapPath), { recursive: true });
+  const address = sut.testerAddress(worker);
+  const trace = new LiveTrace({ pcapPath, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', mikeyPorts: [...new Set([sut.profile.ports.ueMikey, 2269])] });
+  const timeout = env.caseTimeoutMs ?? estimateCaseTimeout(def, sut);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`case timeout ${timeout} ms`)), timeout);
+  const signal = env.signal ? AbortSignal.any([env.signal, controller.signal]) : controller.signal;
+  const log = env.log ?? (() => undefined);
+  const steps: StepResult[] = [];
+  let ue: TesterUe | undefined;
+  let bmsc: TesterBmsc | undefined;
+  let session: SutSession | undefined;
+  try {
+    // Tester peer first: the SUT session is told where the tester listens.
+    if (sut.role === 'bmsc') {
+      ue = await TesterUe.start({ trace, bindAddress: address, mikeyPort: sut.testerMikeyPort, identity: { btid: '', ksNaf: Buffer.alloc(32) }, profile: sut.profile });
+    } else {
+      bmsc = await TesterBmsc.start({ trace, bindAddress: address, httpPort: 0, mikeyPort: 0 });
+    }
+    try {
+      session = await sut.open({
+        testerAddress: address, worker, signal,
+        ...(ue ? { testerMikey: ue.mikeyEndpoint } : {}),
+        ...(bmsc ? { testerHttp: bmsc.http, testerBmscMikey: bmsc.mikey.local } : {}),
+      });
+    } catch (e) {
+      if (e instanceof TriggerError) {
+        tracker.inconc('sut.open', `the SUT could not be prepared: ${e.reason}`);
+        return finish(steps, [...trace.events], closeTrace(trace));
+      }
+      throw e;
+    }
+    if (ue) {
+      await ue.close();
+      ue = await TesterUe.start({
+        trace, bindAddress: address, mikeyPort: ue.mikeyEndpoint.port, identity: session.identity, profile: sut.profile,
+        ...(session.http ? { bmscHttp: session.http, host: hostHeader(session.nafFqdn, session.http.port) } : {}),
+      });
+    }
+    const run: CaseRun = {
+      def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
+      named: new Map(), step: def.steps[0]!, last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(),
+      nonces: [], log,
+    };
+    for (const step of def.steps) {
+      if (signal.aborted) {
+        // Running out of time is never a PASS: the rest of the case was not judged.
+        tracker.inconc('case.timeout', `the case was stopped before step ${step.index + 1} (${String((signal.reason as Error | undefined)?.message ?? 'aborted')})`);
+        break;
+      }
+      run.step = step;
+      tracker.atStep(step.index);
+      const before = trace.lastId;
+      const findingsBefore = tracker.findings.length;
+      const stepStart = performance.now();
+      const title = step.title ?? describeStep(step.action, step.params);
+      log(`step ${step.index + 1}: ${title}`);
+      let outcome: void | 'stop' = undefined;
+      try {
+        outcome = await STEP_HANDLERS[step.action](run, step.params);
+      } catch (e) {
+        tracker.error(`step.${step.action}`, `harness error in step ${step.index + 1} (${step.action}): ${(e as Error).message}`);
+        outcome = 'stop';
+      }
+      const findings = tracker.findings.slice(findingsBefore);
+      steps.push({
+        index: step.index, action: step.action, title,
+        verdict: findings.reduce<Verdict>((v, f) => worse(v, f.verdict), 'PASS'),
+        startedAt: performance.timeOrigin + stepStart, durationMs: performance.now() - stepStart,
+        events: trace.events.filter((e) => e.id > before).map((e) => e.id), findings,
+      });
+      if (outcome === 'stop') break;
+    }
+    if (signal.aborted && env.signal?.aborted) tracker.inconc('case.aborted', 'the run was aborted');
+  } catch (e) {
+    tracker.error('harness', e instanceof HarnessError ? e.message : `harness error: ${(e as Error).stack ?? String(e)}`);
+  } finally {
+    clearTimeout(timer);
+    await ue?.close().catch(() => undefined);
+    await bmsc?.close().catch(() => undefined);
+    await session?.close().catch((e: Error) => log(`closing the SUT session: ${e.message}`));
+  }
+  return finish(steps, [...trace.events], closeTrace(trace));
+}
+
+function closeTrace(trace: LiveTrace): string {
+  return trace.close().path;
+}
+
+function hostHeader(fqdn: string, port: number): string {
+  return port === 80 ? fqdn : `${fqdn}:${port}`;
+}
+
+/** A readable default title of a step, from its action and parameters. */
+export function describeStep(action: string, params: Record<string, unknown>): string {
+  const interesting = Object.entries(params).filter(([k]) => k !== 'as').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return `${action}${params.as ? ` as ${String(params.as)}` : ''}${interesting.length ? ` (${interesting.join(', ')})` : ''}`;
+}

@@ -1,0 +1,321 @@
+// Steps for both roles: triggering the SUT, receiving and verifying MIKEY messages from the SUT, silence
+// windows and ordering assertions (reference §7).
+
+import { mikeyProfile, type KeyIds } from '../../mikey/index.ts';
+import { HarnessError, TriggerError } from '../errors.ts';
+import { evidence, named, note, remember, windowMs, type CaseRun, type ReceivedMessage, type StepHandler } from '../context.ts';
+import type { TriggerAction, TriggerParams } from '../sut.ts';
+import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
+import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
+import { recordMessageChecks } from './record.ts';
+
+const hex = (b: Buffer | undefined) => b?.toString('hex');
+
+export const trigger: StepHandler = async (run, p) => {
+  const action = p.action as TriggerAction;
+  const identity = run.session.identity;
+  const subscribed = run.session.keys.subscribed[0];
+  const params: TriggerParams = {};
+  if (['msk-push', 'solicited-pull'].includes(action)) params.btid = identity.btid;
+  if (p.v !== undefined) params.v = p.v;
+  if (action === 'rotate-msk' && subscribed) {
+    params.keyDomainId = subscribed.keyDomainId.toString('hex');
+    params.keyGroup = Math.floor(subscribed.mskId / 0x10000);
+    if (p.push !== undefined) params.push = p.push;
+  }
+  if (action === 'bootstrap') { params.btid = identity.btid; params.ksNaf = identity.ksNaf.toString('hex'); }
+  const before = note(run, `trigger ${action} via ${run.session.adapter.kind} ${JSON.stringify(params)}`);
+  try {
+    const outcome = await run.session.adapter.trigger(action, params, run.signal);
+    const after = note(run, `trigger ${action}: ${outcome.summary}`);
+    remember(run, p.as, { events: [before, after] });
+  } catch (e) {
+    if (!(e instanceof TriggerError)) throw e;
+    // The SUT could not be driven into the procedure: nothing can be judged (INCONC, never PASS or ERROR).
+    run.tracker.inconc('trigger', `could not trigger '${action}': ${e.reason}`, evidence(before));
+    return 'stop';
+  }
+};
+
+/** Which received classes an expectation accepts (a wrong class then fails verification with evidence). */
+function accepts(kind: string, got: ReceivedKind): boolean {
+  if (got === 'undecodable') return true;
+  if (kind === 'msk' || kind === 'trigger') return got === 'msk' || got === 'trigger';
+  if (kind === 'mtk') return got === 'mtk';
+  if (kind === 'ack') return got === 'ack' || got === 'error';
+  return false;
+}
+
+function sameKeyIds(a: KeyIds, b: KeyIds): boolean {
+  return hex(a.keyDomainId) === hex(b.keyDomainId) && hex(a.mskId) === hex(b.mskId) && hex(a.mtkId) === hex(b.mtkId);
+}
+
+const firstId = (events: readonly TraceEvent[]) => (events.length === 0 ? 0 : Math.min(...events.map((e) => e.id)) - 1);
+
+export const expectMikey: StepHandler = async (run, p) => {
+  const kind: string = p.kind;
+  const profile = run.profile;
+  const window = windowMs(profile, p.within, kind === 'ack' ? 'ack' : 'deliver');
+  let count: number;
+  if (p.count === 'granted') {
+    count = run.last.granted?.length ?? 0;
+    if (count === 0) {
+      run.tracker.inconc('mikey.precondition', 'no MSK was granted by the last 200 OK, so no MSK message can be expected');
+      return 'stop';
+    }
+  } else if (p.count === 'retransmissions') count = profile.retransmission.count;
+  else count = p.count ?? 1;
+  // `after`: the message must come after the named step began (its first event).
+  const afterId = p.after ? firstId(named(run, p.after).events) : 0;
+  const retxOf = p.retransmissionOf ? named(run, p.retransmissionOf).messages?.[0] : undefined;
+  if (p.retransmissionOf && !retxOf) {
+    run.tracker.inconc('mikey.precondition', `'${p.retransmissionOf}' holds no message to compare retransmissions with`);
+    return 'stop';
+  }
+  const sutMikey = run.session.mikey;
+  const matches = (e: TraceEvent): e is MikeyEvent => {
+    if (e.kind !== 'mikey' || e.actor !== 'sut' || run.consumed.has(e.id) || e.id <= afterId) return false;
+    const cls = classifyDatagram(e.bytes);
+    if (!accepts(kind, cls.kind)) return false;
+    if (retxOf && cls.keyIds && !sameKeyIds(cls.keyIds, retxOf.verdict.keyIds)) return false;
+    return true;
+  };
+  const start = note(run, `waiting up to ${window} ms for ${count} ${kind} message(s)${retxOf ? ` (retransmissions of '${p.retransmissionOf}')` : ''}${sutMikey ? ` from ${sutMikey.address}` : ''}`);
+  const found: MikeyEvent[] = [];
+  const deadline = performance.now() + window;
+  while (found.length < count) {
+    const existing = run.trace.events.find((e): e is MikeyEvent => matches(e) && !found.includes(e as MikeyEvent));
+    if (existing) { found.push(existing); run.consumed.add(existing.id); continue; }
+    const remaining = deadline - performance.now();
+    if (remaining <= 0 || run.signal.aborted) break;
+    const next = await run.trace.waitFor((e) => matches(e) && !found.includes(e as MikeyEvent), remaining, { signal: run.signal }).catch(() => undefined);
+    if (!next) break;
+    found.push(next as MikeyEvent);
+    run.consumed.add(next.id);
+  }
+  const end = note(run, `${found.length} of ${count} ${kind} message(s) received`);
+  const received: ReceivedMessage[] = [];
+  const entry = remember(run, p.as, { events: found, messages: received });
+  if (found.length < count) {
+    const others = run.trace.events.filter((e): e is MikeyEvent => e.kind === 'mikey' && e.actor === 'sut' && e.id > start.id && !found.includes(e));
+    if (p.optional) note(run, `optional: ${found.length} of ${count} ${kind} message(s)`);
+    else {
+      run.tracker.fail('mikey.delivery', `the SUT sends ${count} ${kind} message(s) within ${window} ms`,
+        `${count} ${kind} message(s)`, found.length === 0 ? `none${others.length ? ` (other MIKEY datagrams: ${others.map((o) => `frame ${o.frames.join(',')}`).join('; ')})` : ''}` : `${found.length}`,
+        evidence(start, end, ...found, ...others));
+    }
+  }
+  const mikey = mikeyProfile(profile.mikey as Parameters<typeof mikeyProfile>[0]);
+  for (const event of found) {
+    const frame = `frame ${event.frames.join(',')}`;
+    if (kind === 'ack') {
+      const original = p.answers ? named(run, p.answers).sent?.[0]?.bytes : undefined;
+      if (!original) throw new HarnessError(`expect-mikey ack: 'answers' names no sent message`);
+      const { checks } = verifyAck(event.bytes, { original, psk: run.session.identity.ksNaf, profile: mikey });
+      recordMessageChecks(run, `ACK ${frame}`, checks, evidence(event));
+      continue;
+    }
+    let psk = run.session.identity.ksNaf;
+    let derivationRand: Buffer | undefined;
+    let mskKeyIds: KeyIds | undefined;
+    if (kind === 'mtk') {
+      const msk = p.msk ? named(run, p.msk).messages?.[0] : undefined;
+      const key = msk?.verdict.keyData[0]?.key;
+      if (!msk || !key) {
+        run.tracker.inconc('mikey.precondition', `no verified MSK${p.msk ? ` in '${p.msk}'` : ''} to check the MTK message with`, evidence(event));
+        continue;
+      }
+      psk = key;
+      // O15: MTK-message keys from the MSK and the RAND of the MSK message (or an empty RAND).
+      derivationRand = mikey.mtkRandSource === 'msk-rand' ? msk.verdict.rand : Buffer.alloc(0);
+      mskKeyIds = msk.verdict.keyIds;
+    }
+    const vWanted = kind === 'mtk' ? false : p.v === 'set' ? true : p.v === 'clear' ? false : p.v === 'profile' ? run.capabilities['ack-request'] === true : undefined;
+    const verdict = verifyKeyMessage(event.bytes, { kind: kind as 'msk' | 'mtk' | 'trigger', psk, derivationRand, profile: mikey, v: vWanted });
+    const checks: CheckOutcome[] = [...verdict.checks];
+    checks.push(...keyIdChecks(run, p, kind, verdict.keyIds, mskKeyIds, found.length));
+    checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds));
+    received.push({ event, verdict });
+    recordMessageChecks(run, `${kind.toUpperCase()} message ${frame}`, checks, evidence(event));
+  }
+  // Exactly one message per granted MSK (A-B4): the granted IDs are all covered.
+  if (p.count === 'granted' && p.keyIds === 'requested' && received.length === count) {
+    const granted = (run.last.granted ?? []).map((g) => g.toString(16).padStart(8, '0')).sort();
+    const got = received.map((r) => hex(r.verdict.keyIds.mskId)).sort();
+    const ok = granted.every((g, i) => g === got[i]);
+    if (ok) run.tracker.pass('mikey.per-granted', 'one MSK message per granted MSK', evidence(...found));
+    else run.tracker.fail('mikey.per-granted', 'one MSK message per MSK granted in the 200 OK (A-B4)', granted, got, evidence(...found));
+  }
+  void entry;
+};
+
+/** Key ID expectations of the step (RFC 4563 §4, reference §6.2). */
+function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: KeyIds, mskKeyIds: KeyIds | undefined, _n: number): CheckOutcome[] {
+  const out: CheckOutcome[] = [];
+  const show = keyIdsJson(ids);
+  const group = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt16BE(0) : undefined);
+  const number = (b: Buffer | undefined) => (b && b.length === 4 ? b.readUInt16BE(2) : undefined);
+  const subscribed = run.session.keys.subscribed;
+  const unsubscribed = run.session.keys.unsubscribed;
+  if (kind === 'msk' && ids.mskId && unsubscribed.some((u) => u.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)) && Math.floor(u.mskId / 0x10000) === group(ids.mskId))) {
+    out.push({ check: 'mikey.key-ids', ok: false, message: 'no MSK of a service the user is not subscribed to is delivered (A-B12)', expected: 'a subscribed key group', actual: show });
+  }
+  if (kind === 'mtk' && mskKeyIds) {
+    const ok = hex(ids.keyDomainId) === hex(mskKeyIds.keyDomainId) && hex(ids.mskId) === hex(mskKeyIds.mskId);
+    out.push(ok ? { check: 'mikey.key-ids', ok, message: 'EXT names the MSK protecting the MTK' } : { check: 'mikey.key-ids', ok, message: 'EXT names the MSK protecting the MTK (RFC 4563 §4)', expected: keyIdsJson(mskKeyIds), actual: show });
+  }
+  const spec: string | undefined = p.keyIds;
+  if (!spec || spec === 'any') return out;
+  if (spec === 'requested') {
+    const granted = run.last.granted;
+    const requested = run.last.requestedKeys ?? [];
+    const ok = ids.mskId !== undefined && (granted
+      ? granted.includes(ids.mskId.readUInt32BE(0))
+      : requested.some((r) => (r.mskId % 0x10000 === 0 ? Math.floor(r.mskId / 0x10000) === group(ids.mskId) : r.mskId === ids.mskId!.readUInt32BE(0))))
+      && requested.some((r) => r.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)));
+    out.push(ok ? { check: 'mikey.key-ids', ok, message: `EXT key IDs ${show.keyDomainId}/${show.mskId} are a granted MSK` }
+      : { check: 'mikey.key-ids', ok, message: 'EXT key IDs identify an MSK granted in the 200 OK (A-B4, RFC 4563 §4)', expected: (granted ?? requested.map((r) => r.mskId)).map((g) => g.toString(16).padStart(8, '0')), actual: show });
+  } else if (spec === 'subscribed') {
+    const ok = subscribed.some((s) => s.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)) && Math.floor(s.mskId / 0x10000) === group(ids.mskId)) && (number(ids.mskId) ?? 0) > 0;
+    out.push(ok ? { check: 'mikey.key-ids', ok, message: `EXT key IDs ${show.keyDomainId}/${show.mskId} name a subscribed key group` }
+      : { check: 'mikey.key-ids', ok, message: 'EXT key IDs name an MSK (Key Number > 0) of a subscribed key group', expected: subscribed.map((s) => `${s.keyDomainId.toString('hex')}/${(Math.floor(s.mskId / 0x10000)).toString(16).padStart(4, '0')}xxxx`), actual: show });
+  } else if (spec === 'zero') {
+    // Solicited pull (source 6.3.2.1): the key IDs of the EXT payload set to 0x0 (which ones: O20).
+    const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
+    const bad = profile.trigger.zeroKeyIds.filter((name) => ids[name] !== undefined && !ids[name]!.every((x) => x === 0));
+    if (ids.mskId === undefined) bad.push('mskId');
+    out.push(bad.length === 0 ? { check: 'mikey.key-ids', ok: true, message: 'key IDs 0x0 (solicited pull)' }
+      : { check: 'mikey.key-ids', ok: false, message: 'the trigger carries key IDs 0x0 (push solicited pull, O20)', expected: Object.fromEntries(profile.trigger.zeroKeyIds.map((n) => [n, '0'])), actual: show });
+  } else {
+    const [how, ref] = spec.split(':') as [string, string];
+    const other = named(run, ref).messages?.[0]?.verdict.keyIds;
+    if (!other) {
+      out.push({ check: 'mikey.key-ids', ok: false, message: `'${ref}' holds no message to compare key IDs with`, expected: ref, actual: 'nothing' });
+    } else if (how === 'same-as') {
+      const ok = hex(other.keyDomainId) === hex(ids.keyDomainId) && hex(other.mskId) === hex(ids.mskId);
+      out.push(ok ? { check: 'mikey.key-ids', ok, message: `same MSK as '${ref}'` } : { check: 'mikey.key-ids', ok, message: `the same MSK as '${ref}'`, expected: keyIdsJson(other), actual: show });
+    } else {
+      // next-of: same Key Domain and Key Group, higher Key Number (TS 31.102 EF_MSK, reference §6.2, P-B1).
+      const ok = hex(other.keyDomainId) === hex(ids.keyDomainId) && group(other.mskId) === group(ids.mskId) && (number(ids.mskId) ?? 0) > (number(other.mskId) ?? 0);
+      out.push(ok ? { check: 'mikey.key-ids', ok, message: `MSK ${show.mskId} follows ${hex(other.mskId)} in the same key group` }
+        : { check: 'mikey.key-ids', ok, message: `an MSK of the same key group with a higher Key Number than '${ref}' (P-B1)`, expected: `group ${group(other.mskId)}, number > ${number(other.mskId)}`, actual: show });
+    }
+  }
+  return out;
+}
+
+/** Checks across the messages of the case: counters (RFC 3830 §5.3, reference §6.1), RAND per MSK (§5.3), MTK IDs (§6.2), retransmissions (O18). */
+function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnType<typeof verifyKeyMessage>, retxOf: ReceivedMessage | undefined, mskKeyIds: KeyIds | undefined): CheckOutcome[] {
+  const out: CheckOutcome[] = [];
+  if (v.counter === undefined) return out;
+  const space = kind === 'mtk' ? `msk:${hex(mskKeyIds?.keyDomainId)}/${hex(mskKeyIds?.mskId)}` : 'muk';
+  const prev = run.counters.get(space);
+  const freshExpected = !retxOf || run.profile.retransmission.freshTs;
+  if (retxOf && !run.profile.retransmission.freshTs) {
+    const same = event.bytes.equals(retxOf.event.bytes);
+    out.push(same ? { check: 'mikey.retransmission', ok: true, message: 'retransmission repeats the message byte for byte (O18 freshTs=false)' }
+      : { check: 'mikey.retransmission', ok: false, message: 'retransmissions repeat the original octets (profile O18 freshTs=false)', expected: retxOf.event.bytes.toString('hex'), actual: event.bytes.toString('hex') });
+  }
+  if (freshExpected && prev) {
+    const ok = v.counter > prev.value;
+    out.push(ok ? { check: 'mikey.counter', ok, message: `COUNTER ${v.counter} > ${prev.value} (frame ${prev.event.frames.join(',')})` }
+      : { check: 'mikey.counter', ok, message: `COUNTER strictly greater than every earlier one ${kind === 'mtk' ? 'for this MSK' : 'for this MUK'} (RFC 3830 §5.3, reference §6.1)`, expected: `> ${prev.value} (frame ${prev.event.frames.join(',')})`, actual: v.counter.toString() });
+  } else if (freshExpected && !prev && v.counter === 0n) {
+    out.push({ check: 'mikey.counter', ok: false, message: 'COUNTER starts at 1 or more (0 never passes a fresh replay check, reference §6.1)', expected: '>= 1', actual: '0' });
+  }
+  if (!prev || v.counter > prev.value) run.counters.set(space, { value: v.counter, event });
+  if (kind === 'msk' && v.rand && v.keyIds.mskId) {
+    const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
+    const seen = run.randByMsk.get(key);
+    if (seen) {
+      const ok = seen.rand.equals(v.rand);
+      out.push(ok ? { check: 'mikey.rand-per-msk', ok, message: `same RAND as the earlier delivery of MSK ${key}` }
+        : { check: 'mikey.rand-per-msk', ok, message: 'every delivery of one MSK carries the same RAND: MTK keys derive from (MSK, RAND) (reference §5.3, O15)', expected: seen.rand.toString('hex'), actual: v.rand.toString('hex') });
+    } else run.randByMsk.set(key, { rand: v.rand, event });
+  }
+  if (kind === 'mtk' && v.keyIds.mtkId && run.step.params.mtkId === 'increasing') {
+    const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
+    const before = run.mtkIds.get(key);
+    const value = BigInt(`0x${v.keyIds.mtkId.toString('hex') || '0'}`);
+    if (!before) out.push({ check: 'mikey.mtk-id', ok: false, message: 'an earlier MTK message of this MSK to compare with', expected: 'an earlier MTK message', actual: 'none' });
+    else {
+      const ok = value > before.value;
+      out.push(ok ? { check: 'mikey.mtk-id', ok, message: `MTK ID ${value} > ${before.value}` }
+        : { check: 'mikey.mtk-id', ok, message: 'MTK ID strictly increasing under one MSK (reference §6.2, O21)', expected: `> ${before.value} (frame ${before.event.frames.join(',')})`, actual: value.toString() });
+    }
+  }
+  if (kind === 'mtk' && v.keyIds.mtkId) {
+    const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
+    const value = BigInt(`0x${v.keyIds.mtkId.toString('hex') || '0'}`);
+    const before = run.mtkIds.get(key);
+    if (!before || value > before.value) run.mtkIds.set(key, { value, event });
+  }
+  return out;
+}
+
+export const expectSilence: StepHandler = async (run, p) => {
+  const window = windowMs(run.profile, p.window, 'silence');
+  const mode: string = p.mikey ?? 'any';
+  const of = p.of ? named(run, p.of) : undefined;
+  const ofIds = of?.messages?.[0]?.verdict.keyIds;
+  const afterId = p.after ? Math.max(0, ...named(run, p.after).events.map((e) => e.id)) : undefined;
+  const unsubscribedGroups = run.session.keys.unsubscribed.map((u) => `${u.keyDomainId.toString('hex')}/${Math.floor(u.mskId / 0x10000)}`);
+  const start = note(run, `silence window of ${window} ms begins (${mode === 'ignore' ? '' : `MIKEY: ${mode}`}${p.http !== false ? ', HTTP requests' : ''})`);
+  const from = afterId ?? start.id;
+  const breaks = (e: TraceEvent): boolean => {
+    if (e.id <= from || e.actor !== 'sut') return false;
+    if (e.kind === 'http-request') return p.http !== false;
+    if (e.kind !== 'mikey' || mode === 'ignore') return false;
+    if (mode === 'any') return true;
+    const cls = classifyDatagram(e.bytes);
+    if (mode === 'none-of-kind-msk') return cls.kind === 'msk';
+    if (mode === 'retransmission') {
+      if (!ofIds) return cls.kind === 'msk';
+      return (cls.kind === 'msk' || cls.kind === 'trigger' || cls.kind === 'mtk') && !!cls.keyIds && sameKeyIds(cls.keyIds, ofIds);
+    }
+    if (mode === 'unsubscribed') {
+      const id = cls.keyIds?.mskId;
+      return cls.kind === 'msk' && !!id && id.length === 4 && unsubscribedGroups.includes(`${cls.keyIds!.keyDomainId?.toString('hex')}/${id.readUInt16BE(0)}`);
+    }
+    return false;
+  };
+  const already = run.trace.events.find(breaks);
+  const offender = already ?? await run.trace.waitFor(breaks, window, { signal: run.signal }).catch(() => undefined);
+  const end = note(run, `silence window ends${offender ? ' (broken)' : ''}`);
+  const what = `${mode === 'retransmission' ? `no copy of '${p.of}'` : mode === 'unsubscribed' ? 'no MIKEY message for the unsubscribed MSK' : 'no MIKEY message'}${p.http !== false ? ' and no HTTP request' : ''}`;
+  if (offender) {
+    run.tracker.fail('silence', `${what} within ${window} ms`, `nothing from the SUT within ${window} ms`, describe(offender), evidence(start, offender, end));
+  } else {
+    run.tracker.pass('silence', `${what} within ${window} ms`, evidence(start, end));
+  }
+};
+
+function describe(e: TraceEvent): string {
+  if (e.kind === 'mikey') {
+    const c = classifyDatagram(e.bytes);
+    return `${c.kind} MIKEY message ${JSON.stringify(c.keyIds ? keyIdsJson(c.keyIds) : {})} in frame ${e.frames.join(',')}`;
+  }
+  if (e.kind === 'http-request') return `HTTP ${e.method} ${e.target} in frames ${e.frames.join(',')}`;
+  return `${e.kind} event ${e.id}`;
+}
+
+export const assertOrder: StepHandler = async (run, p) => {
+  const refs: string[] = p.sequence;
+  const firsts = refs.map((r) => {
+    const n = named(run, r);
+    const events = n.events.filter((e) => e.kind !== 'note');
+    return { ref: r, event: events.reduce<TraceEvent | undefined>((m, e) => (!m || e.id < m.id ? e : m), undefined) };
+  });
+  const missing = firsts.filter((f) => !f.event);
+  if (missing.length > 0) {
+    run.tracker.inconc('order', `cannot judge the order: ${missing.map((m) => `'${m.ref}'`).join(', ')} recorded nothing`);
+    return;
+  }
+  const check = p.check ? `order.${p.check}` : 'order';
+  for (let i = 1; i < firsts.length; i++) {
+    const a = firsts[i - 1]!;
+    const b = firsts[i]!;
+    if (a.event!.id < b.event!.id) run.tracker.pass(check, `'${a.ref}' (frame ${a.event!.frames.join(',')}) before '${b.ref}' (frame ${b.event!.frames.join(',')})`, evidence(a.event, b.event));
+    else run.tracker.fail(check, `'${a.ref}' happens before '${b.ref}'`, `${a.ref} then ${b.ref}`, `${b.ref} (frame ${b.event!.frames.join(',')}) came first, ${a.ref} (frame ${a.event!.frames.join(',')}) after`, evidence(b.event, a.event));
+  }
+};

@@ -1,0 +1,211 @@
+// Steps where the tester plays the UE against a BM-SC under test (suites/bmsc): the MSK request over HTTP
+// with Digest (RFC 2617, TS 33.246 6.3.1), judging the BM-SC's answers, and verification messages (ACKs).
+
+import { buildMskRequestBody, digestPassword, mskRequestTarget, type MskRequestEntry } from '../../mbms/index.ts';
+import { buildVerificationMessage, decodeMikey, mikeyProfile, type MikeyMessage } from '../../mikey/index.ts';
+import type { DigestClientFaults } from '../../digest/index.ts';
+import { TesterUe } from '../../peers/index.ts';
+import { HarnessError } from '../errors.ts';
+import { evidence, named, note, remember, waitMs, windowMs, type CaseRun, type StepHandler } from '../context.ts';
+import { digestChallengeOf, verifyAuthenticationInfo, verifyChallenge, verifyMskResponseBody } from '../verify/http.ts';
+import { recordChecks } from './record.ts';
+
+function ueOf(run: CaseRun): TesterUe {
+  if (!run.ue) throw new HarnessError('this step needs the tester UE (a BM-SC under test)');
+  return run.ue;
+}
+
+/** The MSKs a step asks for (suite keySelection). */
+export function resolveKeys(run: CaseRun, selection: unknown): MskRequestEntry[] {
+  const { subscribed, unsubscribed } = run.session.keys;
+  if (Array.isArray(selection)) {
+    return selection.map((k: { keyDomainId: string; mskId: string }) => ({ keyDomainId: Buffer.from(k.keyDomainId, 'hex'), mskId: parseInt(k.mskId, 16) }));
+  }
+  switch (selection ?? 'subscribed') {
+    case 'subscribed': return subscribed.slice(0, 1);
+    case 'unsubscribed': return unsubscribed.slice(0, 1);
+    case 'subscribed+unsubscribed': return [...subscribed.slice(0, 1), ...unsubscribed.slice(0, 1)];
+    // Key Number 0 asks for the current MSK of the key group (reference §2.3, O21).
+    case 'current': return subscribed.slice(0, 1).map((k) => ({ keyDomainId: k.keyDomainId, mskId: k.mskId - (k.mskId % 0x10000) }));
+    default: throw new HarnessError(`unknown key selection ${JSON.stringify(selection)}`);
+  }
+}
+
+function requestBody(run: CaseRun, kind: string, keys: MskRequestEntry[]): Buffer {
+  const profile = run.profile;
+  if (keys.length === 0 && kind !== 'empty') throw new HarnessError('the SUT session offers no MSK to request (keys.subscribed/unsubscribed)');
+  switch (kind) {
+    case 'msk-request': return Buffer.from(buildMskRequestBody(keys, profile), 'utf8');
+    case 'empty': return Buffer.alloc(0);
+    case 'malformed-xml': {
+      // Not well-formed: the end tag of the root element is cut short (XML 1.0 §3.1 element).
+      const text = buildMskRequestBody(keys, profile);
+      const end = `</${profile.xml.requestRoot}>`;
+      return Buffer.from(text.replace(end, end.slice(0, -1)), 'utf8');
+    }
+    case 'wrong-root': return Buffer.from(buildMskRequestBody(keys, { xml: { ...profile.xml, requestRoot: 'notAnMskRequest' } }), 'utf8');
+    default: throw new HarnessError(`unknown body '${kind}'`);
+  }
+}
+
+function flipHexDigit(hex: string): string {
+  const last = hex.slice(-1);
+  return `${hex.slice(0, -1)}${last === '0' ? '1' : '0'}`;
+}
+
+export const httpRequest: StepHandler = async (run, p) => {
+  const ue = ueOf(run);
+  const profile = run.profile;
+  const timeout = windowMs(profile, undefined, 'http');
+  if (p.replay) {
+    const original = named(run, p.replay);
+    if (!original.exchange) throw new HarnessError(`'${p.replay}' is not an HTTP request`);
+    note(run, `replaying the octets of request '${p.replay}' (same nonce, same nc; RFC 2617 §3.2.2)`);
+    const exchange = await ue.exchange(original.exchange.raw, timeout, run.signal);
+    const entry = remember(run, p.as, { ...original, events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange });
+    run.last.request = entry;
+    return;
+  }
+  const keys = resolveKeys(run, p.keys);
+  const body = requestBody(run, p.body ?? 'msk-request', keys);
+  const target = mskRequestTarget(profile);
+  const identity = run.session.identity;
+  let authorization: string | undefined;
+  let password = digestPassword(identity.ksNaf);
+  if ((p.auth ?? 'none') === 'digest') {
+    const challenge = p.challenge ? named(run, p.challenge).challenge : run.last.challenge;
+    if (!challenge) {
+      run.tracker.inconc('digest.precondition', 'no Digest challenge to answer: the precondition of this step was not met');
+      return 'stop';
+    }
+    const fault: string = p.fault ?? 'none';
+    const faults: DigestClientFaults = {};
+    let sentBody = body;
+    let as: typeof identity | undefined;
+    switch (fault) {
+      case 'none': break;
+      case 'wrong-password': {
+        // A bit-flipped Ks_NAF: the digest is well formed but computed with the wrong secret (A-B6).
+        const wrong = Buffer.from(identity.ksNaf);
+        wrong[0] ^= 0x01;
+        faults.password = digestPassword(wrong);
+        break;
+      }
+      case 'unknown-btid': as = run.session.unknownIdentity; password = digestPassword(as.ksNaf); break;
+      case 'tampered-body': sentBody = Buffer.concat([body, Buffer.from('<!-- tampered after signing -->\n', 'utf8')]); faults.bodyForDigest = body; break;
+      case 'uri-mismatch': faults.uri = `${profile.http.path}?requesttype=not-this-uri`; break;
+      case 'wrong-realm': faults.realm = `other-realm@${run.session.nafFqdn}`; break;
+      case 'stale-nonce': {
+        const wait = windowMs(profile, undefined, 'nonce-ttl') + Math.max(50, Math.round(profile.http.nonceTtlMs * 0.1));
+        note(run, `letting the nonce "${challenge.nonce}" expire: waiting ${wait} ms (nonce lifetime ${profile.http.nonceTtlMs} ms)`);
+        await waitMs(wait, run.signal);
+        break;
+      }
+      case 'bad-response': break;
+      default: throw new HarnessError(`unknown HTTP fault '${fault}'`);
+    }
+    const auth = ue.authorize(challenge, { method: 'POST', uri: target, body }, faults, as);
+    authorization = fault === 'bad-response' ? TesterUe.withResponse(auth, flipHexDigit(auth.credentials.response)) : auth.header;
+    if (fault !== 'none') note(run, `deliberate fault: ${fault}`);
+    const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization });
+    const exchange = await ue.exchange(raw, timeout, run.signal);
+    run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, keys, authorization, password });
+    run.last.requestedKeys = keys;
+    return;
+  }
+  const raw = ue.buildRequest(target, body, { contentType: p.contentType });
+  const exchange = await ue.exchange(raw, timeout, run.signal);
+  run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, keys, password });
+  run.last.requestedKeys = keys;
+};
+
+function statusMatches(status: number, spec: unknown): boolean {
+  const one = (s: unknown) => (typeof s === 'number' ? s === status : typeof s === 'string' && Number(s[0]) === Math.floor(status / 100));
+  return Array.isArray(spec) ? spec.some(one) : one(spec);
+}
+
+export const expectHttpResponse: StepHandler = async (run, p) => {
+  const req = p.to ? named(run, p.to) : run.last.request;
+  if (!req?.exchange) throw new HarnessError('expect-http-response: no earlier http-request');
+  const { request, response, error } = req.exchange;
+  if (!response) {
+    run.tracker.fail('http.response', 'the BM-SC answers the MSK request', `an HTTP response within ${windowMs(run.profile, undefined, 'http')} ms`, error ?? 'no response', evidence(request));
+    remember(run, p.as, { events: [] });
+    return;
+  }
+  const ev = evidence(request, response);
+  if (p.status !== undefined) {
+    if (statusMatches(response.status, p.status)) run.tracker.pass('http.status', `status ${response.status}`, ev);
+    else run.tracker.fail('http.status', `the BM-SC answers ${JSON.stringify(p.status)}`, p.status, `${response.status} ${response.reason}`, ev);
+  }
+  const entry = remember(run, p.as, { events: [response], exchange: req.exchange });
+  // Any Digest challenge becomes the default for the next digest request, judged or not.
+  const parsed = digestChallengeOf(response.headers);
+  if (parsed.challenge) {
+    entry.challenge = parsed.challenge;
+    run.last.challenge = parsed.challenge;
+  }
+  if (p.challenge) {
+    const { checks } = verifyChallenge(response.headers, p.challenge, { profile: run.profile, nafFqdn: run.session.nafFqdn, earlierNonces: run.nonces });
+    recordChecks(run, checks, ev);
+  }
+  if (parsed.challenge && !run.nonces.includes(parsed.challenge.nonce)) run.nonces.push(parsed.challenge.nonce);
+  if (p.authenticationInfo) {
+    if (!req.authorization) throw new HarnessError('authenticationInfo expected on a request sent without Authorization');
+    const { checks } = verifyAuthenticationInfo(response.headers, response.body, p.authenticationInfo, { authorization: req.authorization, password: req.password ?? '' });
+    recordChecks(run, checks, ev);
+  }
+  const keys = req.keys ?? run.last.requestedKeys ?? [];
+  const { checks, granted } = verifyMskResponseBody(response.status, response.headers, response.body, p.body ?? {}, {
+    profile: run.profile, requested: keys, unsubscribed: run.session.keys.unsubscribed,
+  });
+  if (p.body) recordChecks(run, checks, ev);
+  if (response.status === 200) {
+    entry.granted = granted;
+    run.last.granted = granted;
+  }
+};
+
+export const sendAck: StepHandler = async (run, p) => {
+  const ue = ueOf(run);
+  const target = named(run, p.to);
+  const first = target.messages?.[0];
+  if (!first) {
+    note(run, `no message '${p.to}' to acknowledge`);
+    return;
+  }
+  const v = first.verdict;
+  if (!v.macValid || !v.message) {
+    // A UE acknowledges only messages that verified (reference §1.1, RFC 3830 §5.3).
+    note(run, `not acknowledging '${p.to}': it did not verify`);
+    return;
+  }
+  if (!v.v) {
+    note(run, `'${p.to}' has V=0: no verification message requested`);
+    return;
+  }
+  const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
+  const fault: string = p.fault ?? 'none';
+  const mutate = (m: MikeyMessage) => {
+    if (fault === 'wrong-csb') m.hdr.csbId = (m.hdr.csbId + 1) >>> 0;
+    if (fault === 'wrong-counter') {
+      const t = m.payloads.find((x) => x.type === 'T');
+      if (t?.type === 'T') t.tsValue += 1n;
+    }
+  };
+  const built = buildVerificationMessage({ received: first.event.bytes, psk: run.session.identity.ksNaf, profile, mutate });
+  let bytes = built.bytes;
+  if (fault === 'bad-mac') {
+    // One bit of the V MAC flipped (RFC 3830 §6.9): a forged ACK.
+    bytes = Buffer.from(bytes);
+    bytes[bytes.length - 1] ^= 0x01;
+  }
+  decodeMikey(bytes); // the tester's own ACK must at least be well formed
+  const to = run.profile.ack.destination === 'configured' && run.profile.ack.address && run.profile.ack.port
+    ? { address: run.profile.ack.address, port: run.profile.ack.port }
+    : first.event.src;
+  if (fault !== 'none') note(run, `deliberate ACK fault: ${fault}`);
+  const sent = [await ue.sendMikey(bytes, to)];
+  if (fault === 'duplicate') sent.push(await ue.sendMikey(bytes, to));
+  remember(run, p.as, { events: sent, sent: sent.map((event) => ({ event, bytes })) });
+};
