@@ -172,3 +172,9 @@ test('GBA_U (O23): MIKEY under the configured MUK (Ks_int_NAF), Digest password 
     await tester.close();
   }
 });
+
+test('a profile with NTP timestamps (O7) is refused: the UE keeps 32-bit counters only', () => {
+  const profile = referenceProfile();
+  profile.mikey.timestamp.type = 'ntp-utc';
+  expect(() => new ReferenceUe({ bmscUrl: 'http://127.0.0.1:9', nafFqdn: TEST_NAF_FQDN, profile, control: null })).toThrow(/COUNTER timestamps only/);
+});

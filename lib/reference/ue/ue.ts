@@ -9,7 +9,7 @@ import {
   defaultProfile, mskIdToBytes, mskKey, validateProfile, type MbmsProfile, type MskRequestEntry,
 } from '../../mbms/index.ts';
 import {
-  bindUdp, closeUdp, ControlApiError, ControlServer, FaultSet, JsonStateStore, type Endpoint,
+  bindUdp, closeUdp, ControlApiError, ControlServer, FaultSet, JsonStateStore, ReferenceConfigError, type Endpoint,
 } from '../common/index.ts';
 import { checkUeConfig, parseKeyDomainId, parseKsNaf, parseMskIdHex, type UeConfig } from './config.ts';
 import { UE_FAULTS } from './faults.ts';
@@ -92,6 +92,10 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     checkUeConfig(config);
     this.config = config;
     this.profile = validateProfile(structuredClone(config.profile ?? defaultProfile()));
+    if (this.profile.mikey.timestamp.type !== 'counter') {
+      // Replay state is kept as 32-bit counters per MUK and per MSK (reference §6.1, TS 31.102 EF_MUK/EF_MSK).
+      throw new ReferenceConfigError(`the reference UE implements COUNTER timestamps only (O7), not '${this.profile.mikey.timestamp.type}'`, { field: 'profile.mikey.timestamp.type' });
+    }
     this.faults = new FaultSet('ue', UE_FAULTS, config.faults ?? []);
     if (config.btid !== undefined && config.ksNaf !== undefined) {
       const ksNaf = parseKsNaf(config.ksNaf);
