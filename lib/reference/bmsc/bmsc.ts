@@ -108,6 +108,8 @@ interface Delivery {
   acked: boolean;
   done: boolean;
   timer?: NodeJS.Timeout;
+  /** Forgets the delivery once no ACK can reasonably arrive any more. */
+  retireTimer?: NodeJS.Timeout;
   keyDomainId: Buffer;
   mskId: number;
 }
@@ -195,7 +197,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   async stop(): Promise<void> {
     if (this.#rekeyTimer) clearInterval(this.#rekeyTimer);
     this.#rekeyTimer = undefined;
-    for (const d of this.#deliveries.values()) this.#closeDelivery(d);
+    for (const d of [...this.#deliveries.values()]) this.#forgetDelivery(d);
     await Promise.all([
       this.#http ? closeHttp(this.#http) : undefined,
       this.#udp ? closeUdp(this.#udp) : undefined,
@@ -554,12 +556,25 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     if (d.timer) clearTimeout(d.timer);
     d.timer = undefined;
     d.done = true;
-    // Keep the ACK index while the delivery may still be acknowledged: a late ACK of a closed V=1
-    // delivery is still matched (and accepted at most once); V=0 deliveries are never answered.
-    if (!d.v) {
-      for (const t of d.sent) this.#ackIndex.delete(`${t.csbId}:${t.counter}`);
-      this.#deliveries.delete(d.id);
-    }
+    // V=0 deliveries are never answered: forget them now. A closed V=1 delivery stays matchable for one
+    // more ACK window, so a late ACK is still matched (and accepted at most once, reference §6.1), then
+    // it is forgotten too (a long-running BM-SC must not grow without bound).
+    if (!d.v) this.#forgetDelivery(d);
+    else this.#retireLater(d);
+  }
+
+  #retireLater(d: Delivery): void {
+    if (d.retireTimer) return;
+    const grace = this.#profile.timers.ackMs + this.#profile.timers.silenceMs + this.#profile.retransmission.intervalMs;
+    d.retireTimer = setTimeout(() => this.#forgetDelivery(d), grace);
+    d.retireTimer.unref();
+  }
+
+  #forgetDelivery(d: Delivery): void {
+    if (d.timer) clearTimeout(d.timer);
+    if (d.retireTimer) clearTimeout(d.retireTimer);
+    for (const t of d.sent) this.#ackIndex.delete(`${t.csbId}:${t.counter}`);
+    this.#deliveries.delete(d.id);
   }
 
   // ---- MIKEY in: verification messages (ACKs) ----------------------------------------------------------------
@@ -599,11 +614,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     }
     d.acked = true;
     this.emit('ack-in', { time: now(), from, bytes, btid: d.btid, csbId, counter, deliveryId: d.id, macValid: check.macValid });
-    if (!this.faults.has('bmsc-retransmit-after-ack')) {
-      if (d.timer) clearTimeout(d.timer);
-      d.timer = undefined;
-      d.done = true;
-    }
+    if (!this.faults.has('bmsc-retransmit-after-ack')) this.#closeDelivery(d);
   }
 
   // ---- BM-SC-initiated procedures (control API) -------------------------------------------------------------
