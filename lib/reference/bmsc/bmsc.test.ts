@@ -10,7 +10,7 @@ import {
   buildVerificationMessage, findPayload, getKeyIds, mikeyProfile, readKeyMessage, EncrAlg,
   type KeyMessageReading, type MikeyProfile,
 } from '../../mikey/index.ts';
-import { mskId, parseMskResponseBody, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
+import { buildMskRequestBody, mskId, parseMskResponseBody, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
 import { callControlApi, controlApiValidator } from '../common/index.ts';
 import { ReferenceBmsc, BMSC_FAULTS, type BmscUser } from './index.ts';
 import { TestUdp, mskRequest, postMsk, type Datagram } from './test-ue.ts';
@@ -380,6 +380,13 @@ const faultChecks: Record<string, FaultCheck> = {
   'bmsc-wrong-realm': async (r) => {
     const first = await postMsk(r.bmsc.endpoints.http, r.profile, { body: Buffer.from('<x/>') });
     expect(parseChallenges(first.headers.get('www-authenticate')!)[0]!.realm).toBe(NAF);
+  },
+  'bmsc-no-challenge': async (r) => {
+    const body = Buffer.from(buildMskRequestBody([{ keyDomainId: DOMAIN, mskId: MSK_1 }], r.profile));
+    const reply = await postMsk(r.bmsc.endpoints.http, r.profile, { body });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('www-authenticate')).toBeNull();
+    expect(read(r, await r.ue.next(BOUND)).macValid).toBe(true);
   },
   'bmsc-accept-wrong-digest': async (r) => {
     const { reply } = await mskRequest(r.bmsc.endpoints.http, r.profile, { btid: BTID, ksNaf: OTHER_KS_NAF, keys: [{ keyDomainId: DOMAIN, mskId: MSK_1 }] });

@@ -296,14 +296,26 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       return { answer: a };
     }
     const digest = this.#digest!;
-    const verdict = this.#verifyDigest(digest, req, target, body);
-    if (verdict.status !== 200 || !verdict.credentials) {
-      const a = textAnswer(verdict.status, verdict.outcome, verdict.reason);
-      if (verdict.wwwAuthenticate) a.headers.push(['WWW-Authenticate', verdict.wwwAuthenticate]);
-      return { answer: a };
+    let credentials: DigestCredentials | undefined;
+    let btid: string;
+    let outcome: string;
+    const unchallenged = this.faults.has('bmsc-no-challenge') && !req.headers.authorization
+      ? this.#userByAddress(remote.address) : undefined;
+    if (unchallenged) {
+      // 6.3.1 / RFC 2617 §3.2.1 skipped: no challenge, the user is guessed from the source address.
+      btid = unchallenged;
+      outcome = 'unauthenticated (fault)';
+    } else {
+      const verdict = this.#verifyDigest(digest, req, target, body);
+      if (verdict.status !== 200 || !verdict.credentials) {
+        const a = textAnswer(verdict.status, verdict.outcome, verdict.reason);
+        if (verdict.wwwAuthenticate) a.headers.push(['WWW-Authenticate', verdict.wwwAuthenticate]);
+        return { answer: a };
+      }
+      credentials = verdict.credentials;
+      btid = credentials.username;
+      outcome = verdict.outcome;
     }
-    const credentials = verdict.credentials;
-    const btid = credentials.username;
     const rec = this.#users.get(btid)!;
     // Wrong media type or malformed XML: 4xx and never a key (reference §7.1 A-B13).
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -337,10 +349,10 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     });
     const responseBody = Buffer.from(buildMskResponseBody(entries, this.#profile), 'utf8');
     const answer: HttpAnswer = {
-      status: 200, outcome: verdict.outcome, btid, body: responseBody,
+      status: 200, outcome, btid, body: responseBody,
       headers: [['Content-Type', http.responseContentType]],
     };
-    if (!this.faults.has('bmsc-no-auth-info')) {
+    if (credentials && !this.faults.has('bmsc-no-auth-info')) {
       answer.headers.push(['Authentication-Info', this.#authenticationInfo(digest, credentials, responseBody)]);
     }
     const target_ = this.mikeyTarget(btid);
@@ -351,6 +363,15 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       });
     };
     return this.faults.has('bmsc-mikey-before-200') ? { answer, beforeWrite: send } : { answer, afterWrite: send };
+  }
+
+  /** The user whose MIKEY address is `address` (or the only user): how bmsc-no-challenge picks a victim. */
+  #userByAddress(address: string): string | undefined {
+    const normalized = address.replace(/^::ffff:/, '');
+    for (const [btid, rec] of this.#users) {
+      if ((rec.user.ueAddress ?? rec.lastAddress) === normalized) return btid;
+    }
+    return this.#users.size === 1 ? [...this.#users.keys()][0] : undefined;
   }
 
   /** DigestServer.verify with the Digest faults applied (each turns one rejection into acceptance). */

@@ -11,6 +11,11 @@ export const BMSC_FAULTS: readonly FaultDefinition[] = Object.freeze([
     violates: 'TS 24.109 §5.2 / reference §3.3 (GBA realm prefix, check A-B1)',
   },
   {
+    name: 'bmsc-no-challenge', role: 'bmsc', procedure: 'msk-request',
+    description: 'serves an MSK request without Authorization (no 401 challenge), taking the user from the source address',
+    violates: 'TS 33.246 §6.3.1 (Digest authentication with GBA credentials) / RFC 2617 §3.2.1 (check A-B1)',
+  },
+  {
     name: 'bmsc-accept-wrong-digest', role: 'bmsc', procedure: 'msk-request',
     description: 'serves a request whose Digest response does not verify (wrong password, or auth-int body tampered after signing)',
     violates: 'RFC 2617 §3.2.2 (response must be checked; checks A-B6, A-B11)',
