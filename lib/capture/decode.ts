@@ -112,12 +112,21 @@ function linkPayload(linkType: number, data: Buffer): { offset: number; version?
 export function decodeFrame(frame: CapturedFrame): DecodedPacket {
   const base: DecodedPacket = { frames: [frame.frame], time: frame.time, linkType: frame.linkType, payload: Buffer.alloc(0) };
   const link = linkPayload(frame.linkType, frame.data);
-  if (link instanceof PacketDecodeError) return { ...base, error: link };
+  if (link instanceof PacketDecodeError) {
+    base.error = link;
+    return base;
+  }
   if (link.vlan) base.vlan = link.vlan;
   const ip = link.version === 4 ? decodeIpv4(frame.data, link.offset) : decodeIpv6(frame.data, link.offset);
-  if (ip instanceof PacketDecodeError) return { ...base, error: ip };
+  if (ip instanceof PacketDecodeError) {
+    base.error = ip;
+    return base;
+  }
   base.ip = ip.header;
-  if (ip.header.fragment) return { ...base, payload: ip.payload };
+  if (ip.header.fragment) {
+    base.payload = ip.payload;
+    return base;
+  }
   return decodeTransport(base, ip.payload);
 }
 
@@ -201,23 +210,33 @@ function decodeIpv6(data: Buffer, offset: number): { header: IpHeader; payload: 
   return { header, payload: data.subarray(p, end) };
 }
 
+/** Decodes the UDP or TCP header into `packet` (mutated and returned). */
 function decodeTransport(packet: DecodedPacket, ipPayload: Buffer): DecodedPacket {
   const protocol = packet.ip!.protocol;
+  packet.payload = ipPayload;
   if (protocol === IPPROTO_UDP) {
-    if (ipPayload.length < 8) return { ...packet, payload: ipPayload, error: new PacketDecodeError('udp', 'truncated header') };
+    if (ipPayload.length < 8) {
+      packet.error = new PacketDecodeError('udp', 'truncated header');
+      return packet;
+    }
     const length = ipPayload.readUInt16BE(4);
-    const udp: UdpHeader = { srcPort: ipPayload.readUInt16BE(0), dstPort: ipPayload.readUInt16BE(2), length, checksum: ipPayload.readUInt16BE(6) };
+    packet.udp = { srcPort: ipPayload.readUInt16BE(0), dstPort: ipPayload.readUInt16BE(2), length, checksum: ipPayload.readUInt16BE(6) };
     // The UDP length bounds the payload (trailing bytes are padding); a shorter capture keeps what is there
     const end = length >= 8 ? Math.min(ipPayload.length, length) : ipPayload.length;
-    return { ...packet, udp, payload: ipPayload.subarray(8, end) };
+    packet.payload = ipPayload.subarray(8, end);
+    return packet;
   }
   if (protocol === IPPROTO_TCP) {
-    if (ipPayload.length < 20) return { ...packet, payload: ipPayload, error: new PacketDecodeError('tcp', 'truncated header') };
+    if (ipPayload.length < 20) {
+      packet.error = new PacketDecodeError('tcp', 'truncated header');
+      return packet;
+    }
     const dataOffset = (ipPayload[12] >> 4) * 4;
     if (dataOffset < 20 || dataOffset > ipPayload.length) {
-      return { ...packet, payload: ipPayload, error: new PacketDecodeError('tcp', `bad data offset ${dataOffset}`) };
+      packet.error = new PacketDecodeError('tcp', `bad data offset ${dataOffset}`);
+      return packet;
     }
-    const tcp: TcpHeader = {
+    packet.tcp = {
       srcPort: ipPayload.readUInt16BE(0),
       dstPort: ipPayload.readUInt16BE(2),
       seq: ipPayload.readUInt32BE(4),
@@ -226,9 +245,9 @@ function decodeTransport(packet: DecodedPacket, ipPayload: Buffer): DecodedPacke
       window: ipPayload.readUInt16BE(14),
       checksum: ipPayload.readUInt16BE(16),
     };
-    return { ...packet, tcp, payload: ipPayload.subarray(dataOffset) };
+    packet.payload = ipPayload.subarray(dataOffset);
   }
-  return { ...packet, payload: ipPayload };
+  return packet;
 }
 
 interface FragmentSet {
@@ -300,7 +319,7 @@ export class IpReassembler {
   }
 
   private expire(now: number): void {
-    if (!Number.isFinite(now)) return;
+    if (this.pending.size === 0 || !Number.isFinite(now)) return;
     for (const [key, set] of this.pending) {
       if (now - set.firstTime > this.timeoutMs) this.drop(key, set);
     }

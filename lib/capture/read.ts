@@ -280,40 +280,37 @@ async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
         throw new CaptureFormatError(`${path}: truncated block of type 0x${type.toString(16)}`, blockOffset);
       }
       const block = src.take(totalLength);
-      const u32 = (o: number) => (le ? block.readUInt32LE(o) : block.readUInt32BE(o));
-      const u16 = (o: number) => (le ? block.readUInt16LE(o) : block.readUInt16BE(o));
-      if (u32(totalLength - 4) !== totalLength) {
+      if (u32(block, totalLength - 4, le) !== totalLength) {
         throw new CaptureFormatError(`${path}: block trailer length differs from header`, blockOffset);
       }
-      const packet = (interfaceId: number, tsHigh: number, tsLow: number, captured: number, original: number, dataOffset: number): CapturedFrame => {
-        const itf = interfaces[interfaceId];
-        if (!itf) throw new CaptureFormatError(`${path}: packet on undeclared interface ${interfaceId}`, blockOffset);
-        if (dataOffset + captured > totalLength - 4) throw new CaptureFormatError(`${path}: packet data overruns its block`, blockOffset);
-        return {
-          frame: ++frame,
-          time: timestampMs(itf, tsHigh, tsLow),
-          linkType: itf.linkType,
-          data: Buffer.from(block.subarray(dataOffset, dataOffset + captured)),
-          originalLength: original,
-          interfaceId,
-        };
-      };
       switch (type) {
         case BLOCK_SHB:
-          if (u16(12) !== 1) throw new CaptureFormatError(`${path}: unsupported pcapng major version ${u16(12)}`, blockOffset);
+          if (u16(block, 12, le) !== 1) throw new CaptureFormatError(`${path}: unsupported pcapng major version ${u16(block, 12, le)}`, blockOffset);
           break;
         case BLOCK_IDB:
           interfaces.push(parseInterface(block, totalLength, le, path, blockOffset));
           break;
         case BLOCK_EPB:
-          yield packet(u32(8), u32(12), u32(16), u32(20), u32(24), 28);
+        case BLOCK_PB: {
+          // EPB: 32-bit interface id; obsolete PB: 16-bit interface id and 16-bit drop count
+          const interfaceId = type === BLOCK_EPB ? u32(block, 8, le) : u16(block, 8, le);
+          const itf = interfaces[interfaceId];
+          if (!itf) throw new CaptureFormatError(`${path}: packet on undeclared interface ${interfaceId}`, blockOffset);
+          const captured = u32(block, 20, le);
+          if (28 + captured > totalLength - 4) throw new CaptureFormatError(`${path}: packet data overruns its block`, blockOffset);
+          yield {
+            frame: ++frame,
+            time: timestampMs(itf, u32(block, 12, le), u32(block, 16, le)),
+            linkType: itf.linkType,
+            data: Buffer.from(block.subarray(28, 28 + captured)),
+            originalLength: u32(block, 24, le),
+            interfaceId,
+          };
           break;
-        case BLOCK_PB:
-          yield packet(u16(8), u32(12), u32(16), u32(20), u32(24), 28);
-          break;
+        }
         case BLOCK_SPB: {
           // 4.4: no timestamp, interface 0; captured length = min(original, snaplen, room in the block)
-          const original = u32(8);
+          const original = u32(block, 8, le);
           const itf = interfaces[0];
           if (!itf) throw new CaptureFormatError(`${path}: simple packet block before any interface`, blockOffset);
           const room = totalLength - 16;
@@ -329,6 +326,14 @@ async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
   } finally {
     await src.close();
   }
+}
+
+function u32(b: Buffer, offset: number, le: boolean): number {
+  return le ? b.readUInt32LE(offset) : b.readUInt32BE(offset);
+}
+
+function u16(b: Buffer, offset: number, le: boolean): number {
+  return le ? b.readUInt16LE(offset) : b.readUInt16BE(offset);
 }
 
 function parseInterface(block: Buffer, totalLength: number, le: boolean, path: string, blockOffset: number): PcapngInterface {
