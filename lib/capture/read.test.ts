@@ -168,3 +168,18 @@ test('breaking out of the iteration early releases the file', async () => {
   }
   expect(seen).toBe(3);
 });
+
+test('a classic pcap cut inside its last record: the whole frames come out, then a format error', async () => {
+  for (const magic of [0xa1b2c3d4, 0xa1b23c4d]) {
+    const path = tempPath('cut.pcap');
+    const whole = classic('LE', magic, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }, { s: 2, frac: 0, data: Buffer.alloc(20, 2) }]);
+    writeFileSync(path, whole.subarray(0, whole.length - 5));
+    const seen: number[] = [];
+    const err = await (async () => {
+      for await (const f of readCapture(path)) seen.push(f.frame);
+    })().catch((e) => e);
+    expect(seen).toEqual([1]);
+    expect(err).toBeInstanceOf(CaptureFormatError);
+    expect(err.message).toMatch(/truncated/);
+  }
+});

@@ -79,6 +79,7 @@ async function* readClassicWithPcapParser(path: string): AsyncGenerator<Captured
   const queue: CapturedFrame[] = [];
   let linkType = -1;
   let frame = 0;
+  let consumed = 24; // file offset after the last whole record
   let ended = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -100,6 +101,7 @@ async function* readClassicWithPcapParser(path: string): AsyncGenerator<Captured
       originalLength: p.header.originalLength,
       interfaceId: 0,
     });
+    consumed += 16 + p.header.capturedLength;
     if (queue.length >= HIGH_WATER_PACKETS) parser.stream.pause();
     notify();
   });
@@ -108,6 +110,9 @@ async function* readClassicWithPcapParser(path: string): AsyncGenerator<Captured
     notify();
   });
   parser.on('end', () => {
+    // pcap-parser stops silently on a partial last record; bytes left in its working buffer mean one
+    const left = (parser as unknown as { buffer: Buffer | null }).buffer;
+    if (left && left.length > 0 && !failure) failure = new CaptureFormatError(`${path}: truncated record after frame ${frame}`, consumed);
     ended = true;
     notify();
   });
