@@ -253,7 +253,19 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   }
 
   async #onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_REQUEST_BODY);
+    } catch (error) {
+      // An aborted upload or an oversized body: answer if the socket still can, never deliver keys.
+      const tooLarge = error instanceof RangeError;
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(tooLarge ? 413 : 400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+        res.end(tooLarge ? `request body larger than ${MAX_REQUEST_BODY} octets\n` : 'request body unreadable\n');
+      }
+      this.emit('warning', { time: now(), message: `HTTP request from ${req.socket.remoteAddress}: ${(error as Error).message}` });
+      return;
+    }
     const id = this.#nextRequestId++;
     const remote = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
     const local = { address: req.socket.localAddress ?? '', port: req.socket.localPort ?? 0 };
@@ -895,12 +907,26 @@ function headerPairs(raw: string[]): [string, string][] {
   return out;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** MSK request bodies list a few key IDs; anything this large is not one (reference §2.3). */
+const MAX_REQUEST_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new RangeError(`body over ${limit} octets`));
+        return;
+      }
+      chunks.push(c);
+    });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    req.on('aborted', () => reject(new Error('request aborted')));
   });
 }
 
