@@ -8,6 +8,7 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMikeyLenient } from '../mikey/index.ts';
+import { decodeFrame, readCapture } from '../capture/index.ts';
 import { LiveTrace, traceFromCapture, TraceClosedError, type TraceEvent, type MikeyEvent } from './index.ts';
 
 const tempPcap = (name: string) => join(mkdtempSync(join(tmpdir(), 'mbms-trace-')), name);
@@ -164,4 +165,67 @@ test('notes are on the timeline without frames', () => {
   const n = trace.note('trigger push via control API', {}, 5);
   expect(n).toMatchObject({ id: 1, kind: 'note', frames: [], actor: 'tester', time: 5, text: 'trigger push via control API' });
   expect(trace.close().frames).toBe(0);
+});
+
+test('attachSocket records an http.request client socket by itself: handshake, request, response, FIN', async () => {
+  const { request, createServer: createHttpServer } = await import('node:http');
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => res.end(`got ${body}`));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const pcap = tempPcap('attach.pcap');
+  const trace = new LiveTrace({ pcapPath: pcap, testerRole: 'ue' });
+  let attached: Promise<import('./index.ts').LiveTcpConnection> | undefined;
+  let socket: Socket | undefined;
+  const responseEvent = trace.waitFor((e) => e.kind === 'http-response', 5_000);
+  const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/keys', agent: false, headers: { 'Content-Type': 'application/xml' } });
+  req.on('socket', (s) => {
+    socket = s;
+    attached = trace.attachSocket(s, true);
+  });
+  req.end('<keys/>');
+  const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+  let text = '';
+  for await (const chunk of res) text += chunk;
+  expect(text).toBe('got <keys/>');
+  const conn = await attached!;
+  const response = await responseEvent;
+  if (!socket!.destroyed) await once(socket!, 'close'); // agent: false closes after the response
+  expect(conn.closed).toBe(true);
+  server.close();
+  expect(trace.byKind('http-request')).toMatchObject([{ method: 'POST', target: '/keys', actor: 'tester', conn: conn.id }]);
+  expect(trace.byKind('http-request')[0].body.toString()).toBe('<keys/>');
+  expect(response).toMatchObject({ kind: 'http-response', status: 200, requestId: 1, actor: 'sut' });
+  trace.close();
+  const offline = await traceFromCapture(pcap, { mikeyPorts: [], httpPorts: [port] });
+  expect(offline.events.map(comparable)).toEqual(trace.events.map(comparable));
+});
+
+test('attachSocket on a raw net socket: the SUT closes first', async () => {
+  const { server, endpoint } = await httpServer((s) => s.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+  const pcap = tempPcap('attach2.pcap');
+  const trace = new LiveTrace({ pcapPath: pcap, testerRole: 'ue' });
+  const socket = connect(endpoint.port, endpoint.address);
+  const attached = trace.attachSocket(socket, true);
+  socket.write('GET /x HTTP/1.1\r\nHost: b\r\n\r\n'); // written before the connection is up: recorded after the handshake
+  socket.resume();
+  const conn = await attached;
+  await once(socket, 'close');
+  server.close();
+  expect(conn.closed).toBe(true);
+  expect(trace.events.map((e) => (e.kind === 'http-request' ? e.target : e.kind === 'http-response' ? e.status : e.kind))).toEqual(['/x', 503]);
+  const { frames } = trace.close();
+  expect(frames).toBe(3 + 1 + 1 + 3); // handshake, request, response, FIN exchange
+  const fins: string[] = [];
+  for await (const f of readCapture(pcap)) {
+    const p = decodeFrame(f);
+    if (p.tcp && p.tcp.flags & 1) fins.push(`${p.tcp.srcPort}`);
+  }
+  expect(fins).toEqual([`${endpoint.port}`, `${conn.tester.port}`]); // the SUT's FIN first
+  const offline = await traceFromCapture(pcap, { mikeyPorts: [] });
+  expect(offline.events.map(comparable)).toEqual(trace.events.map(comparable));
 });

@@ -1,6 +1,7 @@
 // LiveTrace: the tester's sockets report each datagram and each TCP byte chunk once; the tap recorder
 // writes the pcap frames and the trace gets the protocol event with those frame numbers filled in.
 import { type HttpMessage, HttpConnectionParser, type TapRecorderOptions, type TapTcpConnection, TapRecorder, epochMs } from '../capture/index.ts';
+import type { Socket } from 'node:net';
 import { TraceClosedError } from './errors.ts';
 import { decodeMikeyFields } from './mikey-event.ts';
 import { Trace } from './trace.ts';
@@ -209,6 +210,64 @@ export class LiveTrace extends Trace {
     const conn = new LiveTcpConnection(this, tap, testerIsClient, { ...local }, { ...remote });
     this.connections.push(conn);
     return conn;
+  }
+
+  /**
+   * Records a tester `net.Socket` by itself: the handshake when it is connected, every chunk written
+   * through `write`/`end` as sent, every 'data' chunk as received, and the FIN exchange (or RST) when it
+   * closes. Resolves with the connection once the handshake is recorded. Works for raw `net` sockets and
+   * for the socket of an `http.request` client. Not for sockets of an `http.Server`: Node reads those
+   * natively without 'data' events, so a tester server reports its bytes through `openTcp` instead.
+   */
+  attachSocket(socket: Socket, testerIsClient: boolean): Promise<LiveTcpConnection> {
+    let conn: LiveTcpConnection | undefined;
+    const early: Buffer[] = [];
+    let endedBy: 'tester' | 'sut' | undefined;
+    const sent = (chunk: unknown, encoding: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+      if (bytes.length === 0) return;
+      if (conn) {
+        if (!conn.closed) conn.sent(bytes);
+      } else early.push(bytes);
+    };
+    const write = socket.write;
+    const end = socket.end;
+    socket.write = function (this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown) {
+      sent(chunk, encoding);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, encoding, cb);
+    } as Socket['write'];
+    socket.end = function (this: Socket, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+      sent(chunk, encoding);
+      endedBy ??= 'tester';
+      return (end as (...args: unknown[]) => Socket).call(this, chunk, encoding, cb);
+    } as Socket['end'];
+    socket.on('data', (d: Buffer) => {
+      if (conn && !conn.closed) conn.received(d);
+    });
+    socket.on('end', () => {
+      endedBy ??= 'sut';
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (conn && !conn.closed && e.code === 'ECONNRESET') conn.reset('sut');
+    });
+    socket.on('close', () => {
+      if (conn && !conn.closed) conn.close(endedBy ?? 'tester');
+    });
+    return new Promise((resolve, reject) => {
+      const start = () => {
+        const local = { address: socket.localAddress!, port: socket.localPort! };
+        const remote = { address: socket.remoteAddress!, port: socket.remotePort! };
+        conn = this.openTcp(testerIsClient, local, remote);
+        for (const bytes of early.splice(0)) conn.sent(bytes);
+        resolve(conn);
+      };
+      if (!socket.connecting && socket.remoteAddress !== undefined) start();
+      else {
+        socket.once('connect', start);
+        socket.once('close', () => conn ?? reject(new TraceClosedError('socket that never connected')));
+      }
+    });
   }
 
   /** A tester action (control-API trigger, operator prompt, ...) on the timeline; no frames. */
