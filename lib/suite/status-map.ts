@@ -7,22 +7,19 @@
 // `{ type: 'verdict', description: '<VERDICT>[: <headline reason>]' }`. `verdictFromOutcome` recovers
 // the exact verdict from (status, annotations), and the unit test proves the round trip for all five.
 //
-//   verdict         Playwright   how the test ends                         Allure test (step)
-//   PASS            passed       returns normally                          passed
-//   FAIL            failed       throws ConformanceFailure (an assertion)  failed  (failed)
-//   ERROR           failed       throws HarnessFailure (not an assertion)  failed  (broken)
-//   INCONC          skipped      testInfo.skip(reason)                     skipped
-//   NOT-APPLICABLE  skipped      testInfo.skip(reason)                     skipped
+//   verdict         Playwright   how the test ends                          Allure (after lib/report's fix-up)
+//   PASS            passed       returns normally                           passed
+//   FAIL            failed       throws ConformanceFailure (an assertion)   failed
+//   ERROR           failed       throws HarnessFailure (not an assertion)   broken
+//   INCONC          failed       throws InconclusiveFailure                 unknown
+//   NOT-APPLICABLE  skipped      testInfo.skip(reason)                      skipped
 //
-// allure-playwright derives the test status from the Playwright status alone (failed -> failed), so an
-// ERROR shows as a failed test whose final "verdict" step is broken (step statuses come from the error
-// class: assertion-like errors are failed, others broken); `allureTest` below is what it writes, and
-// `allureIntended` what lib/report sets when it post-processes results (ERROR -> broken).
-//
-// INCONC is never shown as passed: it is skipped with the verdict annotation, and the `mbms-conform`
-// summary counts it apart. Why not failed: an INCONC says the case could not judge the SUT (a precondition
-// was not met), so failing the build on it would blame the SUT for the harness's blind spot; CI that wants
-// INCONC to gate sets MBMS_INCONC=fail, which maps INCONC to failed/broken (annotation still exact).
+// INCONC is never shown as passed and never hidden as skipped: a run with an unjudged case cannot
+// certify anything, so it fails the Playwright run (exit code, JUnit), while Allure keeps it apart from
+// SUT failures as "unknown" and ERROR as "broken". allure-playwright alone derives the Allure status from
+// the Playwright status (failed -> failed), so `allureTest` is what it writes and `allureIntended` what
+// lib/report's applyVerdictStatus rewrites it to from the verdict label (lib/report/status.ts holds the
+// same table; the unit test here pins both readings).
 
 import type { Verdict } from './verdict.ts';
 
@@ -36,25 +33,17 @@ export interface StatusMapping {
   /** The Allure status that says the verdict best (lib/report may rewrite results to it). */
   allureIntended: AllureStatus;
   /** How the Playwright test body must end to produce `playwright`. */
-  ending: 'return' | 'assertion-error' | 'error' | 'skip';
+  ending: 'return' | 'assertion-error' | 'error' | 'inconclusive' | 'skip';
 }
 
 export const VERDICT_ANNOTATION = 'verdict';
 
-export interface StatusMapOptions { inconcFails?: boolean }
-
-export function statusOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StatusMapOptions {
-  return { inconcFails: env.MBMS_INCONC === 'fail' };
-}
-
-export function mapVerdict(verdict: Verdict, options: StatusMapOptions = {}): StatusMapping {
+export function mapVerdict(verdict: Verdict): StatusMapping {
   switch (verdict) {
     case 'PASS': return { playwright: 'passed', allureTest: 'passed', allureIntended: 'passed', ending: 'return' };
     case 'FAIL': return { playwright: 'failed', allureTest: 'failed', allureIntended: 'failed', ending: 'assertion-error' };
     case 'ERROR': return { playwright: 'failed', allureTest: 'failed', allureIntended: 'broken', ending: 'error' };
-    case 'INCONC': return options.inconcFails
-      ? { playwright: 'failed', allureTest: 'failed', allureIntended: 'unknown', ending: 'error' }
-      : { playwright: 'skipped', allureTest: 'skipped', allureIntended: 'unknown', ending: 'skip' };
+    case 'INCONC': return { playwright: 'failed', allureTest: 'failed', allureIntended: 'unknown', ending: 'inconclusive' };
     case 'NOT-APPLICABLE': return { playwright: 'skipped', allureTest: 'skipped', allureIntended: 'skipped', ending: 'skip' };
   }
 }
@@ -96,10 +85,18 @@ export class ConformanceFailure extends Error {
   }
 }
 
-/** Thrown to end a test as ERROR (harness fault, or INCONC under MBMS_INCONC=fail): Allure shows broken. */
+/** Thrown to end a test as ERROR (harness fault): Allure step broken, test broken after lib/report's fix-up. */
 export class HarnessFailure extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'HarnessFailure';
+  }
+}
+
+/** Thrown to end a test as INCONC: the case could not judge the SUT (precondition not met, no trigger). */
+export class InconclusiveFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InconclusiveFailure';
   }
 }

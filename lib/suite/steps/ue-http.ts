@@ -1,0 +1,272 @@
+// UE under test, HTTP side of the MSK request (TS 33.246 6.3.1; reference §1.1, §2, §3, §7.2 A-U1, A-U2,
+// A-U5, A-U6): `expect-http-request` waits for the UE's POST at the tester BM-SC and judges its octets —
+// request line, media type, User-Agent token, MSK request body and the Digest credentials, recomputed with
+// lib/digest primitives from the UE's password base64(Ks_NAF) — and `respond-http` answers it (401 challenge
+// with stale/qop/algorithm options, 200 OK with a valid, wrong or absent rspauth and an optional nextnonce).
+
+import {
+  computeResponse, digestEquals, normalizeAlgorithm, parseCredentials, type DigestChallenge, type DigestCredentials,
+} from '../../digest/index.ts';
+import { mskRequestTarget, parseMskRequestBody, type MskRequestEntry } from '../../mbms/index.ts';
+import { HarnessError } from '../errors.ts';
+import { evidence, named, note, remember, windowMs, type CaseRun, type Named, type StepHandler } from '../context.ts';
+import type { HttpRequestEvent } from '../trace-types.ts';
+import type { CheckOutcome } from '../verify/mikey.ts';
+import { recordMessageChecks } from './record.ts';
+import { testerBmsc, ueState } from './ue-state.ts';
+
+const header = (headers: readonly [string, string][], name: string): string | undefined =>
+  headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+
+/** Product tokens of a User-Agent value (RFC 9110 §10.1.5): product[/version], comments in parentheses skipped. */
+export function productTokens(userAgent: string): string[] {
+  return userAgent.replace(/\([^)]*\)/g, ' ').split(/[\s;,]+/).filter(Boolean).map((p) => p.split('/')[0]!.toLowerCase());
+}
+
+interface RequestExpectation {
+  auth?: 'none' | 'digest' | 'any';
+  nonce?: 'challenge' | 'nextnonce';
+  nc?: number;
+  btid?: 'same' | 'new';
+  headers?: boolean;
+  body?: 'msk-request' | 'any';
+}
+
+/** Request line and header fields of an MSK request (reference §2.2, A-U1). */
+function headerChecks(run: CaseRun, req: HttpRequestEvent): CheckOutcome[] {
+  const http = run.profile.http;
+  const out: CheckOutcome[] = [];
+  const target = mskRequestTarget(run.profile);
+  out.push(req.method === 'POST'
+    ? { check: 'http.method', ok: true, message: 'method POST' }
+    : { check: 'http.method', ok: false, message: 'the MSK request is a POST (reference §2.2)', expected: 'POST', actual: req.method });
+  out.push(req.target === target
+    ? { check: 'http.uri', ok: true, message: `Request-URI ${req.target}` }
+    : { check: 'http.uri', ok: false, message: 'the Request-URI is the profile\'s MSK request URI (O2)', expected: target, actual: req.target });
+  const type = header(req.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  out.push(type === http.requestContentType.toLowerCase()
+    ? { check: 'http.content-type', ok: true, message: `Content-Type ${type}` }
+    : { check: 'http.content-type', ok: false, message: 'the body has the MSK request media type (reference §2.1)', expected: http.requestContentType, actual: type ?? 'absent' });
+  const ua = header(req.headers, 'user-agent');
+  const token = http.userAgentToken.toLowerCase();
+  out.push(ua !== undefined && productTokens(ua).includes(token)
+    ? { check: 'http.user-agent', ok: true, message: `User-Agent "${ua}" carries ${http.userAgentToken}` }
+    : { check: 'http.user-agent', ok: false, message: `User-Agent carries the product token ${http.userAgentToken} (TS 24.109 Annex B.3)`, expected: `a product token ${http.userAgentToken}`, actual: ua ?? 'no User-Agent' });
+  return out;
+}
+
+/** The MSK request body (reference §2.3, O3): parses, lists keys, of domains the UE takes part in. */
+function bodyChecks(run: CaseRun, req: HttpRequestEvent, knownDomains: readonly Buffer[]): { checks: CheckOutcome[]; keys: MskRequestEntry[] } {
+  let keys: MskRequestEntry[];
+  try {
+    keys = parseMskRequestBody(req.body, run.profile);
+  } catch (e) {
+    return { checks: [{ check: 'http.body', ok: false, message: 'the body is an MSK request of the profile shape (O3)', expected: `<${run.profile.xml.requestRoot}> with key domain and MSK ID elements`, actual: (e as Error).message }], keys: [] };
+  }
+  const checks: CheckOutcome[] = [];
+  if (keys.length === 0) checks.push({ check: 'http.body', ok: false, message: 'the MSK request names at least one MSK', expected: '>= 1 (Key Domain ID, MSK ID)', actual: 0 });
+  else checks.push({ check: 'http.body', ok: true, message: `MSK request for ${keys.map((k) => `${k.keyDomainId.toString('hex')}/${k.mskId.toString(16).padStart(8, '0')}`).join(', ')}` });
+  const foreign = keys.filter((k) => !knownDomains.some((d) => d.equals(k.keyDomainId)));
+  if (foreign.length > 0) {
+    checks.push({ check: 'http.body.key-domain', ok: false, message: 'the requested MSKs belong to a Key Domain of the UE\'s services or of the keys the BM-SC sent (S-U1, O20)', expected: knownDomains.map((d) => d.toString('hex')), actual: foreign.map((k) => k.keyDomainId.toString('hex')) });
+  }
+  return { checks, keys };
+}
+
+/**
+ * Digest credentials of a request (RFC 2617 §3.2.2; reference §3, A-U1): every directive against the
+ * tester's challenge, and the response recomputed with lib/digest computeResponse from base64(Ks_NAF).
+ */
+function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectation): { checks: CheckOutcome[]; credentials?: DigestCredentials } {
+  const bmsc = testerBmsc(run);
+  const state = ueState(run);
+  const checks: CheckOutcome[] = [];
+  const value = header(req.headers, 'authorization');
+  if (value === undefined) {
+    checks.push({ check: 'digest.authorization', ok: false, message: 'the request answers the challenge with Authorization: Digest (RFC 2617 §3.2.2)', expected: 'Authorization: Digest ...', actual: 'absent' });
+    return { checks };
+  }
+  let c: DigestCredentials;
+  try {
+    c = parseCredentials(value);
+  } catch (e) {
+    checks.push({ check: 'digest.authorization', ok: false, message: 'Authorization is Digest credentials (RFC 7616 §3.4)', expected: 'Digest username=..., realm=..., nonce=..., uri=..., response=...', actual: `${(e as Error).message}: ${value}` });
+    return { checks };
+  }
+  const identity = run.session.identity;
+  const btid = exp.btid ?? 'same';
+  if (btid === 'same') {
+    checks.push(c.username === identity.btid
+      ? { check: 'digest.username', ok: true, message: `username is the B-TID ${c.username}` }
+      : { check: 'digest.username', ok: false, message: 'username is the provisioned B-TID (reference §3.3)', expected: identity.btid, actual: c.username });
+  } else {
+    checks.push(c.username !== identity.btid
+      ? { check: 'digest.username', ok: true, message: `a new B-TID ${c.username} after re-bootstrapping` }
+      : { check: 'digest.username', ok: false, message: 'after a 401 without stale the UE re-bootstraps: a new B-TID (reference §7.2 A-U5)', expected: `a B-TID other than ${identity.btid}`, actual: c.username });
+  }
+
+  // Which nonce: the latest challenge, the latest nextnonce, or any nonce the tester issued.
+  const issued = bmsc.nonceRecord(c.nonce);
+  if (exp.nonce) {
+    const want = exp.nonce === 'challenge' ? bmsc.latestChallenge : [...bmsc.nonces].reverse().find((n) => n.via === 'nextnonce');
+    if (!want) throw new HarnessError(`expect-http-request nonce: ${exp.nonce}, but the tester issued no ${exp.nonce === 'challenge' ? 'challenge' : 'nextnonce'} before`);
+    checks.push(c.nonce === want.nonce
+      ? { check: 'digest.nonce', ok: true, message: `nonce of the ${exp.nonce === 'challenge' ? 'latest challenge' : 'nextnonce'}` }
+      : {
+        check: 'digest.nonce', ok: false,
+        message: exp.nonce === 'challenge'
+          ? 'the request uses the nonce of the latest 401 challenge (RFC 2617 §3.2.2), not an unauthenticated nextnonce (A-U2)'
+          : 'the request uses the nextnonce of the last authenticated 200 OK (RFC 2617 §3.2.3, A-U6)',
+        expected: want.nonce, actual: issued ? `${c.nonce} (issued as ${issued.via})` : `${c.nonce} (never issued by the tester)`,
+      });
+  } else if (!issued) {
+    checks.push({ check: 'digest.nonce', ok: false, message: 'the nonce is one the BM-SC issued (RFC 2617 §3.2.2)', expected: bmsc.nonces.map((n) => n.nonce), actual: c.nonce });
+  }
+  const challenge: DigestChallenge | undefined = issued?.challenge ?? bmsc.latestChallenge?.challenge;
+  if (!challenge) {
+    checks.push({ check: 'digest.nonce', ok: false, message: 'credentials answer a challenge of the tester', expected: 'a 401 before the credentials', actual: 'no challenge was sent' });
+    return { checks, credentials: c };
+  }
+  checks.push(c.realm === challenge.realm
+    ? { check: 'digest.realm', ok: true, message: `realm "${c.realm}" copied verbatim` }
+    : { check: 'digest.realm', ok: false, message: 'realm is the challenged realm copied verbatim (RFC 2617 §3.2.2, TS 24.109 §5.2)', expected: challenge.realm, actual: c.realm });
+  checks.push(c.uri === req.target
+    ? { check: 'digest.uri', ok: true, message: `uri equals the Request-URI ${req.target}` }
+    : { check: 'digest.uri', ok: false, message: 'the uri directive equals the Request-URI (RFC 2617 §3.2.2.5)', expected: req.target, actual: c.uri });
+  if (challenge.opaque !== undefined) {
+    checks.push(c.opaque === challenge.opaque
+      ? { check: 'digest.opaque', ok: true, message: 'opaque echoed' }
+      : { check: 'digest.opaque', ok: false, message: 'opaque is returned unchanged (RFC 2617 §3.2.2)', expected: challenge.opaque, actual: c.opaque ?? 'absent' });
+  }
+  const challengeAlg = normalizeAlgorithm(challenge.algorithm) ?? 'MD5';
+  const usedAlg = normalizeAlgorithm(c.algorithm) ?? (c.algorithm === undefined ? 'MD5' : c.algorithm);
+  checks.push(usedAlg === challengeAlg
+    ? { check: 'digest.algorithm', ok: true, message: `algorithm ${usedAlg}` }
+    : { check: 'digest.algorithm', ok: false, message: 'the algorithm of the challenge (RFC 2617 §3.2.2; absent = MD5)', expected: challengeAlg, actual: c.algorithm ?? 'absent (MD5)' });
+  const offered = challenge.qop ?? [];
+  const profileQop = run.profile.http.qop;
+  if (offered.length === 0) {
+    checks.push(c.qop === undefined && c.cnonce === undefined && c.nc === undefined
+      ? { check: 'digest.qop', ok: true, message: 'no qop offered, none used' }
+      : { check: 'digest.qop', ok: false, message: 'without qop-options no qop, cnonce or nc (RFC 2617 §3.2.2)', expected: 'no qop/cnonce/nc', actual: { qop: c.qop, cnonce: c.cnonce, nc: c.nc } });
+  } else {
+    const want = offered.includes(profileQop) ? profileQop : undefined;
+    const ok = c.qop !== undefined && offered.includes(c.qop) && (want === undefined || c.qop === want);
+    checks.push(ok
+      ? { check: 'digest.qop', ok, message: `qop=${c.qop}` }
+      : { check: 'digest.qop', ok, message: `qop is one of the offered options, the profile's ${profileQop} when offered (RFC 2617 §3.2.2, O5)`, expected: want ?? offered, actual: c.qop ?? 'absent' });
+    checks.push(c.cnonce
+      ? { check: 'digest.cnonce', ok: true, message: 'cnonce present' }
+      : { check: 'digest.cnonce', ok: false, message: 'cnonce is sent with qop (RFC 2617 §3.2.2)', expected: 'a cnonce', actual: 'absent' });
+    const uses = state.nonceUses.get(c.nonce) ?? 0;
+    const wantNc = exp.nc ?? uses + 1;
+    const ncText = wantNc.toString(16).padStart(8, '0');
+    checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) === wantNc
+      ? { check: 'digest.nc', ok: true, message: `nc=${c.nc}` }
+      : { check: 'digest.nc', ok: false, message: `nc counts the requests sent with this nonce, ${ncText} here (RFC 2617 §3.2.2)`, expected: ncText, actual: c.nc ?? 'absent' });
+  }
+  state.nonceUses.set(c.nonce, (state.nonceUses.get(c.nonce) ?? 0) + 1);
+  if (btid === 'same') {
+    try {
+      const expected = computeResponse({
+        algorithm: c.algorithm, username: c.username, realm: c.realm, password: bmsc.password, nonce: c.nonce, cnonce: c.cnonce,
+        nc: c.nc, qop: c.qop, method: req.method, uri: c.uri, body: req.body,
+      });
+      checks.push(digestEquals(expected.response, c.response)
+        ? { check: 'digest.response', ok: true, message: `response ${c.response} recomputed with base64(Ks_NAF)${c.qop === 'auth-int' ? ' over the body' : ''}` }
+        : { check: 'digest.response', ok: false, message: 'response = KD(H(A1), nonce:nc:cnonce:qop:H(A2)) with password base64(Ks_NAF) (RFC 2617 §3.2.2.1, reference §3.1)', expected: expected.response, actual: c.response });
+    } catch (e) {
+      checks.push({ check: 'digest.response', ok: false, message: 'the directives allow the response to be recomputed (RFC 2617 §3.2.2)', expected: 'qop with cnonce and nc', actual: (e as Error).message });
+    }
+  }
+  return { checks, credentials: c };
+}
+
+export const expectHttpRequest: StepHandler = async (run, p) => {
+  const bmsc = testerBmsc(run);
+  const exp = p as RequestExpectation;
+  const window = windowMs(run.profile, p.within, 'http');
+  const start = note(run, `waiting up to ${window} ms for an MSK request of the UE`);
+  const pending = await bmsc.nextRequest(window, run.signal);
+  if (!pending) {
+    const end = note(run, 'no MSK request arrived');
+    run.tracker.fail('http.request', `the UE sends an MSK request within ${window} ms`, 'an HTTP request of the UE', 'none', evidence(start, end));
+    return 'stop';
+  }
+  const req = pending.event;
+  const checks: CheckOutcome[] = [];
+  if (exp.headers) checks.push(...headerChecks(run, req));
+  let keys: MskRequestEntry[] = [];
+  const knownDomains = [...bmsc.composer.knownKeyDomains()];
+  if (exp.body === 'msk-request') {
+    const b = bodyChecks(run, req, knownDomains);
+    checks.push(...b.checks);
+    keys = b.keys;
+  } else {
+    try { keys = parseMskRequestBody(req.body, run.profile); } catch { keys = []; }
+  }
+  const auth = exp.auth ?? 'any';
+  const authorization = header(req.headers, 'authorization');
+  if (auth === 'none') {
+    checks.push(authorization === undefined
+      ? { check: 'digest.authorization', ok: true, message: 'no Authorization (the UE holds no nonce yet)' }
+      : { check: 'digest.authorization', ok: false, message: 'a UE that holds no nonce sends no Authorization (RFC 2617 §3.2.1)', expected: 'no Authorization', actual: authorization });
+  } else if (auth === 'digest' || authorization !== undefined) {
+    checks.push(...digestChecks(run, req, exp).checks);
+  } else {
+    note(run, 'the request carries no Authorization (allowed here)');
+  }
+  if (checks.length === 0) checks.push({ check: 'http.request', ok: true, message: `MSK request ${req.method} ${req.target}` });
+  recordMessageChecks(run, `HTTP request frames ${req.frames.join(',')}`, checks, evidence(req));
+  const entry: Named = remember(run, p.as, { events: [req], pending, keys, ...(authorization !== undefined ? { authorization } : {}) });
+  run.last.request = entry;
+  if (keys.length > 0) run.last.requestedKeys = keys;
+};
+
+function requestOf(run: CaseRun, ref: string | undefined): Named {
+  const entry = ref ? named(run, ref) : run.last.request;
+  if (!entry?.pending) throw new HarnessError(`respond-http: ${ref ? `'${ref}' is not a request of the UE` : 'no request of the UE to answer'}`);
+  return entry;
+}
+
+export const respondHttp: StepHandler = async (run, p) => {
+  const bmsc = testerBmsc(run);
+  const request = requestOf(run, p.to);
+  const pending = request.pending!;
+  if (pending.answered) throw new HarnessError(`respond-http: the request${p.to ? ` '${p.to}'` : ''} was answered already`);
+  const status: number = p.status;
+  if (status === 401) {
+    const { event, challenge } = bmsc.answerChallenge(pending, {
+      ...(p.challenge?.stale !== undefined ? { stale: p.challenge.stale } : {}),
+      ...(p.challenge?.qop !== undefined ? { qop: p.challenge.qop } : {}),
+      ...(p.challenge?.algorithm !== undefined ? { algorithm: p.challenge.algorithm } : {}),
+    });
+    run.last.challenge = challenge;
+    run.nonces.push(challenge.nonce);
+    if (!event) {
+      run.tracker.inconc('http.answer', 'the UE closed the connection before the 401 could be sent', evidence(pending.event));
+      return 'stop';
+    }
+    remember(run, p.as, { events: [event], pending, challenge });
+    return;
+  }
+  if (status === 200) {
+    const answer = bmsc.answerOk(pending, { rspauth: p.rspauth ?? 'valid', nextnonce: p.nextnonce ?? false, statuses: p.statuses ?? 'success' });
+    if (answer.rspauthProblem && (p.rspauth ?? 'valid') !== 'absent') note(run, `200 OK without rspauth: ${answer.rspauthProblem}`);
+    if (!answer.event) {
+      run.tracker.inconc('http.answer', 'the UE closed the connection before the 200 OK could be sent', evidence(pending.event));
+      return 'stop';
+    }
+    const granted = answer.entries.filter((e) => e.status === run.profile.statusCodes.success).map((e) => e.mskId);
+    run.last.granted = granted;
+    if (answer.nextnonce) run.nonces.push(answer.nextnonce);
+    remember(run, p.as, { events: [answer.event], pending, granted, keys: answer.requested });
+    return;
+  }
+  const event = bmsc.respond(pending, { status });
+  if (!event) {
+    run.tracker.inconc('http.answer', `the UE closed the connection before the ${status} could be sent`, evidence(pending.event));
+    return 'stop';
+  }
+  remember(run, p.as, { events: [event], pending });
+};
