@@ -229,3 +229,15 @@ test('attachSocket on a raw net socket: the SUT closes first', async () => {
   const offline = await traceFromCapture(pcap, { mikeyPorts: [] });
   expect(offline.events.map(comparable)).toEqual(trace.events.map(comparable));
 });
+
+test('endpoints are named as the pcap shows them: IPv4-mapped IPv6 as IPv4, canonical IPv6 text', async () => {
+  const pcap = tempPcap('canon.pcap');
+  const trace = new LiveTrace({ pcapPath: pcap, testerRole: 'bmsc' });
+  const e1 = trace.recordMikey('sent', { address: '::ffff:127.0.0.1', port: 1 }, { address: '127.0.0.1', port: 4359 }, V3);
+  const e2 = trace.recordMikey('received', { address: '0:0:0:0:0:0:0:1', port: 2 }, { address: 'FE80:0:0:0:0:0:0:0001', port: 4359 }, V3);
+  expect([e1.src, e1.dst]).toEqual([{ address: '127.0.0.1', port: 1 }, { address: '127.0.0.1', port: 4359 }]);
+  expect([e2.src, e2.dst]).toEqual([{ address: 'fe80::1', port: 4359 }, { address: '::1', port: 2 }]);
+  trace.close();
+  const offline = await traceFromCapture(pcap, { mikeyPorts: [4359] });
+  expect(offline.events.map(comparable)).toEqual(trace.events.map(comparable));
+});

@@ -1,11 +1,19 @@
 // LiveTrace: the tester's sockets report each datagram and each TCP byte chunk once; the tap recorder
 // writes the pcap frames and the trace gets the protocol event with those frame numbers filled in.
-import { type HttpMessage, HttpConnectionParser, type TapRecorderOptions, type TapTcpConnection, TapRecorder, epochMs } from '../capture/index.ts';
+import { type HttpMessage, HttpConnectionParser, addressToBytes, bytesToAddress, type TapRecorderOptions, type TapTcpConnection, TapRecorder, epochMs } from '../capture/index.ts';
 import type { Socket } from 'node:net';
 import { TraceClosedError } from './errors.ts';
 import { decodeMikeyFields } from './mikey-event.ts';
 import { Trace } from './trace.ts';
 import type { Endpoint, HttpRequestEvent, HttpResponseEvent, MikeyEvent, NoteEvent } from './types.ts';
+
+/**
+ * The endpoint as the pcap shows it (IPv4-mapped IPv6 as IPv4, canonical IPv6 text), so live events
+ * and events read back from the pcap name endpoints identically.
+ */
+export function canonicalEndpoint(ep: Endpoint): Endpoint {
+  return { address: bytesToAddress(addressToBytes(ep.address)), port: ep.port };
+}
 
 /** Which way a recorded unit went, seen from the tester. */
 export type LiveDirection = 'sent' | 'received';
@@ -179,15 +187,15 @@ export class LiveTrace extends Trace {
    */
   recordMikey(direction: LiveDirection, local: Endpoint, remote: Endpoint, bytes: Uint8Array, time?: number): MikeyEvent {
     const t = time ?? this.now();
-    const [src, dst] = direction === 'sent' ? [local, remote] : [remote, local];
+    const [src, dst] = (direction === 'sent' ? [local, remote] : [remote, local]).map(canonicalEndpoint);
     const copy = Buffer.from(bytes);
     const frames = this.recorder.udp(src, dst, copy, t);
     return this.append({
       kind: 'mikey' as const,
       time: t,
       frames,
-      src: { ...src },
-      dst: { ...dst },
+      src,
+      dst,
       actor: direction === 'sent' ? ('tester' as const) : ('sut' as const),
       bytes: copy,
       ...decodeMikeyFields(copy),
@@ -207,7 +215,7 @@ export class LiveTrace extends Trace {
   openTcp(testerIsClient: boolean, local: Endpoint, remote: Endpoint, time?: number): LiveTcpConnection {
     const [client, server] = testerIsClient ? [local, remote] : [remote, local];
     const tap = this.recorder.tcpOpen(client, server, time ?? this.now());
-    const conn = new LiveTcpConnection(this, tap, testerIsClient, { ...local }, { ...remote });
+    const conn = new LiveTcpConnection(this, tap, testerIsClient, canonicalEndpoint(local), canonicalEndpoint(remote));
     this.connections.push(conn);
     return conn;
   }
