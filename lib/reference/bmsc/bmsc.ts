@@ -341,7 +341,8 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       if (!(error instanceof MbmsBodyError)) throw error;
       return { answer: { ...textAnswer(400, 'body', error.message), btid } };
     }
-    if (!rec.user.ueAddress) rec.lastAddress = remote.address;
+    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; MIKEY goes to the plain IPv4 address.
+    if (!rec.user.ueAddress) rec.lastAddress = remote.address.replace(/^::ffff:(?=\d+\.)/, '');
     // Per-MSK authorisation (reference §2.4, O4): the response is 200 even if some MSKs are refused.
     const codes = this.#profile.statusCodes;
     const granted: Msk[] = [];
@@ -367,10 +368,10 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     if (credentials && !this.faults.has('bmsc-no-auth-info')) {
       answer.headers.push(['Authentication-Info', this.#authenticationInfo(digest, credentials, responseBody)]);
     }
-    const target_ = this.mikeyTarget(btid);
-    if (granted.length === 0 || !target_) return { answer };
+    const mikeyTo = this.mikeyTarget(btid);
+    if (granted.length === 0 || !mikeyTo) return { answer };
     const send = async () => {
-      for (const msk of granted) await this.#startMskDelivery(btid, msk, target_, this.config.mskAck).catch((error) => {
+      for (const msk of granted) await this.#startMskDelivery(btid, msk, mikeyTo, this.config.mskAck).catch((error) => {
         this.emit('warning', { time: now(), message: `MSK delivery to ${btid}: ${(error as Error).message}` });
       });
     };
