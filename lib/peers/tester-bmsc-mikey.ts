@@ -144,6 +144,12 @@ export class BmscMikeyComposer {
     return this.#counters.get(space) ?? 0;
   }
 
+  /** Key Domains the UE may legitimately ask MSKs of: its services' and those of every MSK the tester made. */
+  knownKeyDomains(): Buffer[] {
+    const all = [...this.options.services.map((s) => s.keyDomainId), ...[...this.#msks.values()].map((m) => m.keyDomainId)];
+    return all.filter((d, i) => all.findIndex((x) => x.equals(d)) === i);
+  }
+
   /** The MSK record of (domain, MSK ID), creating it (fresh key and RAND) on first use. */
   mskFor(keyDomainId: Buffer, mskId: number): TesterMsk {
     const id = mskKey(keyDomainId, mskId);

@@ -12,7 +12,7 @@ import { HarnessError } from '../errors.ts';
 import { evidence, named, note, remember, windowMs, type CaseRun, type Named, type StepHandler } from '../context.ts';
 import type { HttpRequestEvent } from '../trace-types.ts';
 import type { CheckOutcome } from '../verify/mikey.ts';
-import { recordMessageChecks } from './record.ts';
+import type { Evidence } from '../verdict.ts';
 import { testerBmsc, ueState } from './ue-state.ts';
 
 const header = (headers: readonly [string, string][], name: string): string | undefined =>
@@ -21,6 +21,13 @@ const header = (headers: readonly [string, string][], name: string): string | un
 /** Product tokens of a User-Agent value (RFC 9110 §10.1.5): product[/version], comments in parentheses skipped. */
 export function productTokens(userAgent: string): string[] {
   return userAgent.replace(/\([^)]*\)/g, ' ').split(/[\s;,]+/).filter(Boolean).map((p) => p.split('/')[0]!.toLowerCase());
+}
+
+/** Passing checks of one request in one PASS finding, each failure a FAIL finding of its own (expected vs actual). */
+function recordRequestChecks(run: CaseRun, what: string, checks: readonly CheckOutcome[], ev: Evidence): void {
+  const passed = checks.filter((c) => c.ok);
+  if (passed.length > 0) run.tracker.pass('http.checks', `${what}: ${passed.map((c) => c.check).join(', ')} ok`, ev, passed.map((c) => c.message));
+  for (const c of checks) if (!c.ok) run.tracker.fail(c.check, `${what}: ${c.message}`, c.expected, c.actual, ev);
 }
 
 interface RequestExpectation {
@@ -217,7 +224,7 @@ export const expectHttpRequest: StepHandler = async (run, p) => {
     note(run, 'the request carries no Authorization (allowed here)');
   }
   if (checks.length === 0) checks.push({ check: 'http.request', ok: true, message: `MSK request ${req.method} ${req.target}` });
-  recordMessageChecks(run, `HTTP request frames ${req.frames.join(',')}`, checks, evidence(req));
+  recordRequestChecks(run, `HTTP request frames ${req.frames.join(',')}`, checks, evidence(req));
   const entry: Named = remember(run, p.as, { events: [req], pending, keys, ...(authorization !== undefined ? { authorization } : {}) });
   run.last.request = entry;
   if (keys.length > 0) run.last.requestedKeys = keys;
