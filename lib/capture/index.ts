@@ -34,4 +34,5 @@ export {
   createCapture,
   findExecutable,
   isRoot,
+  MARKER_PREFIX,
 } from './backends.ts';
