@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildReports, parseGate, DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, type QualityGate } from '../report/index.ts';
 
@@ -19,13 +20,14 @@ const USAGE = `usage: mbms-conform run [options] [-- playwright options]
   --gate G              exit non-zero when: no-fail (default: any FAIL or ERROR), mandatory-pass, all-pass, none
   --single-file         the Allure report as one HTML file (for mailing)
   --allure2             also generate the Allure 2 report (allure-commandline, needs Java)
+  --out DIR             where results and reports go (default reports)
   --no-report           run only; do not generate reports
   --list                use Playwright's list reporter instead of one line per case
   -h, --help            this help
 `;
 
 export interface RunArgs {
-  roles: ('bmsc' | 'ue')[]; sut?: string; grep?: string; shard?: string; workers?: string; gate: QualityGate;
+  roles: ('bmsc' | 'ue')[]; sut?: string; out: string; grep?: string; shard?: string; workers?: string; gate: QualityGate;
   singleFile: boolean; allure2: boolean; report: boolean; list: boolean; extra: string[];
 }
 
@@ -39,7 +41,7 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
     options: {
       role: { type: 'string' }, sut: { type: 'string' }, grep: { type: 'string' }, shard: { type: 'string' }, workers: { type: 'string' },
       gate: { type: 'string' }, 'single-file': { type: 'boolean' }, allure2: { type: 'boolean' }, 'no-report': { type: 'boolean' },
-      list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      list: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -49,6 +51,7 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
   if (values.workers !== undefined && !/^\d+%?$/.test(values.workers)) throw new Error(`--workers must be a number or a percentage (got '${values.workers}')`);
   return {
     roles: role === 'both' ? ['bmsc', 'ue'] : [role as 'bmsc' | 'ue'],
+    out: values.out ?? 'reports',
     ...(values.sut !== undefined ? { sut: values.sut } : {}),
     ...(values.grep !== undefined ? { grep: values.grep } : {}),
     ...(values.shard !== undefined ? { shard: values.shard } : {}),
@@ -62,7 +65,10 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
 export function playwrightArgs(args: RunArgs): string[] {
   const cli = createRequire(import.meta.url).resolve('@playwright/test/cli');
   return [
-    cli, 'test', ...args.roles.map((r) => `--project=${r}`),
+    cli, 'test',
+    // MBMS_PLAYWRIGHT_CONFIG: another configuration with the same bmsc/ue projects (the report's own e2e tests)
+    ...(process.env.MBMS_PLAYWRIGHT_CONFIG ? ['-c', process.env.MBMS_PLAYWRIGHT_CONFIG] : []),
+    ...args.roles.map((r) => `--project=${r}`),
     ...(args.grep ? ['--grep', args.grep] : []),
     ...(args.shard ? [`--shard=${args.shard}`] : []),
     ...(args.workers ? [`--workers=${args.workers}`] : []),
@@ -114,22 +120,25 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const resultsDir = process.env.MBMS_RESULTS_DIR ?? DEFAULT_RESULTS_DIR;
-  const allureResultsDir = process.env.ALLURE_RESULTS_DIR ?? DEFAULT_ALLURE_RESULTS_DIR;
+  const defaults = args.out === 'reports';
+  const resultsDir = process.env.MBMS_RESULTS_DIR ?? (defaults ? DEFAULT_RESULTS_DIR : join(args.out, 'results'));
+  const allureResultsDir = process.env.ALLURE_RESULTS_DIR ?? (defaults ? DEFAULT_ALLURE_RESULTS_DIR : join(args.out, 'allure-results'));
   // A fresh run: results of an earlier run would otherwise show up as cases of this one.
   rmSync(resultsDir, { recursive: true, force: true });
   rmSync(allureResultsDir, { recursive: true, force: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    MBMS_RESULTS_DIR: resultsDir,
-    ALLURE_RESULTS_DIR: allureResultsDir,
+    // Absolute: Playwright resolves reporter paths against the configuration's folder.
+    MBMS_RESULTS_DIR: resolve(resultsDir),
+    ALLURE_RESULTS_DIR: resolve(allureResultsDir),
+    MBMS_JUNIT_FILE: resolve(process.env.MBMS_JUNIT_FILE ?? join(args.out, 'junit.xml')),
     ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
     ...(args.sut ? { MBMS_SUT: args.sut } : {}),
   };
   const pw = await runPlaywright(playwrightArgs(args), env);
   if (!args.report) return pw.interrupted ? 130 : pw.code === 0 ? 0 : 1;
 
-  const built = await buildReports({ resultsDir, allureResultsDir, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2 });
+  const built = await buildReports({ resultsDir, allureResultsDir, outDir: args.out, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2 });
   process.stdout.write(`\n${built.summary}`);
   if (built.cases.length === 0) process.stdout.write('no case result was recorded\n');
   for (const v of built.gate.violations) process.stdout.write(`  ${v.verdict.padEnd(14)} ${v.id}  ${v.reason}\n`);

@@ -14,11 +14,11 @@ export const progressReporterPath = fileURLToPath(new URL('./progress-reporter.t
  * $MBMS_JUNIT_FILE or reports/junit.xml; Allure results to $ALLURE_RESULTS_DIR or reports/allure-results;
  * blob reports to $MBMS_BLOB_DIR when set (sharded CI, docs/sharding.md).
  */
-export function playwrightReporters(setup: AllureReporterSetup = {}): ReporterDescription[] {
+export function playwrightReporters(setup: AllureReporterSetup & { junitFile?: string } = {}): ReporterDescription[] {
   const terminal: ReporterDescription = process.env.MBMS_REPORTER === 'progress' ? [progressReporterPath] : ['list'];
   return [
     terminal,
-    ['junit', { outputFile: process.env.MBMS_JUNIT_FILE ?? 'reports/junit.xml' }],
+    ['junit', { outputFile: process.env.MBMS_JUNIT_FILE ?? setup.junitFile ?? 'reports/junit.xml' }],
     ['allure-playwright', allureReporterOptions(setup)],
     // Sharded CI: blob reports that `mbms-conform report --blob DIR` merges into one JUnit file.
     ...(process.env.MBMS_BLOB_DIR ? [['blob', { outputDir: process.env.MBMS_BLOB_DIR }] as ReporterDescription] : []),
