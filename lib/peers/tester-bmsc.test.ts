@@ -87,6 +87,8 @@ test.describe('tester BM-SC HTTP answers', () => {
       expect(challenge!.opaque).toMatch(/^[0-9a-f]{16}$/);
       expect(challenge!.stale).toBeUndefined();
       expect(bmsc.latestChallenge?.nonce).toBe(challenge!.nonce);
+      expect(bmsc.url).toBe(`http://127.0.0.1:${bmsc.http.port}`);
+      expect(bmsc.mikeyEndpoint).toEqual(bmsc.mikey.local);
       expect(bmsc.nonces.map((n) => n.via)).toEqual(['challenge']);
       // request and response are trace events framed from the octets (actor sut = the UE, tester = us)
       const request = trace.events.find((e) => e.kind === 'http-request');

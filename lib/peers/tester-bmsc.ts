@@ -1,8 +1,16 @@
 // The tester's BM-SC emulator, for a UE under test (reference §1, §7.2): an HTTP server that hands each
-// request of the UE to the case (which decides the answer step by step: 401 challenges with options, 200
-// with a right or wrong rspauth, nextnonce) and a UDP socket that sends MIKEY messages built with the
-// lib/mikey builders and receives the UE's verification messages. Every octet is recorded through the
-// case's LiveTrace. The request/answer policy lives in the suite's steps, not here.
+// request of the UE to the case (which decides the answer step by step) and answers it with octets it writes
+// itself — 401 Digest challenges (stale, qop, algorithm; RFC 2617 §3.2.1), 200 OK with the MSK response body
+// and Authentication-Info whose rspauth is right, wrong or absent, with or without nextnonce (§3.2.3) — and a
+// UDP socket that sends MSK messages, MTK messages and solicited-pull triggers composed with the lib/mikey
+// builders (tester-bmsc-mikey.ts: counters per MUK and per MSK, corruptions) and receives whatever the UE
+// sends back. The server is node:net rather than node:http so that the pcap and the trace hold exactly the
+// octets on the connection. Every octet is recorded through the case's LiveTrace. The request/answer policy
+// lives in the suite's steps, not here.
+//
+// What a fixture needs: `url` (the BM-SC origin the UE is configured with), `mikeyEndpoint` (the source of
+// every MIKEY message, where verification messages must come back, O17), and configure() with the UE's
+// identity, services and MIKEY endpoint once the SUT session is open.
 
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -219,6 +227,17 @@ export class TesterBmsc {
       ...(sut.initialCounter !== undefined ? { initialCounter: sut.initialCounter } : {}),
       ...(sut.oldMuk ? { oldMuk: sut.oldMuk } : {}),
     });
+  }
+
+  /** Origin of the MSK request server, e.g. http://127.0.0.1:40123 (the UE's bmscUrl; path and query from O2). */
+  get url(): string {
+    const host = this.http.address.includes(':') ? `[${this.http.address}]` : this.http.address;
+    return `http://${host}:${this.http.port}`;
+  }
+
+  /** Source address and port of the tester's MIKEY messages: where the UE's verification messages go (O17). */
+  get mikeyEndpoint(): Endpoint {
+    return this.mikey.local;
   }
 
   get configured(): boolean {
