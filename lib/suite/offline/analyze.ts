@@ -1,0 +1,52 @@
+// analyzeCapture: one streaming pass over a capture, every procedure instance found and judged.
+import type { MbmsProfile } from '../../mbms/index.ts';
+import type { TraceProblem } from '../../trace/index.ts';
+import { worse, type Verdict } from '../verdict.ts';
+import { OfflineAnalyzer } from './analyzer.ts';
+import { streamCapture } from './events.ts';
+import type { CheckCounts, InstanceLimits, ProcedureResult } from './instance.ts';
+import type { AnalyzeKeys } from './keys.ts';
+
+export interface AnalyzeCaptureOptions {
+  profile: MbmsProfile;
+  keys?: AnalyzeKeys;
+  /** UDP ports carrying MIKEY to the UE (O1); default [profile.ports.ueMikey]. */
+  mikeyPorts?: number[];
+  /** TCP ports of the BM-SC's HTTP server; default: every TCP connection is parsed as HTTP. */
+  httpPorts?: number[];
+  limits?: Partial<InstanceLimits>;
+  /** Events wait this long (capture time) to be put in time order (default 2000 ms). */
+  reorderMs?: number;
+}
+
+export interface AnalysisResult {
+  capture: string;
+  format: string;
+  frames: number;
+  events: number;
+  /** Capture time span, ms. */
+  firstTime?: number;
+  lastTime?: number;
+  mikeyPorts: number[];
+  httpPorts?: number[];
+  /** Worst verdict of all procedure instances; INCONC when the capture holds none. */
+  verdict: Verdict;
+  procedures: ProcedureResult[];
+  /** Every judgement, per check and verdict, over all instances. */
+  checks: Record<string, CheckCounts>;
+  problems: TraceProblem[];
+  problemCount: number;
+}
+
+export async function analyzeCapture(path: string, options: AnalyzeCaptureOptions): Promise<AnalysisResult> {
+  const mikeyPorts = options.mikeyPorts?.length ? options.mikeyPorts : [options.profile.ports.ueMikey];
+  const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits });
+  const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs }, analyzer);
+  const out = analyzer.finish();
+  const verdict = out.procedures.length === 0 ? 'INCONC' : out.procedures.reduce<Verdict>((v, p) => worse(v, p.verdict), 'PASS');
+  return {
+    capture: path, format: summary.format, frames: summary.frames, events: summary.events,
+    firstTime: summary.firstTime, lastTime: summary.lastTime, mikeyPorts, ...(options.httpPorts?.length ? { httpPorts: options.httpPorts } : {}),
+    verdict, procedures: out.procedures, checks: out.checks, problems: out.problems, problemCount: out.problemCount,
+  };
+}

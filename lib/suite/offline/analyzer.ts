@@ -1,0 +1,695 @@
+// Offline re-judging of a recorded exchange between any BM-SC and any UE (TS 33.246 clause 6.3): events
+// arrive in time order (events.ts), procedure instances are found as they unfold and judged with the
+// live runs' verifiers (verify/mikey.ts, verify/http.ts) and verdict model (verdict.ts). Only
+// per-procedure state and bounded per-UE windows are kept: a delivery's MIKEY octets are dropped once
+// its ACK window has closed, an MTK message's once its silence window has.
+//
+// Procedures (reference §1):
+//   msk-request    POST [-> 401 -> authorised POST] -> 200 -> MIKEY MSK message(s) -> ACK iff V=1 (6.3.1)
+//   msk-push       unsolicited MSK message (+ retransmissions) -> ACK iff V=1 (6.3.2.1)
+//   solicited-pull trigger (key IDs 0) -> ACK iff V=1 -> the UE's MSK request within T_pull (6.3.2.1)
+//   mtk-update     MTK messages under one MSK, V=0, no UDP back from the UE within the silence window (6.3.3)
+import { computeResponse, digestEquals, parseChallenges, parseCredentials, type DigestCredentials } from '../../digest/index.ts';
+import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mbms/index.ts';
+import { findPayload, type KeyIds } from '../../mikey/index.ts';
+import { btidOf, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
+import { header, verifyAuthenticationInfo } from '../verify/http.ts';
+import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
+import type { Finding, Verdict } from '../verdict.ts';
+import type { EventConsumer, UdpRecord } from './events.ts';
+import { DEFAULT_LIMITS, ProcedureInstance, zeroCounts, type CheckCounts, type InstanceLimits, type ProcedureKind, type ProcedureResult } from './instance.ts';
+import { emptyKeys, type AnalyzeKeys, type UeKeys } from './keys.ts';
+
+export interface AnalyzerOptions {
+  profile: MbmsProfile;
+  keys?: AnalyzeKeys;
+  mikeyPorts: number[];
+  limits?: Partial<InstanceLimits>;
+  /**
+   * A retransmitted copy sent this soon after the ACK was on the wire crossed it (the BM-SC had not
+   * read it yet); tolerated once per delivery (same rule as the live silence windows).
+   */
+  crossingMs?: number;
+}
+
+const epKey = (e: Endpoint): string => `${e.address.replace(/^::ffff:/, '')}|${e.port}`;
+const hexOf = (b: Buffer | undefined): string => (b ? b.toString('hex') : '');
+const isMulticast = (address: string): boolean => /^(22[4-9]|23\d)\./.test(address) || /^ff/i.test(address);
+const keyName = (ids: KeyIds): string => `${hexOf(ids.keyDomainId)}/${hexOf(ids.mskId)}`;
+
+/** One transmission of an MSK message or trigger, kept while its delivery is open (for ACK matching). */
+interface Copy {
+  event: MikeyEvent;
+  csbId: number;
+  counter?: bigint;
+  v: boolean;
+  /** true/false when the MUK was known; undefined when the MAC could not be judged. */
+  macValid?: boolean;
+  /** Counter above every earlier one for the MUK (replay protection, reference §6.1). */
+  fresh: boolean;
+  acks: number;
+  muk?: Buffer;
+}
+
+/** One MSK (or trigger) delivery to one UE: the first transmission and its retransmissions (O18). */
+interface Delivery {
+  instance: ProcedureInstance;
+  kind: 'msk' | 'trigger';
+  ue: Endpoint;
+  keyIds: string;
+  copies: Copy[];
+  ack?: { time: number; event: MikeyEvent };
+  crossedOnce: boolean;
+  deadline: number;
+  firstTime: number;
+}
+
+type RequestState = 'unauthenticated' | 'challenged' | 'authorised' | 'granted' | 'refused';
+
+interface RequestProcedure {
+  instance: ProcedureInstance;
+  address: string;
+  state: RequestState;
+  authorised?: HttpRequestEvent;
+  credentials?: DigestCredentials;
+  challengeNonce?: string;
+  challenge?: HttpResponseEvent;
+  ok?: HttpResponseEvent;
+  /** MSK IDs the 200 OK grants (per-MSK status success), when the body could be read. */
+  grantedIds?: Set<number>;
+  deliveredIds: Set<number>;
+  deliveries: number;
+  deadline: number;
+  btid?: string;
+  orderPassed: boolean;
+}
+
+interface PullProcedure { instance: ProcedureInstance; address: string; trigger: MikeyEvent; deadline: number; satisfied: boolean }
+
+interface MtkState { instance: ProcedureInstance; lastCounter?: { value: bigint; event: MikeyEvent }; lastMtkId?: { value: number; event: MikeyEvent } }
+
+interface SilenceWindow { mtk: MikeyEvent; ue: Endpoint; bmsc: Endpoint; csbId?: number; counter?: bigint; until: number; instance: ProcedureInstance }
+
+export interface AnalyzerOutput {
+  procedures: ProcedureResult[];
+  checks: Record<string, CheckCounts>;
+  problems: TraceProblem[];
+  problemCount: number;
+}
+
+const MAX_PROBLEMS = 50;
+
+export class OfflineAnalyzer implements EventConsumer {
+  readonly #profile: MbmsProfile;
+  readonly #keys: AnalyzeKeys;
+  readonly #mikeyPorts: Set<number>;
+  readonly #limits: InstanceLimits;
+  readonly #crossingMs: number;
+  #counter = new Map<ProcedureKind, number>();
+  #results: ProcedureResult[] = [];
+  #totals: Record<string, CheckCounts> = {};
+  #problems: TraceProblem[] = [];
+  #problemCount = 0;
+  #now = Number.NEGATIVE_INFINITY;
+
+  #requests = new Map<string, RequestProcedure>();        // by UE address
+  #requestByEvent = new Map<number, RequestProcedure>();  // by request event id (until answered)
+  #deliveries = new Set<Delivery>();
+  /** Instances judged or waiting only for their deliveries to close (pushes, superseded requests). */
+  #draining = new Set<ProcedureInstance>();
+  #pulls = new Map<string, PullProcedure>();              // by UE address
+  #pullInstances = new Map<ProcedureInstance, Delivery[]>();
+  #mtk = new Map<string, MtkState>();                      // by domain/MSK ID
+  #silence: SilenceWindow[] = [];
+  #unattributed?: ProcedureInstance;
+  #mukCounters = new Map<string, { value: bigint; event: MikeyEvent }>();
+  #msks = new Map<string, { key: Buffer; rand?: Buffer }>();
+  #btidByEndpoint = new Map<string, string>();
+  #btidByAddress = new Map<string, string>();
+
+  constructor(options: AnalyzerOptions) {
+    this.#profile = options.profile;
+    this.#keys = options.keys ?? emptyKeys();
+    this.#mikeyPorts = new Set(options.mikeyPorts);
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#crossingMs = options.crossingMs ?? 10;
+    for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
+  }
+
+  // ---- EventConsumer ------------------------------------------------------------------------------
+
+  onEvent(event: TraceEvent): void {
+    this.#advance(event.time);
+    if (event.kind === 'http-request') this.#onHttpRequest(event);
+    else if (event.kind === 'http-response') this.#onHttpResponse(event);
+    else if (event.kind === 'mikey') this.#onMikey(event);
+  }
+
+  onUdp(record: UdpRecord): void {
+    this.#seen(record.time);
+    this.#advance(record.time);
+    // Any datagram from the UE to the BM-SC breaks the silence after an MTK message (6.3.3: no ACK, no error).
+    this.#checkSilence(record.src, record.dst, undefined, record);
+  }
+
+  onProblem(problem: TraceProblem): void {
+    this.#problemCount++;
+    if (this.#problems.length < MAX_PROBLEMS) this.#problems.push(problem);
+  }
+
+  onClock(time: number): void {
+    this.#seen(time);
+    this.#advance(time);
+  }
+
+  /** The latest capture time known: windows still open then are cut by the end of the capture (INCONC). */
+  #seen(time: number): void {
+    if (this.#lastSeen === undefined || time > this.#lastSeen) this.#lastSeen = time;
+  }
+
+  /** Closes everything still open (end of capture) and returns the results in order of first event. */
+  finish(): AnalyzerOutput {
+    this.#expire(Number.POSITIVE_INFINITY, true);
+    for (const state of this.#mtk.values()) this.#close(state.instance);
+    this.#mtk.clear();
+    if (this.#unattributed) this.#close(this.#unattributed);
+    const order = (a: ProcedureResult, b: ProcedureResult) => a.firstFrame - b.firstFrame || a.startTime - b.startTime;
+    return { procedures: this.#results.sort(order), checks: this.#totals, problems: this.#problems, problemCount: this.#problemCount };
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------------
+
+  #open(kind: ProcedureKind): ProcedureInstance {
+    const n = (this.#counter.get(kind) ?? 0) + 1;
+    this.#counter.set(kind, n);
+    return new ProcedureInstance(`${kind}#${n}`, kind, this.#limits, (f) => this.#count(f));
+  }
+
+  #count(f: Finding): void {
+    (this.#totals[f.check] ??= zeroCounts())[f.verdict]++;
+  }
+
+  #close(instance: ProcedureInstance): void {
+    if (instance.closed) return;
+    instance.closed = true;
+    this.#results.push(instance.result());
+  }
+
+  #advance(time: number): void {
+    if (time > this.#now) {
+      this.#now = time;
+      this.#expire(time, false);
+    }
+  }
+
+  /** Closes the windows that ended before `now` (every window is bounded by a profile timer, O24). */
+  #expire(now: number, atEnd: boolean): void {
+    const t = this.#profile.timers;
+    for (const w of [...this.#silence]) {
+      if (w.until < now) {
+        this.#silence.splice(this.#silence.indexOf(w), 1);
+        if (atEnd && w.until > (this.#lastSeen ?? 0)) w.instance.inconc('mtk.silence', `the capture ends ${fmt(w.until - (this.#lastSeen ?? w.mtk.time))} ms before the silence window after the MTK message closes`, [w.mtk]);
+        else w.instance.pass('mtk.silence', `no UDP from the UE to the BM-SC within ${t.silenceMs} ms of the MTK message (6.3.3)`, [w.mtk]);
+      }
+    }
+    for (const d of [...this.#deliveries]) if (d.deadline < now) this.#closeDelivery(d, atEnd);
+    for (const [address, p] of [...this.#pulls]) {
+      if (p.deadline < now) {
+        this.#pulls.delete(address);
+        if (!p.satisfied) {
+          if (atEnd && p.deadline > (this.#lastSeen ?? 0)) p.instance.inconc('pull.request', 'the capture ends before T_pull after the trigger', [p.trigger]);
+          else p.instance.fail('pull.request', `after a valid trigger the UE sends an MSK request within T_pull = ${t.pullMs} ms (6.3.2.1, S-U1)`, 'HTTP POST of an MSK request', 'none', [p.trigger]);
+        }
+        this.#maybeClosePull(p.instance);
+      }
+    }
+    for (const [address, r] of [...this.#requests]) {
+      if (r.deadline < now && ![...this.#deliveries].some((d) => d.instance === r.instance)) {
+        this.#requests.delete(address);
+        this.#closeRequest(r, atEnd);
+      }
+    }
+    for (const instance of [...this.#draining]) {
+      if (![...this.#deliveries].some((d) => d.instance === instance)) {
+        this.#draining.delete(instance);
+        this.#close(instance);
+      }
+    }
+  }
+
+  #lastSeen?: number;
+
+  // ---- HTTP (6.3.1 steps 1-4) ---------------------------------------------------------------------
+
+  #onHttpRequest(req: HttpRequestEvent): void {
+    this.#seen(req.time);
+    if (req.method !== 'POST') return;
+    const address = req.src.address;
+    const btid = btidOf(req.headers);
+    const authorization = header(req.headers, 'authorization');
+    const open = this.#requests.get(address);
+    const continues = open !== undefined && authorization !== undefined && open.state === 'challenged';
+    let r: RequestProcedure;
+    if (continues) r = open;
+    else {
+      if (open) {
+        this.#requests.delete(address);
+        this.#closeRequest(open, false);
+      }
+      r = { instance: this.#open('msk-request'), address, state: 'unauthenticated', deliveries: 0, deliveredIds: new Set(), deadline: req.time + this.#profile.timers.httpMs, orderPassed: false };
+      this.#requests.set(address, r);
+      // A pending solicited pull is answered by this request (S-U1)
+      const pull = this.#pulls.get(address);
+      if (pull && !pull.satisfied) {
+        pull.satisfied = true;
+        pull.instance.pass('pull.request', `the UE sent its MSK request ${fmt(req.time - pull.trigger.time)} ms after the trigger (within T_pull = ${this.#profile.timers.pullMs} ms)`, [pull.trigger, req]);
+        pull.instance.addEvent(req);
+        this.#pulls.delete(address);
+        this.#maybeClosePull(pull.instance);
+      }
+    }
+    r.instance.addEvent(req);
+    r.deadline = req.time + this.#profile.timers.httpMs;
+    this.#requestByEvent.set(req.id, r);
+    if (btid) {
+      r.btid = btid;
+      r.instance.ue = btid;
+      this.#btidByAddress.set(address, btid);
+    } else r.instance.ue ??= address;
+    if (authorization === undefined) return;
+
+    r.state = 'authorised';
+    r.authorised = req;
+    if (r.challenge) r.instance.pass('order.challenge', '401 challenge -> authorised POST (6.3.1)', [r.challenge, req]);
+    let credentials: DigestCredentials;
+    try {
+      credentials = parseCredentials(authorization);
+    } catch (e) {
+      r.instance.fail('digest.response', 'the Authorization header is Digest credentials (RFC 2617 §3.2.2)', 'Digest credentials', (e as Error).message, [req]);
+      return;
+    }
+    r.credentials = credentials;
+    if (r.challengeNonce !== undefined) {
+      if (credentials.nonce === r.challengeNonce) r.instance.pass('digest.nonce', 'the authorised POST answers the nonce of the challenge', [r.challenge, req]);
+      else r.instance.fail('digest.nonce', 'the authorised POST answers the nonce of the 401 challenge (RFC 2617 §3.2.2)', r.challengeNonce, credentials.nonce, [r.challenge, req]);
+    }
+    const ue = this.#ueByBtid(credentials.username);
+    if (!ue?.ksNaf) {
+      r.instance.inconc('digest.response', `no Ks_NAF for B-TID ${credentials.username} in the keys file: the Digest response cannot be recomputed`, [req]);
+      return;
+    }
+    try {
+      const { response } = computeResponse({
+        algorithm: credentials.algorithm, username: credentials.username, realm: credentials.realm, password: digestPassword(ue.ksNaf),
+        nonce: credentials.nonce, cnonce: credentials.cnonce, nc: credentials.nc, qop: credentials.qop, method: req.method, uri: credentials.uri, body: req.body,
+      });
+      if (digestEquals(response, credentials.response)) r.instance.pass('digest.response', `Digest response verifies with base64(Ks_NAF) over the exact body (qop=${credentials.qop ?? 'none'})`, [req]);
+      else r.instance.fail('digest.response', 'Digest response recomputed from Ks_NAF, nonce, nc, cnonce, method, uri and the body (RFC 2617 §3.2.2.1)', response, credentials.response, [req]);
+    } catch (e) {
+      r.instance.fail('digest.response', 'the credentials can be recomputed (algorithm, qop)', 'supported algorithm and directives', (e as Error).message, [req]);
+    }
+  }
+
+  #onHttpResponse(res: HttpResponseEvent): void {
+    this.#seen(res.time);
+    const r = res.requestId !== undefined ? this.#requestByEvent.get(res.requestId) : undefined;
+    if (!r) return;
+    this.#requestByEvent.delete(res.requestId!);
+    r.instance.addEvent(res);
+    const request = r.authorised?.id === res.requestId ? r.authorised : undefined;
+    if (res.status === 401) {
+      r.state = 'challenged';
+      r.challenge = res;
+      r.deadline = res.time + this.#profile.timers.httpMs;
+      try {
+        r.challengeNonce = parseChallenges(header(res.headers, 'www-authenticate') ?? '')[0]?.nonce;
+      } catch {
+        r.challengeNonce = undefined;
+      }
+      return;
+    }
+    if (res.status !== 200) {
+      r.state = 'refused';
+      r.deadline = res.time;
+      r.instance.inconc('http.outcome', `the MSK request was answered ${res.status} ${res.reason}: no key delivery to judge`, [res], { actual: res.status });
+      return;
+    }
+    r.ok = res;
+    r.deadline = res.time + this.#profile.timers.deliverMs;
+    const wasAuthorised = r.state === 'authorised' && request !== undefined;
+    r.state = 'granted';
+    if (!wasAuthorised) {
+      r.instance.fail('order.challenge', 'a 200 OK only answers a POST with valid Digest credentials (6.3.1: 401 -> authorised POST -> 200)', 'authorised POST before the 200 OK', 'POST without Authorization answered 200', [res]);
+    } else {
+      r.instance.pass('order.200', 'authorised POST -> 200 OK', [request, res]);
+      const ue = r.credentials ? this.#ueByBtid(r.credentials.username) : undefined;
+      if (!ue?.ksNaf) r.instance.inconc('digest.rspauth', 'no Ks_NAF for the B-TID: rspauth cannot be recomputed', [res]);
+      else {
+        const rspauth = this.#profile.http.rspauthMandatory ? 'valid' : 'present';
+        const { checks } = verifyAuthenticationInfo(res.headers, res.body, { rspauth, echo: true }, { authorization: header(request.headers, 'authorization')!, password: digestPassword(ue.ksNaf) });
+        for (const c of checks) this.#outcome(r.instance, c, [request, res]);
+      }
+    }
+    try {
+      const entries = parseMskResponseBody(res.body, this.#profile);
+      r.grantedIds = new Set(entries.filter((e) => e.status === this.#profile.statusCodes.success).map((e) => e.mskId));
+    } catch {
+      r.grantedIds = undefined; // unreadable body: every MSK message within T_deliver belongs to the request
+    }
+  }
+
+  #closeRequest(r: RequestProcedure, atEnd: boolean): void {
+    if (r.state === 'granted') {
+      if (r.deliveries > 0) { /* judged per delivery */ }
+      else if (r.grantedIds?.size === 0) r.instance.notApplicable('delivery.msk-message', 'the 200 OK grants no MSK: no MIKEY message expected');
+      else if (atEnd && r.ok && r.ok.time + this.#profile.timers.deliverMs > (this.#lastSeen ?? 0)) r.instance.inconc('delivery.msk-message', 'the capture ends before T_deliver after the 200 OK', [r.ok]);
+      else r.instance.fail('delivery.msk-message', `an MSK message for every granted MSK within T_deliver = ${this.#profile.timers.deliverMs} ms of the 200 OK (6.3.1, A-B4)`, `${r.grantedIds?.size ?? '>= 1'} MIKEY MSK message(s)`, 'none', [r.ok]);
+    } else if (r.state === 'unauthenticated' || r.state === 'authorised' || r.state === 'challenged') {
+      const last = r.authorised ?? r.challenge;
+      if (r.state === 'challenged') r.instance.inconc('http.outcome', 'the UE did not answer the 401 challenge in the capture', [r.challenge]);
+      else r.instance.inconc('http.outcome', 'the MSK request has no response in the capture', [last]);
+    }
+    // closed once its deliveries are (their ACK and retransmission windows may still be open)
+    this.#draining.add(r.instance);
+  }
+
+  // ---- MIKEY ---------------------------------------------------------------------------------------
+
+  #onMikey(event: MikeyEvent): void {
+    this.#seen(event.time);
+    const c = classifyDatagram(event.bytes);
+    const fromUe = c.kind === 'ack' || c.kind === 'error' || (c.kind === 'undecodable' && !this.#mikeyPorts.has(event.dst.port));
+    if (fromUe) {
+      this.#onFromUe(event, c.kind);
+      return;
+    }
+    if (c.kind === 'mtk') this.#onMtk(event, c.keyIds ?? {});
+    else if (c.kind === 'msk' || c.kind === 'trigger') this.#onKeyMessage(event, c.kind, c.keyIds ?? {});
+    else this.#stray().fail('mikey.decode', 'a datagram to the UE MIKEY port is one well-formed MIKEY message (RFC 3830 §6)', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event]);
+  }
+
+  #stray(): ProcedureInstance {
+    return (this.#unattributed ??= this.#open('unattributed'));
+  }
+
+  #ueByBtid(btid: string | undefined): UeKeys | undefined {
+    return btid === undefined ? undefined : this.#keys.ues.find((u) => u.btid === btid);
+  }
+
+  /** The UE (and so the MUK) a key message to `dst` is for (keys file address, HTTP B-TID, MAC trial). */
+  #ueFor(dst: Endpoint, bytes: Buffer, kind: 'msk' | 'trigger'): UeKeys | undefined {
+    const known = this.#ueByBtid(this.#btidByEndpoint.get(epKey(dst)));
+    if (known) return known;
+    const withMuk = this.#keys.ues.filter((u) => u.muk);
+    const byAddress = withMuk.filter((u) => u.address !== undefined && sameAddress(u.address, dst.address) && (u.mikeyPort === undefined || u.mikeyPort === dst.port));
+    if (byAddress.length === 1) return byAddress[0];
+    const byHttp = this.#ueByBtid(this.#btidByAddress.get(dst.address.replace(/^::ffff:/, '')) ?? this.#btidByAddress.get(dst.address));
+    if (byHttp?.muk) return byHttp;
+    if (withMuk.length === 1) return withMuk[0];
+    // Several candidates: the MUK under which the MAC verifies names the UE
+    return withMuk.find((u) => verifyKeyMessage(bytes, { kind, psk: u.muk!, profile: this.#profile.mikey }).macValid);
+  }
+
+  #onKeyMessage(event: MikeyEvent, kind: 'msk' | 'trigger', keyIds: KeyIds): void {
+    const ueKeys = this.#ueFor(event.dst, event.bytes, kind);
+    const muk = ueKeys?.muk;
+    if (ueKeys) this.#btidByEndpoint.set(epKey(event.dst), ueKeys.btid);
+    const verdict = verifyKeyMessage(event.bytes, { kind, psk: muk ?? Buffer.alloc(16), profile: this.#profile.mikey });
+    const ids = keyName(keyIds);
+    const v = verdict.v ?? false;
+    const counter = verdict.counter;
+
+    // Which procedure: the delivery of a granted MSK request, a retransmission of an open delivery, a
+    // delivery before the 200 OK of a pending request, or a new push / solicited pull.
+    const r = kind === 'msk' ? this.#requests.get(event.dst.address) : undefined;
+    const mskIdNumber = keyIds.mskId && keyIds.mskId.length === 4 ? keyIds.mskId.readUInt32BE(0) : -1;
+    // An MSK message belongs to the request when it delivers an MSK the 200 OK granted and not yet
+    // delivered (a push of another MSK may follow closely); before the 200 it is a delivery too early.
+    const grantedHere = r !== undefined && r.state === 'granted' && r.ok !== undefined && (r.grantedIds
+      ? r.grantedIds.has(mskIdNumber) && !r.deliveredIds.has(mskIdNumber)
+      : event.time <= r.ok.time + this.#profile.timers.deliverMs);
+    let delivery = grantedHere ? undefined : [...this.#deliveries].find((d) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v
+      && event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
+    let instance: ProcedureInstance;
+    if (delivery) instance = delivery.instance;
+    else {
+      const forRequest = grantedHere || (r !== undefined && (r.state === 'authorised' || r.state === 'unauthenticated'));
+      if (r && forRequest) {
+        instance = r.instance;
+        r.deliveries++;
+        r.deliveredIds.add(mskIdNumber);
+        if (r.state === 'granted') {
+          if (!r.orderPassed) r.instance.pass('order.mikey-after-200', 'MIKEY MSK message after the 200 OK (6.3.1 step 5)', [r.ok, event]);
+          r.orderPassed = true;
+          const delay = event.time - r.ok!.time;
+          if (delay <= this.#profile.timers.deliverMs) r.instance.pass('delivery.timing', `MSK message ${fmt(delay)} ms after the 200 OK`, [r.ok, event]);
+          else r.instance.fail('delivery.timing', `the MSK message within T_deliver = ${this.#profile.timers.deliverMs} ms of the 200 OK (A-B4)`, `<= ${this.#profile.timers.deliverMs} ms`, `${fmt(delay)} ms`, [r.ok, event]);
+        } else {
+          r.instance.fail('order.mikey-after-200', 'no MIKEY message before the 200 OK of the MSK request (6.3.1: the BM-SC sends MIKEY when the request resulted in success)', '200 OK, then the MIKEY MSK message', `MIKEY MSK message while the request is ${r.state === 'authorised' ? 'unanswered' : r.state}`, [r.authorised ?? r.challenge, event]);
+          // the 200 that follows still belongs to this request
+        }
+      } else if (kind === 'trigger') {
+        instance = this.#open('solicited-pull');
+        this.#pulls.set(event.dst.address, { instance, address: event.dst.address, trigger: event, deadline: event.time + this.#profile.timers.pullMs, satisfied: false });
+        this.#pullInstances.set(instance, []);
+      } else {
+        instance = this.#open('msk-push');
+        this.#draining.add(instance);
+      }
+      delivery = { instance, kind, ue: event.dst, keyIds: ids, copies: [], crossedOnce: false, deadline: 0, firstTime: event.time };
+      this.#deliveries.add(delivery);
+      this.#pullInstances.get(instance)?.push(delivery);
+    }
+    instance.addEvent(event);
+    if (ueKeys) instance.ue = ueKeys.btid;
+    else instance.ue ??= `${event.dst.address}:${event.dst.port}`;
+    const isCopy = delivery.copies.length > 0;
+
+    // Structure, MAC and decryption (A-B4, S-B1, G-B2), as a UE would check it
+    for (const check of verdict.checks) {
+      if (!muk && (check.check === 'mikey.mac' || check.check === 'mikey.key-data')) continue;
+      this.#outcome(instance, check, [event]);
+    }
+    if (!muk) instance.inconc('mikey.mac', `no MUK for the UE at ${event.dst.address}:${event.dst.port} in the keys file: MAC and key data not judged`, [event]);
+    if (kind === 'trigger') {
+      const zero = (b: Buffer | undefined) => b === undefined || b.every((x) => x === 0);
+      if (zero(keyIds.mskId) && zero(keyIds.mtkId)) instance.pass('trigger.key-ids', 'trigger key IDs are 0x0 (6.3.2.1 push solicited pull)', [event]);
+    }
+    if (muk && verdict.macValid && kind === 'msk' && verdict.keyData[0]) {
+      // MSKs are learnt from the MSK messages: MTK messages under them are then judged too (O15 RAND)
+      this.#msks.set(ids, { key: verdict.keyData[0].key, rand: verdict.rand });
+    }
+
+    // Counters (reference §6.1): strictly increasing per MUK, also across retransmissions when fresh TS (O18)
+    const mukKey = ueKeys?.btid ?? epKey(event.dst);
+    const previous = this.#mukCounters.get(mukKey);
+    let fresh = true;
+    if (counter !== undefined) {
+      const prevCopy = delivery.copies.at(-1);
+      if (previous && counter <= previous.value) {
+        fresh = false;
+        if (isCopy && prevCopy?.counter === counter) {
+          if (this.#profile.retransmission.freshTs) instance.fail('retransmission.fresh-counter', 'a retransmission carries a fresh TS counter (O18 freshTs)', `> ${previous.value}`, counter.toString(), [prevCopy.event, event]);
+          else instance.pass('retransmission.fresh-counter', 'a byte-identical retransmission (O18 freshTs: false)', [event]);
+        } else instance.fail('counter.muk', 'the TS counter of every MIKEY message under one MUK is strictly increasing (RFC 3830 §5.3, reference §6.1)', `> ${previous.value}`, counter.toString(), [previous.event, event]);
+      } else {
+        instance.pass('counter.muk', `counter ${counter} above ${previous ? previous.value : 'none'} for this MUK`, [event]);
+        if (isCopy && this.#profile.retransmission.freshTs) instance.pass('retransmission.fresh-counter', 'retransmission with a fresh TS counter', [event]);
+        this.#mukCounters.set(mukKey, { value: counter, event: slim(event) });
+      }
+    }
+
+    // Retransmission after the ACK (A-B5): a copy after the delivery was acknowledged
+    if (isCopy && delivery.ack) {
+      const crossing = event.time - delivery.ack.time <= this.#crossingMs && !delivery.crossedOnce;
+      if (crossing) delivery.crossedOnce = true;
+      else instance.fail('retransmission.after-ack', 'no retransmission once a valid verification message arrived (reference §1.2, A-B5)', 'no further copy', `copy ${fmt(event.time - delivery.ack.time)} ms after the ACK`, [delivery.ack.event, event]);
+    }
+
+    delivery.copies.push({ event, csbId: verdict.csbId ?? -1, counter, v, macValid: muk ? verdict.macValid : undefined, fresh, acks: 0, muk });
+    delivery.deadline = Math.max(delivery.deadline, event.time + Math.max(this.#profile.timers.ackMs, this.#retransmissionGap()));
+  }
+
+  #retransmissionGap(): number {
+    // Copies of one delivery follow each other at the O18 interval; allow twice that for scheduling jitter.
+    return Math.max(2 * this.#profile.retransmission.intervalMs, 50);
+  }
+
+  #closeDelivery(d: Delivery, atEnd: boolean): void {
+    this.#deliveries.delete(d);
+    const first = d.copies[0]!;
+    const last = d.copies.at(-1)!;
+    const instance = d.instance;
+    const anyV = d.copies.some((c) => c.v);
+    const acked = d.copies.some((c) => c.acks > 0);
+    const valid = d.copies.filter((c) => c.v && c.macValid === true && c.fresh);
+    // ACK iff V=1 (6.3.1 step 6, A-U3): a valid, fresh message with V=1 is acknowledged; nothing else is
+    if (anyV && !acked) {
+      if (valid.length > 0) {
+        if (atEnd && last.event.time + this.#profile.timers.ackMs > (this.#lastSeen ?? 0)) instance.inconc('ack.iff-v', 'the capture ends before T_ack after the message', [last.event]);
+        else instance.fail('ack.iff-v', `a verification message within T_ack = ${this.#profile.timers.ackMs} ms of a valid MIKEY message with V=1 (RFC 3830 §5.2, A-U3)`, 'verification message (data type 1)', 'none', valid.map((c) => c.event));
+      } else if (d.copies.every((c) => c.macValid === false)) {
+        instance.pass('ack.iff-v', 'no verification message for messages whose MAC does not verify (RFC 3830 §5.3, G-U1)', d.copies.map((c) => c.event));
+      } else if (d.copies.some((c) => c.macValid === undefined)) {
+        instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
+      }
+      // O18: the BM-SC retransmits an unacknowledged V=1 delivery `count` times (P-B2)
+      const expected = 1 + this.#profile.retransmission.count;
+      const span = this.#profile.retransmission.intervalMs * (this.#profile.retransmission.count + 1);
+      if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions of an unacknowledged message (O18: 1 + ${this.#profile.retransmission.count})`, d.copies.map((c) => c.event));
+      else if (!(atEnd && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `an unacknowledged message with V=1 is retransmitted ${this.#profile.retransmission.count} times at ${this.#profile.retransmission.intervalMs} ms (O18, P-B2)`, expected, d.copies.length, d.copies.map((c) => c.event));
+    } else if (!anyV && !acked) {
+      instance.pass('ack.iff-v', 'V=0 and no verification message', [first.event]);
+    }
+    // drop the octets of the delivery: it is judged
+    d.copies.length = 0;
+    this.#maybeClosePull(instance);
+  }
+
+  #maybeClosePull(instance: ProcedureInstance): void {
+    const deliveries = this.#pullInstances.get(instance);
+    if (!deliveries) return;
+    if (deliveries.some((d) => this.#deliveries.has(d))) return;
+    if ([...this.#pulls.values()].some((p) => p.instance === instance)) return;
+    this.#pullInstances.delete(instance);
+    this.#close(instance);
+  }
+
+  #onMtk(event: MikeyEvent, keyIds: KeyIds): void {
+    const ids = keyName(keyIds);
+    let state = this.#mtk.get(ids);
+    if (!state) {
+      state = { instance: this.#open('mtk-update') };
+      state.instance.ue = `MSK ${ids}`;
+      this.#mtk.set(ids, state);
+    }
+    const instance = state.instance;
+    instance.addEvent(event);
+    const msk = this.#msks.get(ids);
+    const derivationRand = this.#profile.mikey.mtkRandSource === 'msk-rand' ? msk?.rand : Buffer.alloc(0);
+    const verdict: KeyMessageVerdict = verifyKeyMessage(event.bytes, { kind: 'mtk', psk: msk?.key ?? Buffer.alloc(16), derivationRand, profile: this.#profile.mikey, v: false });
+    for (const check of verdict.checks) {
+      if (!msk && (check.check === 'mikey.mac' || check.check === 'mikey.key-data')) continue;
+      this.#outcome(instance, check, [event]);
+    }
+    if (!msk) instance.inconc('mikey.mac', `MSK ${ids} is neither delivered in the capture nor in the keys file: MAC and MTK not judged`, [event]);
+
+    // Per-MSK counter and MTK ID (reference §6.1, §6.2; M-B1)
+    if (verdict.counter !== undefined) {
+      const prev = state.lastCounter;
+      if (prev && verdict.counter <= prev.value) instance.fail('counter.msk', 'the TS counter of MTK messages under one MSK is strictly increasing (reference §6.1, M-B1)', `> ${prev.value}`, verdict.counter.toString(), [prev.event, event]);
+      else {
+        instance.pass('counter.msk', `counter ${verdict.counter} above ${prev ? prev.value : 'none'} for this MSK`, [event]);
+        state.lastCounter = { value: verdict.counter, event: slim(event) };
+      }
+    }
+    if (keyIds.mtkId) {
+      const mtkId = keyIds.mtkId.readUIntBE(0, Math.min(keyIds.mtkId.length, 6));
+      const prev = state.lastMtkId;
+      if (prev && mtkId <= prev.value) instance.fail('mtk.id', 'the MTK ID of each new MTK under one MSK is greater than the last (reference §6.2, O21, M-B1)', `> ${prev.value}`, mtkId, [prev.event, event]);
+      else {
+        instance.pass('mtk.id', `MTK ID ${mtkId} above ${prev ? prev.value : 'none'}`, [event]);
+        state.lastMtkId = { value: mtkId, event: slim(event) };
+      }
+    }
+    // Silence after the MTK message (6.3.3, M-U1): only the addressing is kept, not the octets
+    const t = findPayload(verdict.message ?? { payloads: [] } as never, 'T');
+    this.#silence.push({ mtk: slim(event), ue: event.dst, bmsc: event.src, csbId: verdict.csbId, counter: t?.tsValue, until: event.time + this.#profile.timers.silenceMs, instance });
+  }
+
+  /** A datagram from `src` to `dst` inside a silence window breaks it (one FAIL per window). */
+  #checkSilence(src: Endpoint, dst: Endpoint, event: MikeyEvent | undefined, record?: UdpRecord): boolean {
+    let broke = false;
+    for (const w of [...this.#silence]) {
+      const fromUe = isMulticast(w.ue.address)
+        ? epKey(dst) === epKey(w.bmsc)
+        : sameAddress(src.address, w.ue.address) && (src.port === w.ue.port || epKey(dst) === epKey(w.bmsc));
+      if (!fromUe) continue;
+      this.#silence.splice(this.#silence.indexOf(w), 1);
+      const cited = event ? [w.mtk, event] : [w.mtk];
+      const what = event ? describeFromUe(event) : `a ${record?.length ?? 0}-octet UDP datagram`;
+      w.instance.add({
+        verdict: 'FAIL', check: 'mtk.silence',
+        message: `the UE sends nothing back to an MTK message (6.3.3: no verification, no error message; M-U1)`,
+        expected: `no UDP from ${w.ue.address}:${w.ue.port} within ${this.#profile.timers.silenceMs} ms`,
+        actual: `${what} ${fmt((event?.time ?? record!.time) - w.mtk.time)} ms after the MTK message`,
+        evidence: { events: cited.map((e) => e.id), frames: [...new Set([...cited.flatMap((e) => e.frames), ...(record?.frames ?? [])])].sort((a, b) => a - b) },
+      }, cited);
+      if (event) w.instance.addEvent(event);
+      broke = true;
+    }
+    return broke;
+  }
+
+  #onFromUe(event: MikeyEvent, kind: string): void {
+    // An ACK that answers an outstanding delivery is not a breach of an MTK silence window (copies crossing)
+    const t = event.message ? findPayload(event.message, 'T') : undefined;
+    const csbId = event.message?.hdr?.csbId;
+    let match: { d: Delivery; c: Copy } | undefined;
+    if (kind === 'ack') {
+      for (const d of this.#deliveries) {
+        if (!sameAddress(d.ue.address, event.src.address)) continue;
+        const c = d.copies.find((x) => x.csbId === csbId && x.counter !== undefined && x.counter === t?.tsValue);
+        if (c) match = { d, c };
+      }
+    }
+    if (!match) {
+      if (this.#checkSilence(event.src, event.dst, event)) return;
+      const stray = this.#stray();
+      stray.addEvent(event);
+      if (kind === 'ack') stray.inconc('ack.unmatched', 'a verification message that answers no MIKEY message of the capture (CSB ID and TS)', [event], { actual: { csbId, counter: t?.tsValue?.toString() } });
+      else if (kind === 'error') stray.fail('mikey.error-message', `the UE sends MIKEY error messages only when the profile allows (O19 ueSendsErr: ${this.#profile.errors.ueSendsErr})`, 'no error message', 'MIKEY error message (data type 6)', [event]);
+      else stray.fail('mikey.decode', 'a datagram from the UE MIKEY port is one well-formed MIKEY message', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event]);
+      return;
+    }
+    const { d, c } = match;
+    const instance = d.instance;
+    instance.addEvent(event);
+    c.acks++;
+    if (c.acks > 1) {
+      instance.fail('ack.once', 'exactly one verification message per MIKEY message (A-U3)', 1, c.acks, [c.event, event]);
+      return;
+    }
+    if (!c.v) {
+      instance.fail('ack.iff-v', 'no verification message to a message with V=0 (RFC 3830 §5.2, A-U3)', 'no ACK', 'ACK', [c.event, event]);
+      return;
+    }
+    if (c.macValid === false) {
+      instance.fail('ack.bad-mac', 'no verification message to a message whose MAC does not verify (RFC 3830 §5.3, G-U1)', 'no ACK', 'ACK', [c.event, event]);
+      return;
+    }
+    if (!c.fresh && this.#profile.ueDuplicatePolicy !== 're-ack') {
+      instance.fail('ack.replay', 'no verification message to a replayed message (TS counter not above the last one for the MUK; reference §6.1, G-U2)', 'no ACK', 'ACK', [c.event, event]);
+      return;
+    }
+    if (c.macValid === true) instance.pass('ack.iff-v', `verification message ${fmt(event.time - c.event.time)} ms after a valid message with V=1`, [c.event, event]);
+    else instance.inconc('ack.iff-v', 'a verification message was sent, but the MAC of the message could not be judged without the MUK', [c.event, event]);
+    if (event.time - c.event.time > this.#profile.timers.ackMs) instance.fail('ack.timing', `the verification message within T_ack = ${this.#profile.timers.ackMs} ms`, `<= ${this.#profile.timers.ackMs} ms`, `${fmt(event.time - c.event.time)} ms`, [c.event, event]);
+    if (c.muk) for (const check of verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks) this.#outcome(instance, check, [c.event, event]);
+    else instance.inconc('ack.mac', 'no MUK: the V MAC of the verification message is not judged', [event]);
+    d.ack = { time: event.time, event };
+    // watch for copies after the ACK during the silence window (A-B5), then close
+    d.deadline = event.time + this.#profile.timers.silenceMs;
+  }
+
+  #outcome(instance: ProcedureInstance, check: CheckOutcome, cited: (TraceEvent | undefined)[]): void {
+    if (check.ok) instance.pass(check.check, check.message, cited, check.actual);
+    else instance.fail(check.check, check.message, check.expected, check.actual, cited);
+  }
+}
+
+/** An event without its octets and decoded message, for evidence kept beyond the event's judging. */
+function slim(e: MikeyEvent): MikeyEvent {
+  return { ...e, bytes: Buffer.alloc(0), message: undefined };
+}
+
+function describeFromUe(e: MikeyEvent): string {
+  const type = e.message?.hdr?.dataType;
+  if (type === 1) return 'a MIKEY verification message';
+  if (type === 6) return 'a MIKEY error message';
+  return `a ${e.bytes.length}-octet MIKEY/UDP datagram`;
+}
+
+const fmt = (ms: number): string => (Math.round(ms * 10) / 10).toString();
+
+export type { Verdict };

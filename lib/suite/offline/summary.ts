@@ -1,0 +1,81 @@
+// The human summary (per procedure instance, then per check) and the machine-readable form of an
+// analysis; the exit code rule of `mbms-conform analyze`.
+import { basename } from 'node:path';
+import type { TraceEvent } from '../../trace/index.ts';
+import type { Finding, Verdict } from '../verdict.ts';
+import type { AnalysisResult } from './analyze.ts';
+import type { CheckCounts } from './instance.ts';
+
+const COLUMNS: Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
+
+/** 0: every procedure instance PASS (or NOT-APPLICABLE); 1: anything else (FAIL, INCONC, ERROR, or none found). */
+export function exitCodeOf(result: Pick<AnalysisResult, 'verdict'>): 0 | 1 {
+  return result.verdict === 'PASS' || result.verdict === 'NOT-APPLICABLE' ? 0 : 1;
+}
+
+const show = (v: unknown): string => {
+  const text = typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+  return text === undefined ? '' : text.length > 100 ? `${text.slice(0, 97)}...` : text;
+};
+
+function findingLine(f: Finding): string[] {
+  const where = `events ${f.evidence.events.join(',') || '-'}, frames ${f.evidence.frames.join(',') || '-'}`;
+  const lines = [`      ${f.verdict.padEnd(6)} ${f.check}: ${f.message} [${where}]`];
+  if (f.expected !== undefined || f.actual !== undefined) lines.push(`             expected ${show(f.expected)}; actual ${show(f.actual)}`);
+  return lines;
+}
+
+export function formatSummary(result: AnalysisResult): string {
+  const out: string[] = [];
+  out.push(`mbms-conform analyze ${basename(result.capture)}: ${result.format}, ${result.frames} frames, ${result.events} events, MIKEY port${result.mikeyPorts.length > 1 ? 's' : ''} ${result.mikeyPorts.join(',')}${result.httpPorts ? `, HTTP port${result.httpPorts.length > 1 ? 's' : ''} ${result.httpPorts.join(',')}` : ''}`);
+  out.push('');
+  out.push(`Procedures (${result.procedures.length})`);
+  for (const p of result.procedures) {
+    const frames = p.firstFrame === p.lastFrame ? `frame ${p.firstFrame}` : `frames ${p.firstFrame}-${p.lastFrame}`;
+    out.push(`  ${p.verdict.padEnd(6)} ${p.id.padEnd(18)} ${p.clause.padEnd(8)} ${p.title}${p.ue ? ` (${p.ue})` : ''}, ${p.eventCount} events, ${frames}`);
+    for (const f of p.findings) if (f.verdict !== 'PASS') out.push(...findingLine(f));
+    if (p.omittedFindings > 0) out.push(`      ... ${p.omittedFindings} more non-PASS findings (counted under Checks)`);
+  }
+  out.push('');
+  out.push('Checks');
+  const names = Object.keys(result.checks).sort();
+  const width = Math.max(24, ...names.map((n) => n.length));
+  out.push(`  ${'check'.padEnd(width)} ${COLUMNS.map((c) => (c === 'NOT-APPLICABLE' ? 'N/A' : c).padStart(7)).join('')}`);
+  for (const name of names) {
+    const c: CheckCounts = result.checks[name]!;
+    out.push(`  ${name.padEnd(width)} ${COLUMNS.map((v) => String(c[v] || '.').padStart(7)).join('')}`);
+  }
+  if (result.problemCount > 0) {
+    out.push('');
+    out.push(`Capture problems (${result.problemCount})`);
+    for (const p of result.problems) out.push(`  ${p.code} frames ${p.frames.join(',')}: ${p.message}`);
+  }
+  out.push('');
+  const counts = COLUMNS.map((v) => [v, result.procedures.filter((p) => p.verdict === v).length] as const).filter(([, n]) => n > 0);
+  out.push(`Verdict: ${result.verdict} (${counts.map(([v, n]) => `${n} ${v}`).join(', ') || 'no procedure found'})`);
+  return `${out.join('\n')}\n`;
+}
+
+function eventJson(e: TraceEvent): Record<string, unknown> {
+  const base = { id: e.id, kind: e.kind, time: e.time, frames: e.frames, src: e.src, dst: e.dst, actor: e.actor };
+  if (e.kind === 'http-request') return { ...base, method: e.method, target: e.target };
+  if (e.kind === 'http-response') return { ...base, status: e.status, reason: e.reason, requestId: e.requestId };
+  if (e.kind === 'mikey') return { ...base, length: e.bytes.length, ...(e.decodeError ? { decodeError: e.decodeError } : {}) };
+  return { ...base, text: e.text };
+}
+
+/** Plain JSON data (no Buffers, no bigints): what `--json` prints. */
+export function analysisJson(result: AnalysisResult): unknown {
+  const data = {
+    capture: result.capture, format: result.format, frames: result.frames, events: result.events,
+    mikeyPorts: result.mikeyPorts, httpPorts: result.httpPorts, verdict: result.verdict,
+    procedures: result.procedures.map((p) => ({
+      id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
+      firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
+      checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
+    })),
+    checks: result.checks,
+    problems: result.problems, problemCount: result.problemCount,
+  };
+  return JSON.parse(JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+}
