@@ -1,0 +1,107 @@
+// `mbms-conform analyze` as a user runs it: exit codes (0 all PASS, 1 any FAIL, 2 bad input with one line
+// naming the file and the reason), the summary, --json and the Allure result files.
+import { test, expect } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const PCAPS = 'fixtures/pcaps';
+const BASE = ['--profile', `${PCAPS}/profile.yaml`, '--keys', `${PCAPS}/keys.yaml`];
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/mbms-conform.js', 'analyze', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'analyze-cli-'));
+
+test('clean capture: exit 0, every procedure PASS in the summary, one Allure result per procedure', async () => {
+  const allure = tmp();
+  const r = await run([`${PCAPS}/clean.pcap`, ...BASE, '--allure-results', allure]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain('Procedures (5)');
+  expect(r.stdout).toMatch(/PASS\s+msk-request#1\s+6\.3\.1/);
+  expect(r.stdout).toMatch(/PASS\s+mtk-update#1\s+6\.3\.3/);
+  expect(r.stdout).toMatch(/^\s+mikey\.mac\s+7\s/m);
+  expect(r.stdout).toContain('Verdict: PASS (5 PASS)');
+  const results = readdirSync(allure).filter((f) => f.endsWith('-result.json')).map((f) => JSON.parse(readFileSync(join(allure, f), 'utf8')));
+  expect(results).toHaveLength(5);
+  for (const res of results) {
+    expect(res.status).toBe('passed');
+    expect(res.stage).toBe('finished');
+    expect(res.labels).toContainEqual({ name: 'verdict', value: 'PASS' });
+    for (const a of res.attachments) expect(readdirSync(allure)).toContain(a.source);
+  }
+});
+
+test('a fault capture: exit 1, the failing check with its frames in the summary, a failed Allure result', async () => {
+  const allure = tmp();
+  const r = await run([`${PCAPS}/ue-ack-mtk.pcap`, ...BASE, '--allure-results', allure]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(/FAIL\s+mtk-update#1/);
+  expect(r.stdout).toMatch(/FAIL\s+mtk\.silence: .*frames 13,14\]/);
+  expect(r.stdout).toContain('Verdict: FAIL (1 PASS, 1 FAIL)');
+  const results = readdirSync(allure).filter((f) => f.endsWith('-result.json')).map((f) => JSON.parse(readFileSync(join(allure, f), 'utf8')));
+  const failed = results.filter((x) => x.status === 'failed');
+  expect(failed).toHaveLength(1);
+  expect(failed[0].statusDetails.message).toContain('mtk.silence');
+  expect(failed[0].statusDetails.trace).toContain('frames 13,14');
+});
+
+test('--json: machine-readable verdicts, findings with event ids and frame numbers', async () => {
+  const r = await run([`${PCAPS}/bmsc-mikey-before-200.pcap`, ...BASE, '--json', '--no-allure']);
+  expect(r.code).toBe(1);
+  const data = JSON.parse(r.stdout);
+  expect(data.verdict).toBe('FAIL');
+  expect(data.format).toBe('pcap');
+  const p = data.procedures[0];
+  expect(p.id).toBe('msk-request#1');
+  const f = p.findings.find((x: { check: string; verdict: string }) => x.check === 'order.mikey-after-200' && x.verdict === 'FAIL');
+  expect(f.evidence.frames).toEqual([9, 10]);
+  expect(f.evidence.events).toHaveLength(2);
+  expect(data.checks['order.mikey-after-200'].FAIL).toBe(1);
+});
+
+test('without the keys file the MAC checks are INCONC, so the capture does not pass (exit 1)', async () => {
+  const r = await run([`${PCAPS}/clean.pcap`, '--profile', `${PCAPS}/profile.yaml`, '--no-allure', '--json']);
+  expect(r.code).toBe(1);
+  const data = JSON.parse(r.stdout);
+  expect(data.checks['mikey.mac'].INCONC).toBeGreaterThan(0);
+  expect(data.checks['mikey.mac'].PASS).toBe(0);
+  expect(data.checks['digest.response'].INCONC).toBeGreaterThan(0);
+});
+
+test('bad input: exit 2 with one line naming the file and the reason', async () => {
+  const dir = tmp();
+  const notCapture = join(dir, 'notes.pcap');
+  writeFileSync(notCapture, 'this is not a capture file at all');
+  const badKeys = join(dir, 'keys.yaml');
+  writeFileSync(badKeys, 'ues:\n  - btid: x\n    ksNaf: nothex\n');
+  const cases: [string[], RegExp][] = [
+    [['missing.pcap', ...BASE], /^mbms-conform analyze: missing\.pcap: no such file$/],
+    [[notCapture, ...BASE], new RegExp(`^mbms-conform analyze: ${notCapture.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .+$`)],
+    [[`${PCAPS}/clean.pcap`, '--profile', `${PCAPS}/profile.yaml`, '--keys', badKeys], /^mbms-conform analyze: .*keys\.yaml:3: ues\[0\]\.ksNaf: .+$/],
+    [[`${PCAPS}/clean.pcap`, '--profile', `${PCAPS}/nope.yaml`], /^mbms-conform analyze: .*nope\.yaml.*$/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await run([...args, '--no-allure']);
+    expect(r.code, args.join(' ')).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+  }
+  const usage = await run([`${PCAPS}/clean.pcap`]);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toContain('--profile <profile.yaml> is required');
+});
