@@ -9,7 +9,7 @@ import { digestWorksheet, failingEventIds, failureDocuments, failuresText, hasDi
 import { allure2Categories, allureStatus, EPIC, LABEL, parentSuiteForRole, verdictMessage, verdictReason, type AllureStatus } from './status.ts';
 import type { CaseResult, RunInfo, Verdict } from './types.ts';
 import { VERDICTS } from './types.ts';
-import { DEFAULT_ALLURE_RESULTS_DIR } from './results.ts';
+import { DEFAULT_ALLURE_RESULTS_DIR, defaultResultsDir, writeCaseResult } from './results.ts';
 import { packageVersion } from './version.ts';
 
 export const PCAP_CONTENT_TYPE = 'application/vnd.tcpdump.pcap';
@@ -37,6 +37,11 @@ export interface ReportCaseOptions {
   /** Worksheets from lib/digest computeResponse/computeRspauth, when the engine has them. */
   digestWorksheets?: unknown[];
   run?: RunInfo;
+  /**
+   * Where the CaseResult JSON (and its pcap) is written for the certification summary and shard
+   * merges: default $MBMS_RESULTS_DIR or reports/results; `false` to not write it.
+   */
+  resultsDir?: string | false;
 }
 
 type RuntimeMessage =
@@ -98,10 +103,14 @@ function description(result: CaseResult): string {
 }
 
 /**
- * Reports one finished case to Allure. Call it from the Playwright test that ran the case, after
- * the case and before the test ends (also before `testInfo.skip` for INCONC / NOT-APPLICABLE).
+ * Reports one finished case: writes its CaseResult file (`writeCaseResult`, see `resultsDir`) and
+ * sends its Allure labels, links, parameters, timed steps and attachments. Call it from the
+ * Playwright test that ran the case, after the case and before the test ends (before
+ * `testInfo.skip` for NOT-APPLICABLE, before throwing for FAIL / INCONC / ERROR).
  */
 export async function reportCase(result: CaseResult, testInfo: TestInfo, opts: ReportCaseOptions = {}): Promise<void> {
+  // The file first: whatever happens to the Allure messages, the certification sees the case.
+  if (opts.resultsDir !== false) writeCaseResult(result, opts.resultsDir ?? defaultResultsDir());
   const allowSecrets = opts.allowSecrets ?? opts.run?.allowSecrets ?? false;
   await allure.labels(...caseLabels(result));
   await allure.testCaseId(result.id);

@@ -11,6 +11,11 @@ export const DEFAULT_RESULTS_DIR = 'reports/results';
 export const DEFAULT_ALLURE_RESULTS_DIR = 'reports/allure-results';
 export const RUN_INFO_FILE = 'run-info.json';
 
+/** The results directory of this process: $MBMS_RESULTS_DIR (set by `mbms-conform run`) or reports/results. */
+export function defaultResultsDir(): string {
+  return process.env.MBMS_RESULTS_DIR || DEFAULT_RESULTS_DIR;
+}
+
 /** File name of a case: the stable id with '/' turned into '__' ('bmsc/6.3.1/03' -> 'bmsc__6.3.1__03.json'). */
 export function caseResultFileName(id: string): string {
   return `${id.replace(/[/\\]/g, '__').replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
@@ -71,7 +76,7 @@ function writeAtomically(path: string, text: string): void {
  * hashes the very pcap the verdict was computed from. Returns the JSON path.
  * Called by the conformance spec after each case (before `reportCase`).
  */
-export function writeCaseResult(result: CaseResult, dir: string = DEFAULT_RESULTS_DIR): string {
+export function writeCaseResult(result: CaseResult, dir: string = defaultResultsDir()): string {
   mkdirSync(dir, { recursive: true });
   const file = caseResultFileName(result.id);
   const path = join(dir, file);
@@ -104,7 +109,7 @@ export function readCaseResults(dir: string = DEFAULT_RESULTS_DIR): LoadedCaseRe
 }
 
 /** Records who was tested with which profile and capability statement (once per run and shard). */
-export function writeRunInfo(info: RunInfo, dir: string = DEFAULT_RESULTS_DIR): string {
+export function writeRunInfo(info: RunInfo, dir: string = defaultResultsDir()): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, RUN_INFO_FILE);
   writeAtomically(path, `${JSON.stringify(info, replacer, 2)}\n`);
