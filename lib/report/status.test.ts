@@ -88,3 +88,8 @@ test('clauses sort numerically; the worst verdict wins', () => {
   expect(worstVerdict(['NOT-APPLICABLE', 'PASS'])).toBe('PASS');
   expect(worstVerdict([])).toBeUndefined();
 });
+
+test('the Allure status of each verdict is the one lib/suite status-map intends', async () => {
+  const { mapVerdict } = await import('../suite/index.ts');
+  for (const v of VERDICTS) expect(allureStatus(v), v).toBe(mapVerdict(v).allureIntended);
+});

@@ -1,36 +1,15 @@
-// The shared data model as lib/report consumes it (docs/architecture.md, "Shared data model").
-// The trace types come from lib/trace. The verdict types (lib/suite) are restated here until
-// lib/suite exports them from its index.ts; structural typing keeps the two in step: a lib/suite
-// CaseResult is assignable to this one as long as the contract holds.
+// The shared data model as lib/report consumes it (docs/architecture.md, "Shared data model"):
+// trace types from lib/trace, verdict types from lib/suite (type-only imports), plus RunInfo, which
+// the report layer owns.
 
 export type { Endpoint, Actor, TraceEventBase, HttpRequestEvent, HttpResponseEvent, MikeyEvent, NoteEvent, TraceEvent } from '../trace/index.ts';
-import type { TraceEvent } from '../trace/index.ts';
 
-export type Verdict = 'PASS' | 'FAIL' | 'INCONC' | 'ERROR' | 'NOT-APPLICABLE';
+export type { Verdict, Finding, StepResult, CaseResult, Severity } from '../suite/index.ts';
+import type { Verdict, CaseResult } from '../suite/index.ts';
+
+/** The five verdicts (type-only import above: the report layer does not load the engine at run time). */
 export const VERDICTS: readonly Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
-
-export interface Finding {
-  verdict: Verdict; check: string; message: string;
-  expected?: unknown; actual?: unknown;
-  evidence: { events: number[]; frames: number[] };
-  step?: number;
-}
-export interface StepResult {
-  index: number; action: string; title: string; verdict: Verdict;
-  startedAt: number; durationMs: number; events: number[]; findings: Finding[];
-}
-export type SutRole = 'bmsc' | 'ue';
-export type Severity = 'blocker' | 'critical' | 'normal' | 'minor' | 'trivial';
-export interface CaseResult {
-  id: string;
-  role: SutRole; clause: string; procedure: string; title: string; requirement: string;
-  references: string[]; severity: Severity; tags: string[];
-  mandatory: boolean;
-  verdict: Verdict; findings: Finding[]; steps: StepResult[];
-  trace: TraceEvent[]; pcapPath?: string;
-  sut: { name: string; role: SutRole; embedded: boolean; faults?: string[] };
-  startedAt: number; durationMs: number;
-}
+export type SutRole = CaseResult['role'];
 
 /**
  * What a run knows once, beside the cases: who was tested, with which profile (PIXIT) and
