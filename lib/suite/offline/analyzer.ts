@@ -530,6 +530,8 @@ export class OfflineAnalyzer implements EventConsumer {
         else instance.fail('ack.iff-v', `a verification message within T_ack = ${this.#profile.timers.ackMs} ms of a valid MIKEY message with V=1 (RFC 3830 §5.2, A-U3)`, 'verification message (data type 1)', 'none', valid.map((c) => c.event));
       } else if (d.copies.every((c) => c.macValid === false)) {
         instance.pass('ack.iff-v', 'no verification message for messages whose MAC does not verify (RFC 3830 §5.3, G-U1)', d.copies.map((c) => c.event));
+      } else if (d.copies.every((c) => !c.fresh || c.macValid === false)) {
+        instance.pass('ack.iff-v', 'no verification message for a replayed message (TS counter not above the last one; reference §6.1, G-U2)', d.copies.map((c) => c.event));
       } else if (d.copies.some((c) => c.macValid === undefined)) {
         instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
       }

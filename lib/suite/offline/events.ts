@@ -46,7 +46,7 @@ export async function streamCapture(path: string, options: StreamOptions, consum
   try {
     format = await detectCaptureFormat(path);
   } catch (e) {
-    throw new AnalyzeInputError(path, captureReason(e));
+    throw new AnalyzeInputError(path, captureReason(e, path));
   }
   const mikeyPorts = new Set(options.mikeyPorts);
   const httpPorts = options.httpPorts?.length ? new Set(options.httpPorts) : undefined;
@@ -152,17 +152,18 @@ export async function streamCapture(path: string, options: StreamOptions, consum
     dissector.end();
   } catch (e) {
     if (e instanceof AnalyzeInputError) throw e;
-    throw new AnalyzeInputError(path, captureReason(e));
+    throw new AnalyzeInputError(path, captureReason(e, path));
   }
   flush(Number.POSITIVE_INFINITY);
   if (lastTime !== undefined) consumer.onClock?.(lastTime);
   return { format, frames, events, firstTime, lastTime };
 }
 
-function captureReason(e: unknown): string {
+function captureReason(e: unknown, path: string): string {
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'ENOENT') return 'no such file';
   if (err?.code === 'EISDIR') return 'is a directory';
   if (err?.code === 'EACCES') return 'permission denied';
-  return (err?.message ?? String(e)).split('\n')[0]!;
+  const line = (err?.message ?? String(e)).split('\n')[0]!;
+  return line.startsWith(`${path}: `) ? line.slice(path.length + 2) : line;
 }

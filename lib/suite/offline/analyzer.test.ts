@@ -1,0 +1,217 @@
+// The offline checks one by one on synthetic captures (synthetic.ts: lib/mikey builders, lib/digest,
+// TapRecorder), each built with one deviation, judged FAIL with the frames of the proving events, and
+// with the deviation removed judged PASS — so that every check can fail and can pass.
+import { test, expect } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
+import { analyzeCapture, parseKeys, type AnalysisResult, type AnalyzeKeys } from './index.ts';
+import { SyntheticCapture } from './synthetic.ts';
+
+const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+const BTID = 'synthetic-btid@bsf.example.com';
+
+function profile(): MbmsProfile {
+  const p = referenceProfile();
+  p.retransmission = { intervalMs: 150, count: 2, freshTs: true };
+  return p;
+}
+
+function keysFor(...ues: { btid: string; ksNaf: Buffer }[]): AnalyzeKeys {
+  return parseKeys(`ues:\n${ues.map((u) => `  - { btid: "${u.btid}", ksNaf: ${u.ksNaf.toString('hex')} }`).join('\n')}\n`);
+}
+
+async function judge(build: (c: SyntheticCapture) => void, opts: { keys?: AnalyzeKeys; profile?: MbmsProfile } = {}): Promise<AnalysisResult> {
+  const p = opts.profile ?? profile();
+  const path = join(mkdtempSync(join(tmpdir(), 'analyze-syn-')), 'c.pcap');
+  const c = new SyntheticCapture(path, { profile: p, btid: BTID, ksNaf: KS_NAF });
+  build(c);
+  c.close();
+  return analyzeCapture(path, { profile: p, keys: opts.keys ?? keysFor({ btid: BTID, ksNaf: KS_NAF }) });
+}
+
+const fails = (r: AnalysisResult) => r.procedures.flatMap((p) => p.findings.filter((f) => f.verdict === 'FAIL').map((f) => ({ procedure: p.id, check: f.check, frames: f.evidence.frames })));
+
+const MSK = randomBytes(16);
+const RAND = randomBytes(16);
+
+test('push: V=1 message, ACK, nothing after it -> PASS; a copy after the ACK -> retransmission.after-ack FAIL', async () => {
+  const good = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1000);
+  });
+  expect(good.procedures.map((p) => [p.id, p.verdict])).toEqual([['msk-push#1', 'PASS']]);
+  expect(good.checks['ack.mac']!.PASS).toBe(1);
+
+  let copy: number[] = [];
+  let ackFrames: number[] = [];
+  const bad = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    ackFrames = c.advance(5).ack(m.bytes).frames;
+    copy = c.advance(150).msk({ counter: 2, mskId: 0x00010001, msk: MSK, rand: RAND }).frames;
+    c.advance(1000);
+  });
+  expect(fails(bad)).toEqual([{ procedure: 'msk-push#1', check: 'retransmission.after-ack', frames: [...ackFrames, ...copy] }]);
+});
+
+test('counter per MUK: a second push reusing the counter -> counter.muk FAIL citing both messages', async () => {
+  const frames: number[] = [];
+  const r = await judge((c) => {
+    const a = c.msk({ counter: 7, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(a.bytes);
+    frames.push(...a.frames);
+    c.advance(1000);
+    const b = c.msk({ counter: 7, mskId: 0x00010002, msk: randomBytes(16), rand: RAND, csbId: 99 });
+    frames.push(...b.frames);
+    c.advance(1000);
+  });
+  const f = fails(r).filter((x) => x.check === 'counter.muk');
+  expect(f).toEqual([{ procedure: 'msk-push#2', check: 'counter.muk', frames }]);
+  // the UE rightly did not acknowledge the replayed counter; the BM-SC never retransmitted the unacknowledged message
+  expect(fails(r).map((x) => x.check).sort()).toEqual(['counter.muk', 'retransmission.count']);
+  expect(r.procedures[1]!.checks['ack.iff-v']).toMatchObject({ PASS: 1, FAIL: 0 });
+});
+
+test('UE side: ACK to a bad-MAC message -> ack.bad-mac; ACK to V=0 -> ack.iff-v; no ACK to a valid V=1 -> ack.iff-v', async () => {
+  let frames: number[] = [];
+  const badMac = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND, badMac: true });
+    frames = [...m.frames, ...c.advance(3).ack(m.bytes).frames];
+    c.advance(1000);
+  });
+  expect(fails(badMac)).toContainEqual({ procedure: 'msk-push#1', check: 'ack.bad-mac', frames });
+  expect(fails(badMac)).toContainEqual(expect.objectContaining({ check: 'mikey.mac' }));
+
+  const v0 = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND, v: false });
+    frames = [...m.frames, ...c.advance(3).ack(m.bytes).frames];
+    c.advance(1000);
+  });
+  expect(fails(v0)).toEqual([{ procedure: 'msk-push#1', check: 'ack.iff-v', frames }]);
+
+  const silent = await judge((c) => {
+    frames = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND }).frames;
+    c.advance(2000);
+  });
+  const checks = fails(silent).map((x) => x.check).sort();
+  expect(checks).toEqual(['ack.iff-v', 'retransmission.count']);
+  expect(fails(silent).find((x) => x.check === 'ack.iff-v')!.frames).toEqual(frames);
+});
+
+test('the capture ending inside a window is INCONC, not FAIL', async () => {
+  const r = await judge((c) => { c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND }); c.advance(100); });
+  expect(r.verdict).toBe('INCONC');
+  expect(r.checks['ack.iff-v']!.INCONC).toBe(1);
+  expect(r.checks['ack.iff-v']!.FAIL).toBe(0);
+});
+
+test('6.3.1 over HTTP: Digest response and rspauth recomputed from Ks_NAF; wrong password / wrong rspauth -> FAIL', async () => {
+  const run = (opts: { password?: string; wrongRspauth?: boolean }) => judge((c) => {
+    c.mskRequest({ mskIds: [0x00010001], ...opts });
+    const m = c.advance(10).msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1000);
+  });
+  const good = await run({});
+  expect(good.procedures.map((p) => [p.id, p.verdict])).toEqual([['msk-request#1', 'PASS']]);
+  for (const check of ['order.challenge', 'digest.response', 'digest.rspauth', 'order.mikey-after-200', 'ack.iff-v']) expect(good.checks[check]?.PASS, check).toBeGreaterThan(0);
+
+  const wrongPassword = await run({ password: 'bm90IHRoZSBrZXk=' });
+  expect(fails(wrongPassword).map((f) => f.check)).toContain('digest.response');
+  const wrongRspauth = await run({ wrongRspauth: true });
+  expect(fails(wrongRspauth).map((f) => f.check)).toEqual(['digest.rspauth']);
+});
+
+test('a 200 OK without a MIKEY MSK message within T_deliver -> delivery.msk-message FAIL', async () => {
+  let ok: number[] = [];
+  const r = await judge((c) => {
+    ok = c.mskRequest({ mskIds: [0x00010001] }).frames.ok;
+    c.advance(3000);
+  });
+  expect(fails(r)).toEqual([{ procedure: 'msk-request#1', check: 'delivery.msk-message', frames: ok }]);
+});
+
+test('MTK update: MAC under the MSK learnt from the MSK message; repeated MTK ID, old counter, V=1 and a reply -> FAIL', async () => {
+  const good = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(500).mtk({ counter: 1, mskId: 0x00010001, mtkId: 1, msk: MSK, mskRand: RAND });
+    c.advance(500).mtk({ counter: 2, mskId: 0x00010001, mtkId: 2, msk: MSK, mskRand: RAND });
+    c.advance(1000);
+  });
+  expect(good.verdict).toBe('PASS');
+  expect(good.checks['mikey.mac']!.PASS).toBe(3);
+  expect(good.checks['mtk.silence']!.PASS).toBe(2);
+
+  const frames: Record<string, number[]> = {};
+  const bad = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    frames.first = c.advance(500).mtk({ counter: 5, mskId: 0x00010001, mtkId: 3, msk: MSK, mskRand: RAND }).frames;
+    frames.second = c.advance(500).mtk({ counter: 5, mskId: 0x00010001, mtkId: 3, msk: MSK, mskRand: RAND, v: true }).frames;
+    frames.reply = c.advance(20).udpFromUe(Buffer.from('not even MIKEY'), c.bmsc.mikey).frames;
+    c.advance(1000);
+  });
+  const mtkFails = fails(bad).filter((f) => f.procedure === 'mtk-update#1');
+  expect(mtkFails).toEqual([
+    { procedure: 'mtk-update#1', check: 'mikey.v-flag', frames: frames.second },
+    { procedure: 'mtk-update#1', check: 'counter.msk', frames: [...frames.first!, ...frames.second!] },
+    { procedure: 'mtk-update#1', check: 'mtk.id', frames: [...frames.first!, ...frames.second!] },
+    { procedure: 'mtk-update#1', check: 'mtk.silence', frames: [...frames.second!, ...frames.reply!] },
+  ]);
+});
+
+test('MTK messages of an MSK whose delivery is not in the capture: judged with the keys file MSK, else INCONC', async () => {
+  const build = (c: SyntheticCapture) => {
+    c.mtk({ counter: 1, mskId: 0x00010005, mtkId: 1, msk: MSK, mskRand: RAND });
+    c.advance(1000);
+  };
+  const without = await judge(build);
+  expect(without.verdict).toBe('INCONC');
+  const keys = parseKeys(`ues: [{ btid: "${BTID}", ksNaf: ${KS_NAF.toString('hex')} }]\nmsks:\n  - { keyDomainId: 00f110, mskId: "00010005", key: ${MSK.toString('hex')}, rand: ${RAND.toString('hex')} }\n`);
+  const withKey = await judge(build, { keys });
+  expect(withKey.verdict).toBe('PASS');
+  expect(withKey.checks['mikey.mac']!.PASS).toBe(1);
+  const wrongKey = await judge(build, { keys: parseKeys(`msks: [{ keyDomainId: 00f110, mskId: "00010005", key: ${randomBytes(16).toString('hex')}, rand: ${RAND.toString('hex')} }]\n`) });
+  // a wrong MSK: the MAC fails (and the decrypted key data is garbage), nothing else
+  expect(fails(wrongKey)[0]!.check).toBe('mikey.mac');
+  for (const f of fails(wrongKey)) expect(['mikey.mac', 'mikey.key-data']).toContain(f.check);
+  expect(wrongKey.checks['mikey.mac']!.FAIL).toBe(1);
+});
+
+test('solicited pull: trigger, ACK and a POST within T_pull -> PASS; no POST -> pull.request FAIL at the trigger', async () => {
+  const good = await judge((c) => {
+    const t = c.trigger({ counter: 1 });
+    c.advance(3).ack(t.bytes);
+    c.advance(50).mskRequest({ mskIds: [0x00010001] });
+    const m = c.advance(10).msk({ counter: 2, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1500);
+  });
+  expect(good.procedures.map((p) => [p.id, p.verdict])).toEqual([['solicited-pull#1', 'PASS'], ['msk-request#1', 'PASS']]);
+  expect(good.checks['pull.request']!.PASS).toBe(1);
+  expect(good.checks['trigger.key-ids']!.PASS).toBe(1);
+
+  let trigger: number[] = [];
+  const bad = await judge((c) => {
+    const t = c.trigger({ counter: 1 });
+    trigger = t.frames;
+    c.advance(3).ack(t.bytes);
+    c.advance(3000);
+  });
+  expect(fails(bad)).toEqual([{ procedure: 'solicited-pull#1', check: 'pull.request', frames: trigger }]);
+});
+
+test('several UEs in the keys file: the MUK whose MAC verifies names the UE of a push', async () => {
+  const other = { btid: 'other@bsf.example.com', ksNaf: randomBytes(32) };
+  const r = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1000);
+  }, { keys: keysFor(other, { btid: BTID, ksNaf: KS_NAF }) });
+  expect(r.verdict).toBe('PASS');
+  expect(r.procedures[0]!.ue).toBe(BTID);
+});
