@@ -21,7 +21,8 @@ test('two lanes, UE and BM-SC, the SUT one marked', () => {
   const lanes = byClass(svg, 'lane');
   expect(lanes.map((l) => l['@_data-role'])).toEqual(['ue', 'bmsc']);
   expect(lanes.map((l) => l['@_data-sut'])).toEqual(['false', 'true']);
-  expect(texts(lanes[1]!).join(' ')).toContain('BM-SC — SUT (acme-bmsc)');
+  expect(texts(lanes[1]!).join(' ')).toContain('BM-SC — SUT');
+  expect(texts(lanes[1]!).join(' ')).toContain('acme-bmsc · 127.0.0.2');
   expect(texts(lanes[0]!).join(' ')).toContain('UE — tester');
 });
 

@@ -135,10 +135,8 @@ export function ladderSvg(trace: readonly TraceEvent[], opts: LadderOptions): st
   for (const step of opts.steps ?? []) for (const id of step.events) if (!stepOf.has(id)) stepOf.set(id, step);
 
   const sutLane: Lane = opts.roles.sut;
-  const laneTitle = (lane: Lane): string => {
-    const role = lane === 'ue' ? 'UE' : 'BM-SC';
-    return lane === sutLane ? `${role} — SUT${opts.roles.sutName ? ` (${opts.roles.sutName})` : ''}` : `${role} — tester${opts.roles.testerName ? ` (${opts.roles.testerName})` : ''}`;
-  };
+  const laneTitle = (lane: Lane): string => `${lane === 'ue' ? 'UE' : 'BM-SC'} — ${lane === sutLane ? 'SUT' : 'tester'}`;
+  const laneName = (lane: Lane): string | undefined => (lane === sutLane ? opts.roles.sutName : opts.roles.testerName);
   const laneEndpoint = (lane: Lane): string | undefined => {
     const sent = events.find((e) => e.kind !== 'note' && laneOf(e.actor, sutLane) === lane);
     return sent ? sent.src.address : undefined;
@@ -200,11 +198,14 @@ export function ladderSvg(trace: readonly TraceEvent[], opts: LadderOptions): st
 
   const lanes = (['ue', 'bmsc'] as const).map((lane) => {
     const x = LANE_X[lane];
-    const addr = laneEndpoint(lane);
+    // Under the box: who plays the lane and where it sent from (the name may be long: a SUT name
+    // with its injected faults), truncated to the lane's width; the full text is in the tooltip.
+    const under = [laneName(lane), laneEndpoint(lane)].filter(Boolean).join(' · ');
     return el('g', { class: 'lane', 'data-role': lane, 'data-sut': lane === sutLane ? 'true' : 'false' }, [
+      el('title', {}, [laneTitle(lane), under].filter(Boolean).join('\n')),
       el('rect', { x: x - 150, y: 20, width: 300, height: 34, rx: 4, fill: lane === sutLane ? '#e3f2fd' : '#f1f8e9', stroke: INK }),
-      el('text', { x, y: 42, 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold', fill: INK }, truncate(laneTitle(lane), 44)),
-      addr ? el('text', { x, y: 70, 'text-anchor': 'middle', 'font-size': 11, fill: MUTED }, addr) : null,
+      el('text', { x, y: 42, 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold', fill: INK }, laneTitle(lane)),
+      under ? el('text', { x, y: 70, 'text-anchor': 'middle', 'font-size': 11, fill: MUTED }, truncate(under, 64)) : null,
       el('line', { x1: x, y1: 54, x2: x, y2: height - 12, stroke: '#90a4ae', 'stroke-width': 1 }),
     ]);
   });
