@@ -103,8 +103,9 @@ export function windowMs(profile: MbmsProfile, window: string | number | undefin
   const base: Record<string, number> = {
     deliver: t.deliverMs, ack: t.ackMs, pull: t.pullMs, silence: t.silenceMs, rekey: t.rekeyMs, http: t.httpMs,
     retransmission: r.intervalMs,
-    // the whole schedule: count retransmissions at intervalMs each, plus one interval of margin
-    retransmissions: r.intervalMs * (r.count + 1),
+    // the whole schedule: count retransmissions at intervalMs each, plus a margin of one interval or T_ack
+    // (whichever is longer) for timer drift on a loaded host
+    retransmissions: r.intervalMs * r.count + Math.max(r.intervalMs, t.ackMs),
     'nonce-ttl': profile.http.nonceTtlMs,
   };
   return Math.round(base[m[2]!]! * factor);

@@ -20,7 +20,8 @@ import type { CaseDef, StepAction } from './loader.ts';
 import type { SutProvider, SutSession } from './sut.ts';
 import { VerdictTracker, type CaseResult, type StepResult, type Verdict, worse } from './verdict.ts';
 import * as common from './steps/common.ts';
-import * as bmscSteps from './steps/tester-bmsc.ts';
+import * as ueHttp from './steps/ue-http.ts';
+import * as ueMikey from './steps/ue-mikey.ts';
 import * as ueSteps from './steps/tester-ue.ts';
 
 export interface CaseEnv {
@@ -36,14 +37,14 @@ export interface CaseEnv {
   caseTimeoutMs?: number;
 }
 
-/** Step handlers by action. The UE-role ones live in steps/tester-bmsc.ts. */
+/** Step handlers by action: tester UE (steps/tester-ue.ts), tester BM-SC (steps/ue-http.ts, ue-mikey.ts), both (steps/common.ts). */
 export const STEP_HANDLERS: Record<StepAction, StepHandler> = {
   'http-request': ueSteps.httpRequest,
   'expect-http-response': ueSteps.expectHttpResponse,
   'send-ack': ueSteps.sendAck,
-  'expect-http-request': bmscSteps.expectHttpRequest,
-  'respond-http': bmscSteps.respondHttp,
-  'send-mikey': bmscSteps.sendMikey,
+  'expect-http-request': ueHttp.expectHttpRequest,
+  'respond-http': ueHttp.respondHttp,
+  'send-mikey': ueMikey.sendMikey,
   'expect-mikey': common.expectMikey,
   'trigger': common.trigger,
   'expect-silence': common.expectSilence,
@@ -170,11 +171,13 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
       });
       if (outcome === 'stop') break;
     }
-    if (signal.aborted && env.signal?.aborted) tracker.inconc('case.aborted', 'the run was aborted');
+    if (env.signal?.aborted) tracker.inconc('case.aborted', 'the run was aborted');
   } catch (e) {
     tracker.error('harness', e instanceof HarnessError ? e.message : `harness error: ${(e as Error).stack ?? String(e)}`);
   } finally {
     clearTimeout(timer);
+    // Anything still pending of this case (an un-awaited trigger, a wait) sees the case as over.
+    controller.abort(new Error('case finished'));
     await ue?.close().catch(() => undefined);
     await bmsc?.close().catch(() => undefined);
     await session?.close().catch((e: Error) => log(`closing the SUT session: ${e.message}`));

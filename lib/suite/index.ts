@@ -18,3 +18,7 @@ export {
 export { loadCapabilityStatement, checkCapabilityStatement, loadSutProfile, sutFromEnv, workerAddress } from './sut-profile.ts';
 export { verifyKeyMessage, verifyAck, classifyDatagram, keyIdsJson, type CheckOutcome, type KeyMessageVerdict } from './verify/mikey.ts';
 export { verifyChallenge, verifyAuthenticationInfo, verifyMskResponseBody } from './verify/http.ts';
+export {
+  runFaultMatrix, writeFaultMatrix, faultMatrixMarkdown, loadExpectedCatches, observedCatches,
+  type FaultMatrix, type FaultMatrixInput, type FaultMatrixCell, type FaultInfo, type ExpectedCatches,
+} from './fault-matrix.ts';

@@ -25,6 +25,16 @@ export const trigger: StepHandler = async (run, p) => {
   }
   if (action === 'bootstrap') { params.btid = identity.btid; params.ksNaf = identity.ksNaf.toString('hex'); }
   const before = note(run, `trigger ${action} via ${run.session.adapter.kind} ${JSON.stringify(params)}`);
+  if (action === 'msk-request') {
+    // The UE's MSK request is an HTTP exchange with the tester BM-SC that later steps conduct: the adapter's
+    // answer comes only after it, so the trigger is started and not awaited (its outcome is noted).
+    run.session.adapter.trigger(action, params, run.signal).then(
+      (outcome) => { if (!run.signal.aborted) try { note(run, `trigger ${action}: ${outcome.summary}`); } catch { /* trace closed */ } },
+      (e: Error) => { if (!run.signal.aborted) try { note(run, `trigger ${action} failed: ${e instanceof TriggerError ? e.reason : e.message}`); } catch { /* trace closed */ } },
+    );
+    remember(run, p.as, { events: [before] });
+    return;
+  }
   try {
     const outcome = await run.session.adapter.trigger(action, params, run.signal);
     const after = note(run, `trigger ${action}: ${outcome.summary}`);
