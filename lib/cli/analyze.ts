@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadProfile, ProfileError, type MbmsProfile } from '../mbms/index.ts';
-import { ladderSvg } from '../report/index.ts';
 import {
   AnalyzeInputError, analysisJson, analyzeCapture, exitCodeOf, formatSummary, loadKeys, writeAllureResults,
   type AnalyzeKeys,
@@ -78,6 +77,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts });
 
     if (!values['no-allure']) {
+      const { ladderSvg } = await import('../report/index.ts'); // only when the report is written
       const dir = typeof values['allure-results'] === 'string' ? values['allure-results'] : DEFAULT_ANALYZE_ALLURE_DIR;
       writeAllureResults(result, dir, {
         attachments: (p) => [{

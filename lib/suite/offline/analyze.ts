@@ -41,7 +41,7 @@ export interface AnalysisResult {
 export async function analyzeCapture(path: string, options: AnalyzeCaptureOptions): Promise<AnalysisResult> {
   const mikeyPorts = options.mikeyPorts?.length ? options.mikeyPorts : [options.profile.ports.ueMikey];
   const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits });
-  const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs }, analyzer);
+  const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false }, analyzer);
   const out = analyzer.finish();
   const verdict = out.procedures.length === 0 ? 'INCONC' : out.procedures.reduce<Verdict>((v, p) => worse(v, p.verdict), 'PASS');
   return {

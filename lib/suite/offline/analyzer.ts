@@ -12,7 +12,7 @@
 import { computeResponse, digestEquals, parseChallenges, parseCredentials, type DigestCredentials } from '../../digest/index.ts';
 import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mbms/index.ts';
 import { findPayload, type KeyIds } from '../../mikey/index.ts';
-import { btidOf, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
+import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
 import { header, verifyAuthenticationInfo } from '../verify/http.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
 import type { Finding, Verdict } from '../verdict.ts';
@@ -205,12 +205,11 @@ export class OfflineAnalyzer implements EventConsumer {
   /** Closes the windows that ended before `now` (every window is bounded by a profile timer, O24). */
   #expire(now: number, atEnd: boolean): void {
     const t = this.#profile.timers;
-    for (const w of [...this.#silence]) {
-      if (w.until < now) {
-        this.#silence.splice(this.#silence.indexOf(w), 1);
-        if (atEnd && w.until > (this.#lastSeen ?? 0)) w.instance.inconc('mtk.silence', `the capture ends ${fmt(w.until - (this.#lastSeen ?? w.mtk.time))} ms before the silence window after the MTK message closes`, [w.mtk]);
-        else w.instance.pass('mtk.silence', `no UDP from the UE to the BM-SC within ${t.silenceMs} ms of the MTK message (6.3.3)`, [w.mtk]);
-      }
+    // Windows are opened in time order with the same length, so the expired ones are at the head.
+    while (this.#silence.length > 0 && this.#silence[0]!.until < now) {
+      const w = this.#silence.shift()!;
+      if (atEnd && w.until > (this.#lastSeen ?? 0)) w.instance.inconc('mtk.silence', `the capture ends ${fmt(w.until - (this.#lastSeen ?? w.mtk.time))} ms before the silence window after the MTK message closes`, [w.mtk]);
+      else w.instance.pass('mtk.silence', `no UDP from the UE to the BM-SC within ${t.silenceMs} ms of the MTK message (6.3.3)`, [w.mtk]);
     }
     for (const d of [...this.#deliveries]) if (d.deadline < now) this.#closeDelivery(d, atEnd);
     for (const [address, p] of [...this.#pulls]) {
@@ -377,7 +376,9 @@ export class OfflineAnalyzer implements EventConsumer {
 
   #onMikey(event: MikeyEvent): void {
     this.#seen(event.time);
+    // The stream leaves decoding to us (once per datagram): strict first, lenient for the evidence of a bad one
     const c = classifyDatagram(event.bytes);
+    if (event.message === undefined && event.decodeError === undefined) Object.assign(event, c.message ? { message: c.message } : decodeMikeyFields(event.bytes));
     const fromUe = c.kind === 'ack' || c.kind === 'error' || (c.kind === 'undecodable' && !this.#mikeyPorts.has(event.dst.port));
     if (fromUe) {
       this.#onFromUe(event, c.kind);

@@ -31,6 +31,11 @@ export interface StreamOptions {
   httpPorts?: number[];
   reorderMs?: number;
   reorderLimit?: number;
+  /**
+   * Decode MIKEY payloads into `message` / `decodeError` (default true, as lib/trace does). A consumer
+   * that decodes the datagram itself anyway turns it off to decode once.
+   */
+  decodeMikey?: boolean;
 }
 
 export interface StreamSummary { format: CaptureFormat; frames: number; events: number; firstTime?: number; lastTime?: number }
@@ -52,6 +57,7 @@ export async function streamCapture(path: string, options: StreamOptions, consum
   const httpPorts = options.httpPorts?.length ? new Set(options.httpPorts) : undefined;
   const reorderMs = options.reorderMs ?? 2000;
   const reorderLimit = options.reorderLimit ?? 4096;
+  const decode = options.decodeMikey ?? true;
   let pending: Item[] = [];
   let seq = 0;
   let nextId = 1;
@@ -123,7 +129,7 @@ export async function streamCapture(path: string, options: StreamOptions, consum
         }
         const bytes = Buffer.from(d.payload);
         push({ type: 'event', time: d.time, firstFrame: d.frames[0] ?? 0, seq: seq++,
-          input: { kind: 'mikey', time: d.time, frames: d.frames, src: d.src, dst: d.dst, actor: toMikey ? 'bmsc' : 'ue', bytes, ...decodeMikeyFields(bytes) } });
+          input: { kind: 'mikey', time: d.time, frames: d.frames, src: d.src, dst: d.dst, actor: toMikey ? 'bmsc' : 'ue', bytes, ...(decode ? decodeMikeyFields(bytes) : {}) } });
       },
       onHttpMessage: (conn, m) => push(httpItem(conn, m)),
       onHttpError: (conn, _from, e) => consumer.onProblem?.({ kind: 'http-error', time: e.time, frames: e.frames, conn: conn.id, code: e.error.code, message: e.error.message }),

@@ -4,7 +4,7 @@
 // findings are kept up to a cap per check and the rest counted; events are kept up to a cap, plus every
 // event a kept non-PASS finding cites.
 import type { TraceEvent } from '../../trace/index.ts';
-import { evidenceOf, worse, type Evidence, type Finding, type Verdict } from '../verdict.ts';
+import { evidenceOf, NO_EVIDENCE, worse, type Evidence, type Finding, type Verdict } from '../verdict.ts';
 
 export type ProcedureKind = 'msk-request' | 'msk-push' | 'solicited-pull' | 'mtk-update' | 'unattributed';
 
@@ -95,6 +95,12 @@ export class ProcedureInstance {
   }
 
   pass(check: string, message: string, cited: (TraceEvent | undefined)[], actual?: unknown): void {
+    // Past the examples a PASS is only counted: no evidence built (a million MTK messages pass here)
+    if ((this.#kept.get(`${check}|PASS`) ?? 0) >= this.limits.passExamples) {
+      (this.checks[check] ??= zeroCounts()).PASS++;
+      this.onFinding({ verdict: 'PASS', check, message, evidence: NO_EVIDENCE });
+      return;
+    }
     this.add({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}) }, cited);
   }
 
