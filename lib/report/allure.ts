@@ -9,7 +9,7 @@ import { digestWorksheet, failingEventIds, failureDocuments, failuresText, hasDi
 import { allure2Categories, allureStatus, EPIC, LABEL, parentSuiteForRole, verdictMessage, verdictReason, type AllureStatus } from './status.ts';
 import type { CaseResult, RunInfo, Verdict } from './types.ts';
 import { VERDICTS } from './types.ts';
-import { DEFAULT_ALLURE_RESULTS_DIR, defaultResultsDir, writeCaseResult } from './results.ts';
+import { DEFAULT_ALLURE_RESULTS_DIR, defaultResultsDir, writeCaseResult, writeRunInfo } from './results.ts';
 import { packageVersion } from './version.ts';
 
 export const PCAP_CONTENT_TYPE = 'application/vnd.tcpdump.pcap';
@@ -36,6 +36,7 @@ export interface ReportCaseOptions {
   allowSecrets?: boolean;
   /** Worksheets from lib/digest computeResponse/computeRspauth, when the engine has them. */
   digestWorksheets?: unknown[];
+  /** Who was tested (see `runInfoFromSut`): written once per SUT role beside the results, for the certification. */
   run?: RunInfo;
   /**
    * Where the CaseResult JSON (and its pcap) is written for the certification summary and shard
@@ -110,7 +111,10 @@ function description(result: CaseResult): string {
  */
 export async function reportCase(result: CaseResult, testInfo: TestInfo, opts: ReportCaseOptions = {}): Promise<void> {
   // The file first: whatever happens to the Allure messages, the certification sees the case.
-  if (opts.resultsDir !== false) writeCaseResult(result, opts.resultsDir ?? defaultResultsDir());
+  if (opts.resultsDir !== false) {
+    writeCaseResult(result, opts.resultsDir ?? defaultResultsDir());
+    if (opts.run) writeRunInfo(opts.run, opts.resultsDir ?? defaultResultsDir());
+  }
   const allowSecrets = opts.allowSecrets ?? opts.run?.allowSecrets ?? false;
   await allure.labels(...caseLabels(result));
   await allure.testCaseId(result.id);
@@ -208,17 +212,33 @@ export interface AllureReporterSetup {
   clauses?: string[];
 }
 
-/** environment.properties content: SUT identity, suite version, profile, capability statement. */
-export function environmentInfo(run: RunInfo | undefined, suiteVersion?: string): Record<string, string> {
+/** Flattens nested objects to dotted keys ("capabilities.streaming"), values as text. */
+export function flattenForDisplay(value: unknown, prefix = '', into: Record<string, string> = {}): Record<string, string> {
+  if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+    for (const [k, v] of Object.entries(value)) flattenForDisplay(v, prefix ? `${prefix}.${k}` : k, into);
+  } else if (prefix) {
+    into[prefix] = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+  }
+  return into;
+}
+
+/**
+ * environment.properties content: suite version, and per SUT its identity, profile name and
+ * capability statement (keys prefixed with the role when the run had two SUTs).
+ */
+export function environmentInfo(runs: RunInfo | readonly RunInfo[] | undefined, suiteVersion?: string): Record<string, string> {
+  const list = runs === undefined ? [] : Array.isArray(runs) ? runs as readonly RunInfo[] : [runs as RunInfo];
   const env: Record<string, string> = {};
-  if (suiteVersion ?? run?.suiteVersion) env['suite.version'] = (suiteVersion ?? run?.suiteVersion)!;
-  if (run) {
-    env['sut.name'] = run.sut.name;
-    if (run.sut.role) env['sut.role'] = parentSuiteForRole(run.sut.role);
-    if (run.sut.embedded !== undefined) env['sut.embedded'] = String(run.sut.embedded);
-    for (const k of ['vendor', 'model', 'version', 'address'] as const) if (run.sut[k]) env[`sut.${k}`] = run.sut[k]!;
-    if (run.profileName) env['profile'] = run.profileName;
-    for (const [k, v] of Object.entries(run.capabilities ?? {})) env[`capability.${k}`] = typeof v === 'string' ? v : JSON.stringify(v);
+  const version = suiteVersion ?? list.find((r) => r.suiteVersion)?.suiteVersion;
+  if (version) env['suite.version'] = version;
+  for (const run of list) {
+    const p = list.length > 1 ? `${run.sut.role ?? 'sut'}.` : '';
+    env[`${p}sut.name`] = run.sut.name;
+    if (run.sut.role) env[`${p}sut.role`] = parentSuiteForRole(run.sut.role);
+    if (run.sut.embedded !== undefined) env[`${p}sut.embedded`] = String(run.sut.embedded);
+    for (const k of ['vendor', 'model', 'version', 'address'] as const) if (run.sut[k]) env[`${p}sut.${k}`] = run.sut[k]!;
+    if (run.profileName) env[`${p}profile`] = run.profileName;
+    for (const [k, v] of Object.entries(flattenForDisplay(run.capabilities ?? {}))) env[`${p}capability.${k}`] = v;
   }
   env['node'] = process.version;
   return env;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { buildCertification, writeCertification } from './certification.ts';
-import { readCaseResults, writeCaseResult, writeRunInfo, readRunInfo } from './results.ts';
+import { readCaseResults, writeCaseResult, writeRunInfo, readRunInfo, readRunInfos } from './results.ts';
 import { sampleCase } from './test-cases.ts';
 import { REDACTED } from './redact.ts';
 
@@ -74,4 +74,25 @@ test('the HTML is well-formed and escapes SUT-provided text', () => {
   // parses as XML once the void elements are closed (meta, br): no stray markup
   const xml = html.replace('<!DOCTYPE html>', '').replace(/<(meta|br)([^>]*)>/g, '<$1$2/>');
   expect(() => new XMLParser({ ignoreAttributes: false }).parse(xml, true)).not.toThrow();
+});
+
+test('a run of both roles certifies each SUT with its own capability statement; environment keys carry the role', async () => {
+  const results = join(dir, 'results');
+  writeRunInfo({ sut: { name: 'ACME BM-SC', role: 'bmsc' }, capabilities: { streaming: true } }, results);
+  writeRunInfo({ sut: { name: 'ACME UE', role: 'ue' }, capabilities: { streaming: false, gbaU: true } }, results);
+  writeCaseResult(sampleCase('bmsc/6.3.1/01', 'PASS'), results);
+  const runs = readRunInfos(results);
+  expect(runs.map((r) => r.sut.name)).toEqual(['ACME BM-SC', 'ACME UE']);
+  expect(readRunInfo(results)).toBeUndefined();
+  expect(readCaseResults(results)).toHaveLength(1);
+  const cert = buildCertification(readCaseResults(results).map((l) => l.result), runs);
+  expect(cert.runs.map((r) => [r.sut.name, r.capabilities])).toEqual([['ACME BM-SC', { streaming: true }], ['ACME UE', { streaming: false, gbaU: true }]]);
+  expect(cert.sut).toBeUndefined();
+  const html = readFileSync(writeCertification(cert, dir).htmlPath, 'utf8');
+  expect(html).toContain('BM-SC under test: ACME BM-SC');
+  expect(html).toContain('UE under test: ACME UE');
+  const { environmentInfo } = await import('./allure.ts');
+  const env = environmentInfo(runs, '9.9.9');
+  expect(env).toMatchObject({ 'suite.version': '9.9.9', 'bmsc.sut.name': 'ACME BM-SC', 'ue.sut.name': 'ACME UE', 'bmsc.capability.streaming': 'true', 'ue.capability.gbaU': 'true' });
+  expect(environmentInfo(runs[0]!)).toMatchObject({ 'sut.name': 'ACME BM-SC', 'capability.streaming': 'true' });
 });

@@ -29,17 +29,22 @@ export interface Certification {
   tool: { name: 'mbms-conform'; version: string };
   specification: string;
   generatedAt: string;
+  /** Who was tested, per SUT (from the run info files): identity, profile (secrets redacted), capability statement. */
+  runs: CertifiedRun[];
+  /** Shorthands when the run had one SUT: runs[0].sut, .profile, .capabilities. */
   sut?: RunInfo['sut'];
-  /** Every SUT that appears in the results (a run of both roles has two). */
-  suts: { name: string; role: SutRole; embedded: boolean }[];
   profileName?: string;
   profile?: unknown;
   capabilities?: unknown;
+  /** Every SUT that appears in the case results (a run of both roles has two). */
+  suts: { name: string; role: SutRole; embedded: boolean }[];
   totals: Record<Verdict, number>;
   clauses: ClauseRow[];
   gate?: GateResult;
   cases: CertificationCase[];
 }
+
+export interface CertifiedRun { sut: RunInfo['sut']; profileName?: string; profile?: unknown; capabilities?: unknown }
 
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -47,21 +52,26 @@ export function sha256File(path: string): string {
 
 export interface BuildCertificationOptions { gate?: QualityGate; generatedAt?: Date }
 
-export function buildCertification(cases: readonly CaseResult[], run?: RunInfo, opts: BuildCertificationOptions = {}): Certification {
+export function buildCertification(cases: readonly CaseResult[], runInfo?: RunInfo | readonly RunInfo[], opts: BuildCertificationOptions = {}): Certification {
+  const runInfos = runInfo === undefined ? [] : Array.isArray(runInfo) ? runInfo as readonly RunInfo[] : [runInfo as RunInfo];
+  const runs: CertifiedRun[] = runInfos.map((r) => ({
+    sut: r.sut,
+    ...(r.profileName ? { profileName: r.profileName } : {}),
+    ...(r.profile ? { profile: toReportJson(r.profile, { allowSecrets: r.allowSecrets ?? false }) } : {}),
+    ...(r.capabilities ? { capabilities: toReportJson(r.capabilities, { allowSecrets: r.allowSecrets ?? false }) } : {}),
+  }));
+  const single = runs.length === 1 ? runs[0] : undefined;
   const sorted = [...cases].sort((a, b) => (a.role !== b.role ? (a.role < b.role ? -1 : 1) : compareClauses(a.clause, b.clause) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
   const suts = new Map<string, { name: string; role: SutRole; embedded: boolean }>();
   for (const c of sorted) suts.set(`${c.sut.role}/${c.sut.name}`, { name: c.sut.name, role: c.sut.role, embedded: c.sut.embedded });
-  const allowSecrets = run?.allowSecrets ?? false;
   return {
     format: CERTIFICATION_FORMAT,
-    tool: { name: 'mbms-conform', version: run?.suiteVersion ?? packageVersion() ?? 'unknown' },
+    tool: { name: 'mbms-conform', version: runInfos.find((r) => r.suiteVersion)?.suiteVersion ?? packageVersion() ?? 'unknown' },
     specification: '3GPP TS 33.246 clause 6.3 (MBMS key management)',
     generatedAt: (opts.generatedAt ?? new Date()).toISOString(),
-    ...(run?.sut ? { sut: run.sut } : {}),
+    runs,
+    ...(single ? single : {}),
     suts: [...suts.values()],
-    ...(run?.profileName ? { profileName: run.profileName } : {}),
-    ...(run?.profile ? { profile: toReportJson(run.profile, { allowSecrets }) } : {}),
-    ...(run?.capabilities ? { capabilities: toReportJson(run.capabilities, { allowSecrets }) } : {}),
     totals: verdictTotals(sorted),
     clauses: clauseSummary(sorted),
     ...(opts.gate ? { gate: evaluateGate(sorted, opts.gate) } : {}),
@@ -92,7 +102,7 @@ function kvTable(title: string, value: unknown): Child {
   };
   walk(value, '');
   return el('section', {}, [
-    el('h2', {}, title),
+    el('h3', {}, title),
     el('table', { class: 'kv' }, el('tbody', {}, rows.map(([k, v]) => el('tr', {}, [el('th', {}, k), el('td', {}, v)])))),
   ]);
 }
@@ -117,12 +127,15 @@ export function certificationHtml(cert: Certification, jsonSha256: string): stri
       el('h1', {}, 'mbms-conform certification summary'),
       el('p', {}, [`${cert.specification}. Generated ${cert.generatedAt} by ${cert.tool.name} ${cert.tool.version}.`]),
       el('p', {}, ['SHA-256 of the machine-readable summary (certification.json): ', el('code', { class: 'hash', id: 'summary-sha256' }, jsonSha256)]),
-      el('h2', {}, 'System under test'),
-      cert.sut ? kvTable('Identity', cert.sut) : null,
+      el('h2', {}, 'Systems under test'),
       el('table', {}, [el('thead', {}, el('tr', {}, [el('th', {}, 'SUT'), el('th', {}, 'role'), el('th', {}, 'kind')])), el('tbody', {}, sutRows)]),
-      cert.profileName ? el('p', {}, ['Profile: ', el('code', {}, cert.profileName)]) : null,
-      kvTable('Capability statement', cert.capabilities),
-      kvTable('Profile values', cert.profile),
+      cert.runs.map((run) => el('section', { class: 'run' }, [
+        el('h2', {}, `${run.sut.role ? parentSuiteForRole(run.sut.role) : 'SUT'}: ${run.sut.name}`),
+        kvTable('Identity', run.sut),
+        run.profileName ? el('p', {}, ['Profile: ', el('code', {}, run.profileName)]) : null,
+        kvTable('Capability statement', run.capabilities),
+        kvTable('Profile values', run.profile),
+      ])),
       el('h2', {}, 'Totals'),
       el('table', {}, [
         el('thead', {}, el('tr', {}, (Object.keys(cert.totals) as Verdict[]).map((v) => el('th', {}, v)))),

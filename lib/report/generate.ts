@@ -43,12 +43,13 @@ export function propertiesText(entries: Record<string, string>): string {
  * run info (when the SUT fixture recorded one) and the case results (SUTs, clauses of the FAIL
  * categories). Rewritten at every generation, so merged shards carry one consistent set.
  */
-export function writeResultsMetadata(allureResultsDir: string, input: { run?: RunInfo; cases?: readonly CaseResult[] }): void {
+export function writeResultsMetadata(allureResultsDir: string, input: { runs?: readonly RunInfo[]; cases?: readonly CaseResult[] }): void {
   mkdirSync(allureResultsDir, { recursive: true });
-  const env = environmentInfo(input.run, input.run?.suiteVersion ?? packageVersion());
+  const runs = input.runs ?? [];
+  const env = environmentInfo(runs, runs.find((r) => r.suiteVersion)?.suiteVersion ?? packageVersion());
+  // Without run info, the SUTs as the case results name them.
   const suts = [...new Set((input.cases ?? []).map((c) => `${c.sut.name} (${parentSuiteForRole(c.sut.role)}${c.sut.embedded ? ', embedded reference' : ''})`))];
-  if (suts.length && !input.run) env['sut.name'] = suts.join('; ');
-  else if (suts.length > 1) env['suts'] = suts.join('; ');
+  if (suts.length && runs.length === 0) env['sut.name'] = suts.join('; ');
   if (input.cases?.length) env['cases'] = String(input.cases.length);
   writeFileSync(join(allureResultsDir, 'environment.properties'), propertiesText(env));
   const clauses = (input.cases ?? []).map((c) => c.clause);

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { MergeTargetError } from './errors.ts';
-import { caseResultFileName, readCaseResults, readRunInfo, serializeCaseResult, writeRunInfo } from './results.ts';
+import { caseResultFileName, readCaseResults, readRunInfos, serializeCaseResult, writeRunInfo } from './results.ts';
 import { LABEL } from './status.ts';
 import type { CaseResult, RunInfo } from './types.ts';
 
@@ -71,13 +71,14 @@ function later<T extends { startedAt?: number; stop?: number }>(a: T, b: T): boo
 }
 
 /** Merges the CaseResult files of several directories into `destDir` (emptied first); each case once. */
-export function mergeCaseResults(sourceDirs: readonly string[], destDir: string): { cases: CaseResult[]; duplicates: string[]; run?: RunInfo } {
+export function mergeCaseResults(sourceDirs: readonly string[], destDir: string): { cases: CaseResult[]; duplicates: string[]; runs: RunInfo[] } {
   assertNotASource(sourceDirs, destDir);
   const byId = new Map<string, CaseResult>();
   const duplicates = new Set<string>();
-  let run: RunInfo | undefined;
+  // One run info per SUT role (the first found): every shard of a run tested the same SUTs.
+  const runs = new Map<string, RunInfo>();
   for (const dir of sourceDirs) {
-    run ??= readRunInfo(dir);
+    for (const info of readRunInfos(dir)) if (!runs.has(info.sut.role ?? '')) runs.set(info.sut.role ?? '', info);
     for (const { result } of readCaseResults(dir)) {
       const seen = byId.get(result.id);
       if (seen) duplicates.add(result.id);
@@ -97,8 +98,8 @@ export function mergeCaseResults(sourceDirs: readonly string[], destDir: string)
     }
     writeFileSync(join(destDir, file), serializeCaseResult(stored));
   }
-  if (run) writeRunInfo(run, destDir);
-  return { cases: readCaseResults(destDir).map((l) => l.result), duplicates: [...duplicates], ...(run ? { run } : {}) };
+  for (const info of runs.values()) writeRunInfo(info, destDir);
+  return { cases: readCaseResults(destDir).map((l) => l.result), duplicates: [...duplicates], runs: [...runs.values()] };
 }
 
 /**
@@ -161,7 +162,7 @@ export function isConformanceResult(result: AllureResultFile): boolean {
  * Merges shard directories into `dest` (`<dest>.resultsDir`, `<dest>.allureResultsDir`).
  * Sources are shard report directories or bare results directories (see `resolveShardSource`).
  */
-export function mergeShards(sourceDirs: readonly string[], dest: { resultsDir: string; allureResultsDir: string }): MergeSummary & { caseResults: CaseResult[]; run?: RunInfo } {
+export function mergeShards(sourceDirs: readonly string[], dest: { resultsDir: string; allureResultsDir: string }): MergeSummary & { caseResults: CaseResult[]; runs: RunInfo[] } {
   const sources = sourceDirs.map(resolveShardSource);
   const caseMerge = mergeCaseResults(sources.flatMap((s) => (s.resultsDir ? [s.resultsDir] : [])), dest.resultsDir);
   const allureMerge = mergeAllureResults(sources.flatMap((s) => (s.allureResultsDir ? [s.allureResultsDir] : [])), dest.allureResultsDir);
@@ -171,7 +172,7 @@ export function mergeShards(sourceDirs: readonly string[], dest: { resultsDir: s
     duplicates: [...new Set([...caseMerge.duplicates, ...allureMerge.duplicates])],
     sources: sources.length,
     caseResults: caseMerge.cases,
-    ...(caseMerge.run ? { run: caseMerge.run } : {}),
+    runs: caseMerge.runs,
   };
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { buildCertification, writeCertification, type WrittenCertification } from './certification.ts';
 import { evaluateGate, type GateResult, type QualityGate } from './gate.ts';
 import { DEFAULT_REPORT_DIR, generateAllure2, generateAllure3, writeResultsMetadata, type GeneratedReport } from './generate.ts';
-import { DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, readCaseResults, readRunInfo } from './results.ts';
+import { DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, readCaseResults, readRunInfos } from './results.ts';
 import { formatClauseSummary } from './summary.ts';
 import { isConformanceResult, mergeAllureResults } from './merge.ts';
 import type { CaseResult } from './types.ts';
@@ -42,12 +42,12 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
   const allureResultsDir = opts.allureResultsDir ?? DEFAULT_ALLURE_RESULTS_DIR;
   const outDir = opts.outDir ?? 'reports';
   const cases = readCaseResults(resultsDir).map((l) => l.result);
-  const run = readRunInfo(resultsDir);
+  const runs = readRunInfos(resultsDir);
   const summary = formatClauseSummary(cases);
   const errors: Error[] = [];
   const built: Partial<BuiltReports> = {};
 
-  const certification = writeCertification(buildCertification(cases, run, { gate: opts.gate ?? 'no-fail' }), outDir);
+  const certification = writeCertification(buildCertification(cases, runs, { gate: opts.gate ?? 'no-fail' }), outDir);
   log(`certification summary: ${certification.htmlPath} (${certification.jsonPath}, SHA-256 ${certification.sha256})`);
 
   if (!opts.noAllure && existsSync(allureResultsDir)) {
@@ -55,7 +55,7 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
     const staged = join(outDir, 'allure-results-conformance');
     const staging = mergeAllureResults([allureResultsDir], staged, { keep: isConformanceResult });
     if (staging.dropped) log(`${staging.dropped} non-conformance Allure result(s) left out of the report`);
-    writeResultsMetadata(staged, { ...(run ? { run } : {}), cases });
+    writeResultsMetadata(staged, { runs, cases });
     try {
       built.allure3 = await generateAllure3({ resultsDirs: [staged], outDir: outDir === 'reports' ? DEFAULT_REPORT_DIR : join(outDir, 'allure-report'), singleFile: opts.singleFile ?? false });
       log(`Allure report: ${built.allure3.index}${opts.singleFile ? ' (single file)' : ''}`);

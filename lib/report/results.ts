@@ -4,12 +4,14 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { CaseResultFileError } from './errors.ts';
-import type { CaseResult, RunInfo } from './types.ts';
+import type { CaseResult, RunInfo, SutRole } from './types.ts';
 import { VERDICTS } from './types.ts';
 
 export const DEFAULT_RESULTS_DIR = 'reports/results';
 export const DEFAULT_ALLURE_RESULTS_DIR = 'reports/allure-results';
 export const RUN_INFO_FILE = 'run-info.json';
+/** run-info.json, or run-info-<role>.json when the run info names the SUT role (a run of both roles has two). */
+export const RUN_INFO_FILE_PATTERN = /^run-info(-[a-z]+)?\.json$/;
 
 /** The results directory of this process: $MBMS_RESULTS_DIR (set by `mbms-conform run`) or reports/results. */
 export function defaultResultsDir(): string {
@@ -103,21 +105,41 @@ export interface LoadedCaseResult { file: string; result: CaseResult }
 export function readCaseResults(dir: string = DEFAULT_RESULTS_DIR): LoadedCaseResult[] {
   if (!existsSync(dir)) return [];
   const loaded = readdirSync(dir)
-    .filter((name) => name.endsWith('.json') && name !== RUN_INFO_FILE)
+    .filter((name) => name.endsWith('.json') && !RUN_INFO_FILE_PATTERN.test(name))
     .map((name) => ({ file: join(dir, name), result: readCaseResultFile(join(dir, name)) }));
   return loaded.sort((a, b) => (a.result.id < b.result.id ? -1 : a.result.id > b.result.id ? 1 : 0));
 }
 
-/** Records who was tested with which profile and capability statement (once per run and shard). */
+/**
+ * Records who was tested with which profile and capability statement: `run-info-<role>.json` when
+ * `info.sut.role` is set (one per SUT of a run), else `run-info.json`. Returns the path.
+ */
 export function writeRunInfo(info: RunInfo, dir: string = defaultResultsDir()): string {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, RUN_INFO_FILE);
+  const path = join(dir, info.sut.role ? `run-info-${info.sut.role}.json` : RUN_INFO_FILE);
   writeAtomically(path, `${JSON.stringify(info, replacer, 2)}\n`);
   return path;
 }
 
+/** Every run info of a results directory, by file name (run-info-bmsc, run-info-ue, run-info). */
+export function readRunInfos(dir: string = DEFAULT_RESULTS_DIR): RunInfo[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => RUN_INFO_FILE_PATTERN.test(name)).sort()
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8'), reviver) as RunInfo);
+}
+
+/** The run info of a results directory when there is exactly one (see `readRunInfos` for runs of both roles). */
 export function readRunInfo(dir: string = DEFAULT_RESULTS_DIR): RunInfo | undefined {
-  const path = join(dir, RUN_INFO_FILE);
-  if (!existsSync(path)) return undefined;
-  return JSON.parse(readFileSync(path, 'utf8'), reviver) as RunInfo;
+  const infos = readRunInfos(dir);
+  return infos.length === 1 ? infos[0] : undefined;
+}
+
+/** The run info of a SUT as lib/suite describes it (SutProvider: name, role, embedded, profile, capabilities). */
+export function runInfoFromSut(sut: { name: string; role: SutRole; embedded: boolean; profile?: unknown; capabilities?: unknown }, extra: Partial<RunInfo> = {}): RunInfo {
+  return {
+    sut: { name: sut.name, role: sut.role, embedded: sut.embedded },
+    ...(sut.profile !== undefined ? { profile: sut.profile as Record<string, unknown> } : {}),
+    ...(sut.capabilities !== undefined ? { capabilities: sut.capabilities as Record<string, unknown> } : {}),
+    ...extra,
+  };
 }
