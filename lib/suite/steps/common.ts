@@ -110,6 +110,10 @@ export const expectMikey: StepHandler = async (run, p) => {
   const end = note(run, `${found.length} of ${count} ${kind} message(s) received`);
   const received: ReceivedMessage[] = [];
   const entry = remember(run, p.as, { events: found, messages: received });
+  if (found.length < count && run.signal.aborted) {
+    run.tracker.inconc('mikey.delivery', `the wait for ${count} ${kind} message(s) was cut short (case stopped) after ${found.length}`, evidence(start, ...found));
+    return 'stop';
+  }
   if (found.length < count) {
     const others = run.trace.events.filter((e): e is MikeyEvent => e.kind === 'mikey' && e.actor === 'sut' && e.id > start.id && !found.includes(e));
     if (p.optional) note(run, `optional: ${found.length} of ${count} ${kind} message(s)`);
@@ -309,6 +313,11 @@ export const expectSilence: StepHandler = async (run, p) => {
   };
   const already = run.trace.events.find(breaksAfterGrace);
   const offender = already ?? await run.trace.waitFor(breaksAfterGrace, window, { signal: run.signal }).catch(() => undefined);
+  if (!offender && run.signal.aborted) {
+    // The window was cut short: silence was not observed for its whole length, so nothing is judged.
+    run.tracker.inconc('silence', `the silence window of ${window} ms was cut short (case stopped)`, evidence(start));
+    return 'stop';
+  }
   const end = note(run, `silence window ends${offender ? ' (broken)' : ''}`);
   const what = `${mode === 'retransmission' ? `no copy of '${p.of}'` : mode === 'unsubscribed' ? 'no MIKEY message for the unsubscribed MSK' : 'no MIKEY message'}${p.http !== false ? ' and no HTTP request' : ''}`;
   if (offender) {
