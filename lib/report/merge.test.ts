@@ -82,3 +82,19 @@ test('merging into one of the sources is refused before anything is deleted', ()
   expect(() => mergeShards([s1, s2], { resultsDir: join(s1, 'results'), allureResultsDir: join(dir, 'x') })).toThrow(expect.objectContaining({ code: 'ERR_REPORT_MERGE_TARGET' }));
   expect(readCaseResults(join(s1, 'results'))).toHaveLength(1);
 });
+
+test('conformance tests that failed without a verdict are found; library tests and judged cases are not', async () => {
+  const { unjudgedFailures, isConformanceResult } = await import('./merge.ts');
+  const allureDir = join(dir, 'allure');
+  mkdirSync(allureDir, { recursive: true });
+  const write = (name: string, status: string, labels: { name: string; value: string }[]): void =>
+    writeFileSync(join(allureDir, `${randomUUID()}-result.json`), JSON.stringify({ uuid: randomUUID(), name, fullName: name, status, labels }));
+  write('bmsc/6.3.1/01 crashed', 'broken', [{ name: 'parentSuite', value: 'bmsc' }]);
+  write('ue/6.3.1/02 timed out', 'failed', [{ name: 'parentSuite', value: 'ue' }]);
+  write('bmsc/6.3.1/03 judged', 'failed', [{ name: 'parentSuite', value: 'BM-SC under test' }, { name: 'caseId', value: 'bmsc/6.3.1/03' }, { name: 'verdict', value: 'FAIL' }]);
+  write('bmsc/6.3.1/04 skipped', 'skipped', [{ name: 'parentSuite', value: 'bmsc' }]);
+  write('codec round trip', 'failed', [{ name: 'parentSuite', value: 'unit' }]);
+  expect(unjudgedFailures(allureDir)).toEqual(['bmsc/6.3.1/01 crashed', 'ue/6.3.1/02 timed out']);
+  expect(isConformanceResult({ uuid: 'x', labels: [{ name: 'parentSuite', value: 'unit' }] })).toBe(false);
+  expect(isConformanceResult({ uuid: 'x', labels: [{ name: 'caseId', value: 'a' }] })).toBe(true);
+});

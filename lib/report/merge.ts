@@ -42,7 +42,7 @@ export interface MergeSummary {
 }
 
 export interface AllureResultFile {
-  uuid: string; historyId?: string; testCaseId?: string; start?: number; stop?: number;
+  uuid: string; name?: string; fullName?: string; status?: string; historyId?: string; testCaseId?: string; start?: number; stop?: number;
   labels?: { name: string; value: string }[];
   attachments?: { source: string }[];
   steps?: AllureStepLike[];
@@ -156,6 +156,19 @@ export const CONFORMANCE_PROJECTS: readonly string[] = ['bmsc', 'ue'];
 export function isConformanceResult(result: AllureResultFile): boolean {
   const labels = result.labels ?? [];
   return labels.some((l) => l.name === LABEL.caseId) || labels.some((l) => l.name === 'parentSuite' && CONFORMANCE_PROJECTS.includes(l.value));
+}
+
+/**
+ * Conformance tests that failed without reporting a verdict (the harness died before `reportCase`):
+ * no verdict label and a status other than passed/skipped. They have no CaseResult file, so the
+ * certification cannot count them; the run must not pass its gate silently.
+ */
+export function unjudgedFailures(allureResultsDir: string): string[] {
+  if (!existsSync(allureResultsDir)) return [];
+  return readdirSync(allureResultsDir).filter((f) => f.endsWith('-result.json'))
+    .map((f) => JSON.parse(readFileSync(join(allureResultsDir, f), 'utf8')) as AllureResultFile)
+    .filter((r) => isConformanceResult(r) && !(r.labels ?? []).some((l) => l.name === LABEL.verdict) && r.status !== 'passed' && r.status !== 'skipped')
+    .map((r) => r.fullName ?? r.name ?? r.uuid).sort();
 }
 
 /**

@@ -9,7 +9,7 @@ import { evaluateGate, type GateResult, type QualityGate } from './gate.ts';
 import { DEFAULT_REPORT_DIR, generateAllure2, generateAllure3, writeResultsMetadata, type GeneratedReport } from './generate.ts';
 import { DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, readCaseResults, readRunInfos } from './results.ts';
 import { formatClauseSummary } from './summary.ts';
-import { isConformanceResult, mergeAllureResults } from './merge.ts';
+import { isConformanceResult, mergeAllureResults, unjudgedFailures } from './merge.ts';
 import type { CaseResult } from './types.ts';
 
 export interface BuildReportsOptions {
@@ -32,6 +32,8 @@ export interface BuiltReports {
   allure3?: GeneratedReport;
   allure2?: GeneratedReport;
   gate: GateResult;
+  /** Conformance tests that failed without a verdict (no CaseResult): a harness error the gate must not ignore. */
+  unjudged: string[];
   /** Generator failures (the other outputs are still written). */
   errors: Error[];
 }
@@ -75,6 +77,11 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
   } else if (!opts.noAllure) {
     log(`no Allure results in ${allureResultsDir}: Allure report not generated`);
   }
-  return { cases, summary, certification, gate: evaluateGate(cases, opts.gate ?? 'no-fail'), errors, ...built };
+  const unjudged = unjudgedFailures(allureResultsDir);
+  for (const name of unjudged) log(`ERROR (no verdict): ${name} failed before its case reported a result`);
+  const gate = evaluateGate(cases, opts.gate ?? 'no-fail');
+  // A test that died without a verdict is an ERROR the case results cannot show: it fails every gate but 'none'.
+  if (unjudged.length && gate.gate !== 'none') gate.passed = false;
+  return { cases, summary, certification, gate, unjudged, errors, ...built };
 }
 
