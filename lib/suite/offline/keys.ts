@@ -2,6 +2,7 @@
 // (Key Domain ID, MSK ID), schema-checked (keys.schema.json) with errors naming file, line and field.
 // Kept apart from the profile so that a profile can be shared without secrets.
 import { readFileSync } from 'node:fs';
+import { isScalar } from 'yaml';
 import { readYaml, schemaProblems, validatorFor, type YamlSource } from '../yaml-source.ts';
 import { AnalyzeKeysError } from './errors.ts';
 
@@ -47,6 +48,7 @@ export function parseKeys(text: string, file = '<keys>'): AnalyzeKeys {
   const source = readYaml(file, text);
   if ('error' in source) throw new AnalyzeKeysError(file, `YAML: ${source.error}`, source.line);
   const data = (source as YamlSource).data ?? {};
+  restoreHexText(source as YamlSource, data);
   const validate = validatorFor(KEYS_SCHEMA_URL);
   if (!validate(data)) {
     const p = schemaProblems(source as YamlSource, validate.errors ?? [])[0];
@@ -72,4 +74,27 @@ export function parseKeys(text: string, file = '<keys>'): AnalyzeKeys {
     ...(m.rand !== undefined ? { rand: Buffer.from(String(m.rand), 'hex') } : {}),
   }));
   return { ues, msks };
+}
+
+const HEX_FIELDS: Record<string, string[]> = { ues: ['ksNaf', 'muk'], msks: ['keyDomainId', 'mskId', 'key', 'rand'] };
+
+/**
+ * Hex written unquoted with digits only (`mskId: 00010001`, `ksNaf: 0011...`) is a number to YAML, and
+ * loses its leading zeros; the value is taken back as written, so a key never depends on quoting.
+ */
+function restoreHexText(source: YamlSource, data: unknown): void {
+  if (!data || typeof data !== 'object') return;
+  for (const [list, fields] of Object.entries(HEX_FIELDS)) {
+    const items = (data as Record<string, unknown>)[list];
+    if (!Array.isArray(items)) continue;
+    items.forEach((item, i) => {
+      if (!item || typeof item !== 'object') return;
+      for (const field of fields) {
+        const value = (item as Record<string, unknown>)[field];
+        if (typeof value !== 'number') continue;
+        const node = source.doc.getIn([list, i, field], true);
+        if (isScalar(node) && typeof node.source === 'string') (item as Record<string, unknown>)[field] = node.source;
+      }
+    });
+  }
 }
