@@ -368,6 +368,8 @@ export class OfflineAnalyzer implements EventConsumer {
       if (r.state === 'challenged') r.instance.inconc('http.outcome', 'the UE did not answer the 401 challenge in the capture', [r.challenge]);
       else r.instance.inconc('http.outcome', 'the MSK request has no response in the capture', [last]);
     }
+    // requests of this procedure left unanswered are forgotten with it (bounded state)
+    for (const [id, owner] of this.#requestByEvent) if (owner === r) this.#requestByEvent.delete(id);
     // closed once its deliveries are (their ACK and retransmission windows may still be open)
     this.#draining.add(r.instance);
   }
