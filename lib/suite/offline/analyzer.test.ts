@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
+import { CsIdMapType, DataType, TsType, decodeMikey, encodeMikey } from '../../mikey/index.ts';
 import { analyzeCapture, parseKeys, type AnalysisResult, type AnalyzeKeys } from './index.ts';
 import { SyntheticCapture } from './synthetic.ts';
 
@@ -214,4 +215,35 @@ test('several UEs in the keys file: the MUK whose MAC verifies names the UE of a
   }, { keys: keysFor(other, { btid: BTID, ksNaf: KS_NAF }) });
   expect(r.verdict).toBe('PASS');
   expect(r.procedures[0]!.ue).toBe(BTID);
+});
+
+test('a 200 OK to a POST without credentials (no Digest challenge) -> order.challenge FAIL at the 200', async () => {
+  let ok: number[] = [];
+  const r = await judge((c) => {
+    ok = c.mskRequest({ mskIds: [0x00010001], noChallenge: true }).frames.ok;
+    const m = c.advance(10).msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1000);
+  });
+  expect(fails(r)).toEqual([{ procedure: 'msk-request#1', check: 'order.challenge', frames: ok }]);
+});
+
+test('O19: a MIKEY error message answering a bad-MAC MSK message is allowed with msk-only, a FAIL with never', async () => {
+  const build = (c: SyntheticCapture) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND, badMac: true });
+    // RFC 3830 §6.12: HDR (data type 6), T, ERR 2 (authentication failure)
+    const errorMessage = encodeMikey({
+      hdr: { version: 1, dataType: DataType.ERROR, v: false, prf: 0, csbId: decodeMikey(m.bytes).hdr.csbId, csIdMapType: CsIdMapType.EMPTY, numCs: 0 },
+      payloads: [{ type: 'T', tsType: TsType.COUNTER, tsValue: 1n }, { type: 'ERR', errorNo: 2 }],
+    });
+    c.advance(3).udpFromUe(errorMessage);
+    c.advance(1000);
+  };
+  const never = await judge(build);
+  expect(fails(never).map((f) => f.check)).toContain('mikey.error-message');
+  const p = profile();
+  p.errors.ueSendsErr = 'msk-only';
+  const mskOnly = await judge(build, { profile: p });
+  expect(fails(mskOnly).map((f) => f.check)).not.toContain('mikey.error-message');
+  expect(mskOnly.checks['mikey.error-message']?.PASS).toBe(1);
 });

@@ -638,6 +638,17 @@ export class OfflineAnalyzer implements EventConsumer {
         if (c) match = { d, c };
       }
     }
+    if (!match && kind === 'error') {
+      // O19: a UE may answer a rejected MSK message with a MIKEY error message ('msk-only'), never anything else
+      const open = [...this.#deliveries].find((d) => d.kind === 'msk' && sameAddress(d.ue.address, event.src.address));
+      if (open && this.#profile.errors.ueSendsErr === 'msk-only' && !this.#checkSilence(event.src, event.dst, event)) {
+        open.instance.addEvent(event);
+        const rejected = open.copies.some((c) => c.macValid === false || !c.fresh);
+        if (rejected) open.instance.pass('mikey.error-message', 'a MIKEY error message answers a rejected MSK message (O19 msk-only)', [open.copies.at(-1)?.event, event]);
+        else open.instance.fail('mikey.error-message', 'a MIKEY error message only answers an MSK message the UE rejects (O19 msk-only)', 'no error message to a valid MSK message', 'MIKEY error message (data type 6)', [open.copies.at(-1)?.event, event]);
+        return;
+      }
+    }
     if (!match) {
       if (this.#checkSilence(event.src, event.dst, event)) return;
       const stray = this.#stray();

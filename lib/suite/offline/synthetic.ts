@@ -100,7 +100,7 @@ export class SyntheticCapture {
    * The HTTP part of 6.3.1 on one kept-alive connection: POST, 401 with a Digest challenge, POST with
    * credentials (auth-int over the body), 200 OK with rspauth and the per-MSK statuses.
    */
-  mskRequest(opts: { mskIds: number[]; password?: string; skipChallenge?: boolean; wrongRspauth?: boolean }): { frames: { post: number[]; challenge: number[]; authorised: number[]; ok: number[] } } {
+  mskRequest(opts: { mskIds: number[]; password?: string; skipChallenge?: boolean; wrongRspauth?: boolean; noChallenge?: boolean }): { frames: { post: number[]; challenge: number[]; authorised: number[]; ok: number[] } } {
     const tap = this.tap;
     if (!this.#conn) this.#conn = tap.tcpOpen(this.ue.http, this.bmsc.http, this.#tick());
     const conn = this.#conn;
@@ -111,6 +111,13 @@ export class SyntheticCapture {
       `POST ${target} HTTP/1.1`, `Host: ${this.naf}`, `User-Agent: synthetic ${this.profile.http.userAgentToken}`,
       `Content-Type: ${this.profile.http.requestContentType}`, `Content-Length: ${body.length}`, ...extra,
     ]), body]);
+    if (opts.noChallenge) {
+      // a BM-SC that serves the request without authenticating it (fault bmsc-no-challenge)
+      const post = tap.tcpData(conn, true, request([]), this.#tick());
+      const responseBody = Buffer.from(buildMskResponseBody(opts.mskIds.map((mskId) => ({ mskId, status: this.profile.statusCodes.success })), this.profile));
+      const ok = tap.tcpData(conn, false, Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Type: ${this.profile.http.responseContentType}`, `Content-Length: ${responseBody.length}`]), responseBody]), this.#tick());
+      return { frames: { post, challenge: [], authorised: [], ok } };
+    }
     const realm = `${this.profile.http.realmPrefixes[0]}@${this.naf}`;
     const nonce = randomBytes(12).toString('hex');
     let post: number[] = [];
