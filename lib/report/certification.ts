@@ -114,7 +114,7 @@ export function certificationHtml(cert: Certification, jsonSha256: string): stri
     'body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#263238}',
     'table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #cfd8dc;padding:4px 8px;text-align:left;vertical-align:top}',
     'th{background:#eceff1}code,.hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:0.85em;word-break:break-all}',
-    '.kv th{width:22em}.gate-pass{color:#2e7d32}.gate-fail{color:#c62828}',
+    '.kv th{width:22em}.gate-pass{color:#2e7d32}.gate-fail{color:#c62828}td.id{white-space:nowrap}td.num{text-align:right}',
   ].join('\n');
   const sutRows = cert.suts.map((s) => el('tr', {}, [el('td', {}, s.name), el('td', {}, parentSuiteForRole(s.role)), el('td', {}, s.embedded ? 'embedded reference' : 'external SUT')]));
   const page = el('html', { lang: 'en' }, [
@@ -141,12 +141,20 @@ export function certificationHtml(cert: Certification, jsonSha256: string): stri
         el('thead', {}, el('tr', {}, (Object.keys(cert.totals) as Verdict[]).map((v) => el('th', {}, v)))),
         el('tbody', {}, el('tr', {}, (Object.values(cert.totals)).map((n) => el('td', {}, n)))),
       ]),
+      el('h2', {}, 'Per clause'),
+      el('table', { id: 'clauses' }, [
+        el('thead', {}, el('tr', {}, ['SUT role', 'clause', 'procedure', 'PASS', 'FAIL', 'INCONC', 'ERROR', 'N/A'].map((h) => el('th', {}, h)))),
+        el('tbody', {}, cert.clauses.map((r) => el('tr', {}, [
+          el('td', {}, parentSuiteForRole(r.role)), el('td', {}, r.clause), el('td', {}, r.procedure),
+          ...(['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'] as const).map((v) => el('td', { class: 'num' }, r.counts[v])),
+        ]))),
+      ]),
       cert.gate ? el('p', { class: cert.gate.passed ? 'gate-pass' : 'gate-fail' }, `Quality gate '${cert.gate.gate}': ${cert.gate.passed ? 'passed' : `failed (${cert.gate.violations.length} case${cert.gate.violations.length === 1 ? '' : 's'})`}`) : null,
       el('h2', {}, 'Cases'),
       el('table', { id: 'cases' }, [
         el('thead', {}, el('tr', {}, ['case', 'role', 'clause', 'title', 'mandatory', 'verdict', 'reason', 'pcap SHA-256'].map((h) => el('th', {}, h)))),
         el('tbody', {}, cert.cases.map((c) => el('tr', { 'data-case-id': c.id }, [
-          el('td', {}, el('code', {}, c.id)), el('td', {}, parentSuiteForRole(c.role)), el('td', {}, c.clause),
+          el('td', { class: 'id' }, el('code', {}, c.id)), el('td', {}, parentSuiteForRole(c.role)), el('td', {}, c.clause),
           el('td', {}, [c.title, el('br'), el('small', {}, c.requirement)]),
           el('td', {}, c.mandatory ? 'yes' : 'no'), verdictCell(c.verdict), el('td', {}, c.reason),
           el('td', { class: 'hash' }, c.pcap ? [c.pcap.sha256, el('br'), el('small', {}, `${c.pcap.file}, ${c.pcap.bytes} bytes`)] : '—'),
