@@ -48,19 +48,29 @@ export interface HttpExchange {
 export class TesterUe {
   private readonly options: TesterUeOptions;
   readonly mikey: RecordedUdpSocket;
-  /** Digest client of the identity: counts nc per nonce, as a UE does (RFC 2617 §3.2.2). */
-  readonly digest: DigestClient;
+  private client: DigestClient;
   private closed = false;
   private readonly sockets = new Set<Socket>();
 
   private constructor(options: TesterUeOptions, mikey: RecordedUdpSocket) {
     this.options = options;
     this.mikey = mikey;
-    this.digest = new DigestClient({
-      username: options.identity.btid,
-      password: digestPassword(options.identity.ksNaf),
-      preferQop: options.profile.http.qop,
-    });
+    this.client = this.clientFor(options.identity);
+  }
+
+  private clientFor(identity: UeIdentity): DigestClient {
+    return new DigestClient({ username: identity.btid, password: digestPassword(identity.ksNaf), preferQop: this.options.profile.http.qop });
+  }
+
+  /** Digest client of the identity: counts nc per nonce, as a UE does (RFC 2617 §3.2.2). */
+  get digest(): DigestClient {
+    return this.client;
+  }
+
+  /** The identity the UE plays (known once the SUT session has provisioned one); resets the nc counts. */
+  setIdentity(identity: UeIdentity): void {
+    this.options.identity = identity;
+    this.client = this.clientFor(identity);
   }
 
   static async start(options: TesterUeOptions): Promise<TesterUe> {
@@ -88,9 +98,7 @@ export class TesterUe {
    * faults; see DigestClientFaults). A different identity (unknown B-TID) gets its own one-shot client.
    */
   authorize(challenge: DigestChallenge, req: { method: string; uri: string; body: Buffer }, faults: DigestClientFaults = {}, as?: UeIdentity): DigestAuthorization {
-    const client = as
-      ? new DigestClient({ username: as.btid, password: digestPassword(as.ksNaf), preferQop: this.options.profile.http.qop })
-      : this.digest;
+    const client = as ? this.clientFor(as) : this.client;
     return client.authorizeDetailed(challenge, req, faults);
   }
 

@@ -131,11 +131,8 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
       throw e;
     }
     if (ue) {
-      await ue.close();
-      ue = await TesterUe.start({
-        trace, bindAddress: address, mikeyPort: ue.mikeyEndpoint.port, identity: session.identity, profile: sut.profile,
-        ...(session.http ? { bmscHttp: session.http, host: hostHeader(session.nafFqdn, session.http.port) } : {}),
-      });
+      ue.setIdentity(session.identity);
+      if (session.http) ue.setBmsc(session.http, hostHeader(session.nafFqdn, session.http.port));
     }
     const run: CaseRun = {
       def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
