@@ -103,6 +103,17 @@ export interface ComposerOptions {
   services: { keyDomainId: Buffer; mskIds: number[] }[];
   /** Highest COUNTER already used per MUK (0 for a fresh UE; a later value for a UE with persistent counters). */
   initialCounter?: number;
+  /**
+   * Highest COUNTER already used per counter space ('muk:current', 'msk:<domain hex>/<MSK ID hex>'), as
+   * counters() returned it at the end of an earlier case: a UE that keeps its replay counters across cases
+   * (reference §6.1) must keep seeing fresh ones.
+   */
+  initialCounters?: Record<string, number>;
+  /**
+   * Highest Key Number used per key group ('<domain hex>/<group>'), as keyNumbers() returned it: a UE that keeps
+   * its MSKs across cases gets the newest of them as "current" and really new ones as "next" (reference §6.2).
+   */
+  initialKeyNumbers?: Record<string, number>;
 }
 
 /** Key Domain the UE under test is never configured for: PLMN 999/99 (a test network code, TS 23.003). */
@@ -122,7 +133,8 @@ export class BmscMikeyComposer {
   readonly #msks = new Map<string, TesterMsk>();
   /** The current MSK per key group (`<domain>/<group>`). */
   readonly #current = new Map<string, TesterMsk>();
-  #unknownNumber = 0;
+  /** Highest Key Number made per key group ('<domain hex>/<group>'), carried over from earlier cases. */
+  readonly #keyNumbers = new Map<string, number>();
 
   constructor(options: ComposerOptions) {
     if (options.services.length === 0 || options.services[0]!.mskIds.length === 0) {
@@ -132,11 +144,27 @@ export class BmscMikeyComposer {
     this.profile = options.profile;
     this.muk = options.muk;
     this.oldMuk = options.oldMuk ?? randomBytes(32);
-    this.#counters.set('muk:current', options.initialCounter ?? 0);
+    for (const [space, value] of Object.entries(options.initialCounters ?? {})) {
+      if (Number.isInteger(value) && value >= 0 && value <= 0xffffffff) this.#counters.set(space, value);
+    }
+    for (const [group, value] of Object.entries(options.initialKeyNumbers ?? {})) {
+      if (Number.isInteger(value) && value > 0 && value <= 0xffff) this.#keyNumbers.set(group, value);
+    }
+    if (options.initialCounter !== undefined) this.#counters.set('muk:current', Math.max(options.initialCounter, this.counterOf('muk:current')));
   }
 
   get mikeyProfile(): MikeyProfile {
     return this.profile.mikey;
+  }
+
+  /** Highest COUNTER sent per counter space, to carry over to a later case against the same UE. */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.#counters);
+  }
+
+  /** Highest Key Number made per key group, to carry over to a later case against the same UE. */
+  keyNumbers(): Record<string, number> {
+    return Object.fromEntries(this.#keyNumbers);
   }
 
   /** Highest COUNTER sent in a counter space (0 when none). */
@@ -158,6 +186,7 @@ export class BmscMikeyComposer {
       msk = { keyDomainId: Buffer.from(keyDomainId), mskId, key: randomBytes(16), rand: randomBytes(16), mtkCsbId: randomInt(1, 0xffffffff), lastMtkId: 0 };
       this.#msks.set(id, msk);
       const group = `${hex(keyDomainId)}/${mskId >>> 16}`;
+      this.#keyNumbers.set(group, Math.max(this.#keyNumbers.get(group) ?? 0, mskId & 0xffff));
       const cur = this.#current.get(group);
       if (!cur || (cur.mskId & 0xffff) < (mskId & 0xffff)) this.#current.set(group, msk);
     }
@@ -169,15 +198,19 @@ export class BmscMikeyComposer {
     const service = this.options.services[0]!;
     const domain = keyDomainId ?? service.keyDomainId;
     const id = mskId ?? service.mskIds[0]!;
-    const existing = this.#current.get(`${hex(domain)}/${id >>> 16}`);
-    return existing ?? this.mskFor(domain, id);
+    const group = `${hex(domain)}/${id >>> 16}`;
+    const existing = this.#current.get(group);
+    if (existing) return existing;
+    // The newest MSK of the group made in an earlier case is what the UE holds as current.
+    const carried = this.#keyNumbers.get(group) ?? 0;
+    return this.mskFor(domain, carried > (id & 0xffff) ? (((id >>> 16) << 16) | carried) >>> 0 : id);
   }
 
   /** A new MSK in the same key group as `of` with the next Key Number (reference §6.2). */
   nextMsk(of?: TesterMsk): TesterMsk {
     const base = of ?? this.currentMsk();
     const group = base.mskId >>> 16;
-    let number = (base.mskId & 0xffff) + 1;
+    let number = Math.max(base.mskId & 0xffff, this.#keyNumbers.get(`${hex(base.keyDomainId)}/${group}`) ?? 0) + 1;
     while (this.#msks.has(mskKey(base.keyDomainId, ((group << 16) | number) >>> 0))) number += 1;
     if (number > 0xffff) throw new PeerArgumentError('tester BM-SC: key numbers of the group are exhausted');
     return this.mskFor(base.keyDomainId, ((group << 16) | number) >>> 0);
@@ -185,8 +218,9 @@ export class BmscMikeyComposer {
 
   /** An MSK the UE never received: a key group no service uses. */
   unknownMsk(keyDomainId?: Buffer): TesterMsk {
-    this.#unknownNumber += 1;
-    return this.mskFor(keyDomainId ?? this.options.services[0]!.keyDomainId, ((UNKNOWN_KEY_GROUP << 16) | this.#unknownNumber) >>> 0);
+    const domain = keyDomainId ?? this.options.services[0]!.keyDomainId;
+    const number = (this.#keyNumbers.get(`${hex(domain)}/${UNKNOWN_KEY_GROUP}`) ?? 0) + 1;
+    return this.mskFor(domain, ((UNKNOWN_KEY_GROUP << 16) | number) >>> 0);
   }
 
   #nextCounter(space: string, choice: CounterChoice): number {

@@ -72,6 +72,10 @@ export interface TesterBmscSut {
   bearer?: Endpoint;
   /** Highest COUNTER already used for the MUK (a UE that keeps its counters across cases). */
   initialCounter?: number;
+  /** Highest COUNTER already used per counter space (composer.counters() of an earlier case). */
+  initialCounters?: Record<string, number>;
+  /** Highest Key Number used per key group (composer.keyNumbers() of an earlier case). */
+  initialKeyNumbers?: Record<string, number>;
   /** A MUK the UE no longer uses (G-U4); default random. */
   oldMuk?: Buffer;
 }
@@ -225,6 +229,8 @@ export class TesterBmsc {
     this.mikeyComposer = new BmscMikeyComposer({
       profile: sut.profile, muk: sut.identity.ksNaf, idi: sut.nafFqdn, idr: sut.identity.btid, services: sut.services,
       ...(sut.initialCounter !== undefined ? { initialCounter: sut.initialCounter } : {}),
+      ...(sut.initialCounters ? { initialCounters: sut.initialCounters } : {}),
+      ...(sut.initialKeyNumbers ? { initialKeyNumbers: sut.initialKeyNumbers } : {}),
       ...(sut.oldMuk ? { oldMuk: sut.oldMuk } : {}),
     });
   }

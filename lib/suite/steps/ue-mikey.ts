@@ -7,7 +7,7 @@
 
 import { HarnessError } from '../errors.ts';
 import { named, note, remember, type CaseRun, type StepHandler } from '../context.ts';
-import { testerBmsc, ueState, type ComposeRequestOf, type ComposedMikeyOf } from './ue-state.ts';
+import { saveCounters, testerBmsc, ueState, type ComposeRequestOf, type ComposedMikeyOf } from './ue-state.ts';
 
 function composedOf(run: CaseRun, ref: string): ComposedMikeyOf {
   const c = ueState(run).composed.get(ref);
@@ -79,6 +79,7 @@ export const sendMikey: StepHandler = async (run, p) => {
     request.mtkId = value;
   }
   const { composed, event } = await bmsc.sendComposed(request, to);
+  saveCounters(run, bmsc);
   const text = note(run, `sent ${describe(composed)} to the UE's ${to === 'bearer' ? 'bearer' : 'MIKEY port'}`);
   if (p.as) state.composed.set(p.as, composed);
   remember(run, p.as, { events: [event, text], sent: [{ event, bytes: composed.bytes, key: composed.psk, rand: composed.rand }] });

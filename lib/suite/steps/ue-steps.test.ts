@@ -29,7 +29,7 @@ const TARGET = '/keymanagement?requesttype=msk-request';
 
 interface Harness { run: CaseRun; bmsc: TesterBmsc; ue: Socket; close(): Promise<void> }
 
-async function harness(): Promise<Harness> {
+async function harness(options: { embedded?: boolean } = {}): Promise<Harness> {
   const profile = referenceProfile();
   const trace = new LiveTrace({ pcapPath: join(mkdtempSync(join(tmpdir(), 'ue-steps-')), 'case.pcap'), testerRole: 'bmsc' });
   const bmsc = await TesterBmsc.start({ trace, bindAddress: '127.0.0.1', httpPort: 0, mikeyPort: 0 });
@@ -39,6 +39,7 @@ async function harness(): Promise<Harness> {
   const step = { index: 0, action: 'expect-http-request', params: {}, line: 1 } as StepDef;
   const run = {
     def: { id: 'ue/test/01', role: 'ue', steps: [step] } as unknown as CaseDef,
+    provider: { embedded: options.embedded ?? true },
     session: {
       nafFqdn: 'bmsc.mbms-conform.invalid', mikey: { address: '127.0.0.1', port: ue.address().port },
       identity: { btid: BTID, ksNaf: KS_NAF }, unknownIdentity: { btid: 'x@y', ksNaf: Buffer.alloc(32) },
@@ -235,4 +236,41 @@ test.describe('send-mikey', () => {
       await h.close();
     }
   });
+});
+
+test('against an external UE the COUNTERs and Key Numbers continue from the previous case', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ue-state-'));
+  const before = process.env.MBMS_STATE_DIR;
+  process.env.MBMS_STATE_DIR = dir;
+  try {
+    const counters: number[][] = [];
+    const mskIds: string[][] = [];
+    for (let round = 0; round < 2; round++) {
+      const h = await harness({ embedded: false });
+      const got: Buffer[] = [];
+      const three = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${got.length} datagrams`)), 2000);
+        h.ue.on('message', (b) => { got.push(b); if (got.length === 3) { clearTimeout(timer); resolve(); } });
+      });
+      try {
+        await step(h.run, sendMikey, 'send-mikey', { as: 'msk1', kind: 'msk', v: false, counter: 'next' });
+        await step(h.run, sendMikey, 'send-mikey', { as: 'msk2', kind: 'msk', keyIds: 'next', v: false, counter: 'plus:10' });
+        // MTK under MSK 00010002 both times: the new MSK of case 1, the current one of case 2
+        await step(h.run, sendMikey, 'send-mikey', { as: 'mtk1', kind: 'mtk', msk: round === 0 ? 'msk2' : 'msk1', key: 'msk', counter: 'next' });
+        await three;
+        const readings = got.map((b) => readKeyMessage(b, { psk: KS_NAF }, h.run.profile.mikey));
+        counters.push(readings.map((r) => r.counter!));
+        mskIds.push(readings.map((r) => r.keyIds.mskId!.toString('hex')));
+      } finally {
+        await h.close();
+      }
+    }
+    // case 1: MUK 1, 11; MSK 00010002: 1. Case 2 starts above them: MUK 12, 22; MSK 00010002: 2.
+    expect(counters).toEqual([[1, 11, 1], [12, 22, 2]]);
+    // the newest MSK of the group stays current, and "next" is really new (reference §6.2)
+    expect(mskIds).toEqual([['00010001', '00010002', '00010002'], ['00010002', '00010003', '00010002']]);
+  } finally {
+    if (before === undefined) delete process.env.MBMS_STATE_DIR;
+    else process.env.MBMS_STATE_DIR = before;
+  }
 });
