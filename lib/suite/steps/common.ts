@@ -287,6 +287,9 @@ export const expectSilence: StepHandler = async (run, p) => {
     if (mode === 'any') return true;
     const cls = classifyDatagram(e.bytes);
     if (mode === 'none-of-kind-msk') return cls.kind === 'msk';
+    // A key delivered to this UE: MTK messages are group traffic on the bearer (a BM-SC may re-key on its
+    // own schedule), so they do not break a "no key for this UE" silence.
+    if (mode === 'key-delivery') return cls.kind !== 'mtk';
     if (mode === 'retransmission') {
       if (!ofIds) return cls.kind === 'msk';
       return (cls.kind === 'msk' || cls.kind === 'trigger' || cls.kind === 'mtk') && !!cls.keyIds && sameKeyIds(cls.keyIds, ofIds);
@@ -319,7 +322,7 @@ export const expectSilence: StepHandler = async (run, p) => {
     return 'stop';
   }
   const end = note(run, `silence window ends${offender ? ' (broken)' : ''}`);
-  const what = `${mode === 'retransmission' ? `no copy of '${p.of}'` : mode === 'unsubscribed' ? 'no MIKEY message for the unsubscribed MSK' : 'no MIKEY message'}${p.http !== false ? ' and no HTTP request' : ''}`;
+  const what = `${mode === 'retransmission' ? `no copy of '${p.of}'` : mode === 'unsubscribed' ? 'no MIKEY message for the unsubscribed MSK' : mode === 'key-delivery' ? 'no MSK message or trigger' : 'no MIKEY message'}${p.http !== false ? ' and no HTTP request' : ''}`;
   if (offender) {
     run.tracker.fail('silence', `${what} within ${window} ms`, `nothing from the SUT within ${window} ms`, describe(offender), evidence(start, offender, end));
   } else {
