@@ -1,16 +1,26 @@
 import { defineConfig } from '@playwright/test';
+import { playwrightReporters } from './lib/report/index.ts';
 
 // Projects:
-//   unit      library tests (lib/**/*.test.ts): codecs, crypto, vectors, property and fuzz tests
-//   bmsc, ue  the conformance suites, one test per case (BM-SC under test, UE under test)
-//   selfcheck the fault matrix and end-to-end checks of the tool itself
+//   unit       library tests (lib/**/*.test.ts): codecs, crypto vectors, property and fuzz tests, references
+//   bmsc, ue   the conformance suites, one test per case (BM-SC under test, UE under test); the SUT is the
+//              embedded reference unless MBMS_SUT names a SUT profile
+//   selfcheck  self-validation: the fault matrix, the external-SUT path
+//   e2e        the tool end to end: `mbms-conform run`, shard merge, the report in headless Chromium
+// `npm start` (mbms-conform run) runs bmsc and ue; `npm test` runs them all.
 export default defineConfig({
   timeout: 60_000,
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
-  reporter: [['list'], ['junit', { outputFile: 'reports/junit.xml' }]],
+  // Most of a conformance case is waiting on protocol timers, so more workers than cores pay off.
+  workers: process.env.MBMS_WORKERS ? Number(process.env.MBMS_WORKERS) : 4,
+  reporter: playwrightReporters(),
   outputDir: 'reports/test-results',
   projects: [
     { name: 'unit', testDir: 'lib', testMatch: '**/*.test.ts' },
+    { name: 'bmsc', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
+    { name: 'ue', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-ue/, metadata: { role: 'ue' } },
+    { name: 'selfcheck', testDir: 'suites/selfcheck', testMatch: '**/*.spec.ts', timeout: 900_000 },
+    { name: 'e2e', testDir: 'fixtures/e2e', testMatch: '*.spec.ts', timeout: 180_000 },
   ],
 });
