@@ -126,21 +126,21 @@ function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectati
           : 'the request uses the nextnonce of the last authenticated 200 OK (RFC 2617 §3.2.3, A-U6)',
         expected: want.nonce, actual: issued ? `${c.nonce} (issued as ${issued.via})` : `${c.nonce} (never issued by the tester)`,
       });
-  } else if (!issued) {
-    checks.push({ check: 'digest.nonce', ok: false, message: 'the nonce is one the BM-SC issued (RFC 2617 §3.2.2)', expected: bmsc.nonces.map((n) => n.nonce), actual: c.nonce });
   }
-  const challenge: DigestChallenge | undefined = issued?.challenge ?? bmsc.latestChallenge?.challenge;
-  if (!challenge) {
-    checks.push({ check: 'digest.nonce', ok: false, message: 'credentials answer a challenge of the tester', expected: 'a 401 before the credentials', actual: 'no challenge was sent' });
-    return { checks, credentials: c };
-  }
+  // A nonce this tester did not issue in this case: a UE that keeps nonces across sessions answers
+  // preemptively with one from an earlier exchange (RFC 2617 §3.2.3 allows reuse). Its directives are judged
+  // against what this BM-SC would have challenged (realm, qop, algorithm of the profile); how often it was used
+  // before (nc) and its opaque cannot be known here. A correct digest on it is answered stale=TRUE.
+  const foreign = !issued && !exp.nonce;
+  if (foreign) note(run, `the credentials use nonce ${c.nonce}, which this BM-SC did not issue in this case (preemptive, from an earlier session)`);
+  const challenge: DigestChallenge = issued?.challenge ?? (foreign ? profileChallenge(run, c.nonce) : bmsc.latestChallenge?.challenge ?? profileChallenge(run, c.nonce));
   checks.push(c.realm === challenge.realm
     ? { check: 'digest.realm', ok: true, message: `realm "${c.realm}" copied verbatim` }
     : { check: 'digest.realm', ok: false, message: 'realm is the challenged realm copied verbatim (RFC 2617 §3.2.2, TS 24.109 §5.2)', expected: challenge.realm, actual: c.realm });
   checks.push(c.uri === req.target
     ? { check: 'digest.uri', ok: true, message: `uri equals the Request-URI ${req.target}` }
     : { check: 'digest.uri', ok: false, message: 'the uri directive equals the Request-URI (RFC 2617 §3.2.2.5)', expected: req.target, actual: c.uri });
-  if (challenge.opaque !== undefined) {
+  if (challenge.opaque !== undefined && !foreign) {
     checks.push(c.opaque === challenge.opaque
       ? { check: 'digest.opaque', ok: true, message: 'opaque echoed' }
       : { check: 'digest.opaque', ok: false, message: 'opaque is returned unchanged (RFC 2617 §3.2.2)', expected: challenge.opaque, actual: c.opaque ?? 'absent' });
@@ -168,9 +168,15 @@ function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectati
     const uses = state.nonceUses.get(c.nonce) ?? 0;
     const wantNc = exp.nc ?? uses + 1;
     const ncText = wantNc.toString(16).padStart(8, '0');
-    checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) === wantNc
-      ? { check: 'digest.nc', ok: true, message: `nc=${c.nc}` }
-      : { check: 'digest.nc', ok: false, message: `nc counts the requests sent with this nonce, ${ncText} here (RFC 2617 §3.2.2)`, expected: ncText, actual: c.nc ?? 'absent' });
+    if (foreign && exp.nc === undefined) {
+      checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) > 0
+        ? { check: 'digest.nc', ok: true, message: `nc=${c.nc} (earlier uses of this nonce unknown)` }
+        : { check: 'digest.nc', ok: false, message: 'nc is 8 hex digits counting from 00000001 (RFC 2617 §3.2.2)', expected: '00000001 or more', actual: c.nc ?? 'absent' });
+    } else {
+      checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) === wantNc
+        ? { check: 'digest.nc', ok: true, message: `nc=${c.nc}` }
+        : { check: 'digest.nc', ok: false, message: `nc counts the requests sent with this nonce, ${ncText} here (RFC 2617 §3.2.2)`, expected: ncText, actual: c.nc ?? 'absent' });
+    }
   }
   state.nonceUses.set(c.nonce, (state.nonceUses.get(c.nonce) ?? 0) + 1);
   if (btid === 'same') {
@@ -187,6 +193,34 @@ function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectati
     }
   }
   return { checks, credentials: c };
+}
+
+/** What this BM-SC challenges with (realm, profile qop and algorithm), for credentials on a nonce of another session. */
+function profileChallenge(run: CaseRun, nonce: string): DigestChallenge {
+  const bmsc = testerBmsc(run);
+  return { realm: bmsc.realm, nonce, qop: [run.profile.http.qop], algorithm: run.profile.http.algorithm, extra: {} };
+}
+
+/**
+ * Whether a request carries a correct digest (recomputed with base64(Ks_NAF)) on a nonce this BM-SC did not
+ * issue in this case: then the nonce alone is not valid here, and the 401 says stale=TRUE (RFC 2617 §3.2.1) so
+ * that the UE retries with the new nonce rather than taking its credentials for wrong.
+ */
+function correctDigestOnForeignNonce(run: CaseRun, req: HttpRequestEvent): boolean {
+  const bmsc = testerBmsc(run);
+  const value = header(req.headers, 'authorization');
+  if (value === undefined) return false;
+  try {
+    const c = parseCredentials(value);
+    if (bmsc.nonceRecord(c.nonce) || c.username !== run.session.identity.btid) return false;
+    const expected = computeResponse({
+      algorithm: c.algorithm, username: c.username, realm: c.realm, password: bmsc.password, nonce: c.nonce, cnonce: c.cnonce,
+      nc: c.nc, qop: c.qop, method: req.method, uri: c.uri, body: req.body,
+    });
+    return digestEquals(expected.response, c.response);
+  } catch {
+    return false;
+  }
 }
 
 export const expectHttpRequest: StepHandler = async (run, p) => {
@@ -243,8 +277,11 @@ export const respondHttp: StepHandler = async (run, p) => {
   if (pending.answered) throw new HarnessError(`respond-http: the request${p.to ? ` '${p.to}'` : ''} was answered already`);
   const status: number = p.status;
   if (status === 401) {
+    // Unless the step says otherwise, a correct digest on a nonce of another session gets stale=TRUE.
+    const stale: boolean | undefined = p.challenge?.stale ?? (correctDigestOnForeignNonce(run, pending.event) ? true : undefined);
+    if (p.challenge?.stale === undefined && stale) note(run, 'correct digest on a nonce of an earlier session: the 401 carries stale=TRUE (RFC 2617 §3.2.1)');
     const { event, challenge } = bmsc.answerChallenge(pending, {
-      ...(p.challenge?.stale !== undefined ? { stale: p.challenge.stale } : {}),
+      ...(stale !== undefined ? { stale } : {}),
       ...(p.challenge?.qop !== undefined ? { qop: p.challenge.qop } : {}),
       ...(p.challenge?.algorithm !== undefined ? { algorithm: p.challenge.algorithm } : {}),
     });

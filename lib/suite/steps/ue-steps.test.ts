@@ -194,6 +194,29 @@ test.describe('expect-http-request / respond-http', () => {
   });
 });
 
+test.describe('credentials on a nonce of an earlier session', () => {
+  const old: DigestChallenge = { realm: '3GPP-bootstrapping@bmsc.mbms-conform.invalid', nonce: 'bm9uY2Ugb2YgYSBmb3JtZXIgc2Vzc2lvbg==', opaque: 'gone', extra: {} };
+
+  for (const [what, fault, stale, failing] of [
+    ['a correct digest is judged and answered stale=TRUE', {}, true, []],
+    ['a wrong digest fails and is answered without stale', { password: Buffer.alloc(32, 9).toString('base64') }, undefined, ['digest.response']],
+  ] as const) {
+    test(what, async () => {
+      const h = await harness();
+      try {
+        const answer = post(h.bmsc, BODY, { ...HEADERS, Authorization: authorization(old, BODY, { nc: '00000005', ...fault }).replace(/, opaque="gone"/, '') });
+        await step(h.run, expectHttpRequest, 'expect-http-request', { as: 'req1', within: 2000, auth: 'any' });
+        await step(h.run, respondHttp, 'respond-http', { to: 'req1', status: 401 });
+        const a = await answer;
+        expect(parseChallenges(String(a.headers['www-authenticate']))[0]!.stale).toBe(stale);
+        expect(fails(h.run).map((f) => f.check)).toEqual(failing);
+      } finally {
+        await h.close();
+      }
+    });
+  }
+});
+
 test.describe('send-mikey', () => {
   test('counters, replays and MTK IDs follow the step parameters on the wire', async () => {
     const h = await harness();
