@@ -121,3 +121,13 @@ test('a case stopped by its time bound is never PASS', async () => {
   // The cut-short window is not reported as observed silence.
   expect(r.findings.filter((f) => f.check === 'silence').map((f) => f.verdict)).toEqual(['INCONC']);
 });
+
+test('a challenge no UE can answer (unknown algorithm) is the SUT failing, not a harness ERROR', async () => {
+  const answer = 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="3GPP-bootstrapping@b.invalid", nonce="n", algorithm=FOO-9\r\nContent-Length: 0\r\n\r\n';
+  const { server: srv, port } = await server((s) => s.once('data', () => s.end(answer)));
+  const c = caseOf('      - http-request: { as: r1 }\n      - expect-http-response: { to: r1, as: c1, status: 401 }\n      - http-request: { as: r2, auth: digest, challenge: c1 }\n');
+  const r = await runCase(c, { sut: provider(async () => ({ nafFqdn: 'b.invalid', http: { address: '127.0.0.1', port }, identity, unknownIdentity: identity, keys })) });
+  srv.close();
+  expect(r.verdict).toBe('FAIL');
+  expect(r.findings.find((f) => f.verdict === 'FAIL')!.check).toBe('digest.challenge');
+});

@@ -3,7 +3,7 @@
 
 import { buildMskRequestBody, digestPassword, mskRequestTarget, type MskRequestEntry } from '../../mbms/index.ts';
 import { buildVerificationMessage, decodeMikey, mikeyProfile, type MikeyMessage } from '../../mikey/index.ts';
-import type { DigestClientFaults } from '../../digest/index.ts';
+import { DigestAlgorithmError, DigestClientError, type DigestClientFaults } from '../../digest/index.ts';
 import { TesterUe } from '../../peers/index.ts';
 import { HarnessError } from '../errors.ts';
 import { evidence, named, note, remember, waitMs, windowMs, type CaseRun, type StepHandler } from '../context.ts';
@@ -104,7 +104,15 @@ export const httpRequest: StepHandler = async (run, p) => {
       case 'bad-response': break;
       default: throw new HarnessError(`unknown HTTP fault '${fault}'`);
     }
-    const auth = ue.authorize(challenge, { method: 'POST', uri: target, body }, faults, as);
+    let auth: ReturnType<TesterUe['authorize']>;
+    try {
+      auth = ue.authorize(challenge, { method: 'POST', uri: target, body }, faults, as);
+    } catch (e) {
+      if (!(e instanceof DigestClientError || e instanceof DigestAlgorithmError)) throw e;
+      // The BM-SC's challenge cannot be answered (unknown algorithm, no usable qop): its fault, not the harness's.
+      run.tracker.fail('digest.challenge', 'the challenge can be answered by a UE (known algorithm, usable qop; RFC 2617 §3.2.1)', 'an answerable Digest challenge', e.message, evidence(...(run.last.request?.events ?? [])));
+      return 'stop';
+    }
     authorization = fault === 'bad-response' ? TesterUe.withResponse(auth, flipHexDigit(auth.credentials.response)) : auth.header;
     if (fault !== 'none') note(run, `deliberate fault: ${fault}`);
     const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization });
@@ -170,20 +178,13 @@ export const sendAck: StepHandler = async (run, p) => {
   const ue = ueOf(run);
   const target = named(run, p.to);
   const first = target.messages?.[0];
-  if (!first) {
-    note(run, `no message '${p.to}' to acknowledge`);
-    return;
-  }
+  // Whatever happens, the step leaves its name behind (later steps may order against it).
+  const skip = (text: string) => { remember(run, p.as, { events: [note(run, text)] }); };
+  if (!first) return skip(`no message '${p.to}' to acknowledge`);
   const v = first.verdict;
-  if (!v.macValid || !v.message) {
-    // A UE acknowledges only messages that verified (reference §1.1, RFC 3830 §5.3).
-    note(run, `not acknowledging '${p.to}': it did not verify`);
-    return;
-  }
-  if (!v.v) {
-    note(run, `'${p.to}' has V=0: no verification message requested`);
-    return;
-  }
+  // A UE acknowledges only messages that verified (reference §1.1, RFC 3830 §5.3).
+  if (!v.macValid || !v.message) return skip(`not acknowledging '${p.to}': it did not verify`);
+  if (!v.v) return skip(`'${p.to}' has V=0: no verification message requested`);
   const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
   const fault: string = p.fault ?? 'none';
   const mutate = (m: MikeyMessage) => {
