@@ -54,8 +54,14 @@ export interface CaseRun {
   last: { request?: Named; challenge?: DigestChallenge; granted?: number[]; requestedKeys?: MskRequestEntry[] };
   /** Event ids of SUT MIKEY messages already matched by an expect-mikey step. */
   consumed: Set<number>;
-  /** Highest COUNTER seen per counter space ('muk', 'msk:<id>'), with the event that carried it. */
-  counters: Map<string, { value: bigint; event: MikeyEvent }>;
+  /** Highest COUNTER seen per counter space ('muk', 'msk:<id>'), with the event that carried it (or the note citing an earlier case). */
+  counters: Map<string, { value: bigint; event: TraceEvent }>;
+  /**
+   * External SUT: the highest COUNTER per counter space seen in earlier cases of this run (the SUT keeps its
+   * state across cases, so its counters must keep increasing across them too; reference §6.1). Keys:
+   * '<B-TID>|muk' and 'msk:<domain>/<MSK ID>'. Undefined for embedded SUTs (fresh per case).
+   */
+  counterHistory?: Map<string, { value: bigint; caseId: string }>;
   /** RAND seen per MSK (domain/mskId hex), reference §5.3. */
   randByMsk: Map<string, { rand: Buffer; event: MikeyEvent }>;
   /** Last MTK ID per MSK. */

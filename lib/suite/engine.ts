@@ -110,6 +110,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   let ue: TesterUe | undefined;
   let bmsc: TesterBmsc | undefined;
   let session: SutSession | undefined;
+  let runState: CaseRun | undefined;
   try {
     // Tester peer first: the SUT session is told where the tester listens.
     if (sut.role === 'bmsc') {
@@ -138,7 +139,9 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
       def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
       named: new Map(), step: def.steps[0]!, last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(),
       nonces: [], log,
+      ...(sut.embedded ? {} : { counterHistory: counterHistoryOf(sut) }),
     };
+    runState = run;
     for (const step of def.steps) {
       if (signal.aborted) {
         // Running out of time is never a PASS: the rest of the case was not judged.
@@ -175,11 +178,30 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     clearTimeout(timer);
     // Anything still pending of this case (an un-awaited trigger, a wait) sees the case as over.
     controller.abort(new Error('case finished'));
+    if (runState?.counterHistory) rememberCounters(runState, def.id);
     await ue?.close().catch(() => undefined);
     await bmsc?.close().catch(() => undefined);
     await session?.close().catch((e: Error) => log(`closing the SUT session: ${e.message}`));
   }
   return finish(steps, [...trace.events], closeTrace(trace));
+}
+
+const counterHistories = new WeakMap<SutProvider, Map<string, { value: bigint; caseId: string }>>();
+
+/** The counters an external SUT showed in earlier cases of this process (reference §6.1: they never go back). */
+function counterHistoryOf(sut: SutProvider): Map<string, { value: bigint; caseId: string }> {
+  let h = counterHistories.get(sut);
+  if (!h) { h = new Map(); counterHistories.set(sut, h); }
+  return h;
+}
+
+function rememberCounters(run: CaseRun, caseId: string): void {
+  const history = run.counterHistory!;
+  for (const [space, { value }] of run.counters) {
+    const key = space === 'muk' ? `${run.session.identity.btid}|muk` : space;
+    const before = history.get(key);
+    if (!before || value > before.value) history.set(key, { value, caseId });
+  }
 }
 
 function closeTrace(trace: LiveTrace): string {

@@ -3,6 +3,7 @@
 // shell command, operator prompt). Independent of Playwright; fixtures/ supplies the embedded provider.
 
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { MbmsProfile, MskRequestEntry } from '../mbms/index.ts';
@@ -111,20 +112,32 @@ function controlBody(action: TriggerAction, p: TriggerParams): Record<string, un
   }
 }
 
-/** A JSON call of the control API, bounded in time. */
-export async function controlCall(base: string, method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const response = await fetch(new URL(path, base), {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: combined,
+/**
+ * A JSON call of the control API, bounded in time. One connection per call (no pooled keep-alive socket): a
+ * SUT that restarted between two calls must not make the next call fail on a stale connection.
+ */
+export function controlCall(base: string, method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
+  const url = new URL(path, base);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method, agent: false, timeout: timeoutMs, ...(signal ? { signal } : {}),
+      headers: { connection: 'close', ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = text;
+        try { parsed = text ? JSON.parse(text) : undefined; } catch { /* keep the text */ }
+        resolve({ status: res.statusCode ?? 0, body: parsed });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
   });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : undefined; } catch { /* keep text */ }
-  return { status: response.status, body: parsed };
 }
 
 /** Triggers through the mbms-conform control API (HTTP + JSON). */

@@ -50,3 +50,44 @@ test('a BM-SC described by a SUT profile is tested through its control API', asy
     await bmsc.stop();
   }
 });
+
+test('an external BM-SC that forgets its counters between cases fails the next case; one that keeps them passes', async () => {
+  test.setTimeout(120_000);
+  const profile = embeddedProfile();
+  const dir = mkdtempSync(join(tmpdir(), 'external-sut-'));
+  const services = [{ keyDomainId: EMBEDDED_KEY_DOMAIN, keyGroup: 1 }, { keyDomainId: EMBEDDED_KEY_DOMAIN, keyGroup: 2 }];
+  const [push] = loadCases('bmsc').filter((c) => c.id === 'bmsc/6.3.2.1/01');
+  for (const keepsState of [false, true]) {
+    const stateFile = keepsState ? join(dir, 'bmsc-state.json') : undefined;
+    let bmsc = new ReferenceBmsc({ nafFqdn: 'bmsc.lab.invalid', profile, services, ...(stateFile ? { stateFile } : {}) });
+    const ep = await bmsc.start();
+    const file = join(dir, `sut-${keepsState}.yaml`);
+    writeFileSync(file, stringify({
+      name: `reference BM-SC (${keepsState ? 'state file' : 'memory only'})`, role: 'bmsc', capabilities: PICS,
+      profile: { base: 'reference' },
+      sut: { nafFqdn: 'bmsc.lab.invalid', http: ep.http, mikey: ep.mikey },
+      identities: [{ btid: 'lab-2@bsf.lab.invalid', ksNaf: '22'.repeat(32) }],
+      keys: { subscribed: [{ keyDomainId: '00f110', mskId: '00010001' }], unsubscribed: [] },
+      trigger: { kind: 'control-api', url: `http://${ep.control.address}:${ep.control.port}`, provision: true, timeoutMs: 5000 },
+    }));
+    const sut = loadSutProfile(file);
+    try {
+      const first = await runCase(push!, { sut });
+      expect(first.verdict, headline(first)?.message).toBe('PASS');
+      // The "box" restarts on the same ports between two cases of one run.
+      await bmsc.stop();
+      bmsc = new ReferenceBmsc({ nafFqdn: 'bmsc.lab.invalid', profile, services, http: ep.http, mikey: ep.mikey, control: ep.control, ...(stateFile ? { stateFile } : {}) });
+      await bmsc.start();
+      const second = await runCase(push!, { sut });
+      if (keepsState) {
+        expect(second.verdict, headline(second)?.message).toBe('PASS');
+      } else {
+        expect(second.verdict, JSON.stringify(second.findings.filter((f) => f.verdict !== 'PASS'))).toBe('FAIL');
+        expect(headline(second)?.check).toBe('mikey.counter');
+        expect(String(headline(second)?.expected)).toMatch(/in bmsc\/6\.3\.2\.1\/01/);
+      }
+    } finally {
+      await bmsc.stop();
+    }
+  }
+});

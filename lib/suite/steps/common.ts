@@ -227,7 +227,14 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
   const out: CheckOutcome[] = [];
   if (v.counter === undefined) return out;
   const space = kind === 'mtk' ? `msk:${hex(mskKeyIds?.keyDomainId)}/${hex(mskKeyIds?.mskId)}` : 'muk';
-  const prev = run.counters.get(space);
+  let prev = run.counters.get(space);
+  const memoryKey = space === 'muk' ? `${run.session.identity.btid}|muk` : space;
+  const earlier = !prev ? run.counterHistory?.get(memoryKey) : undefined;
+  if (earlier) {
+    // The SUT kept its state since an earlier case: its counter must continue from there (reference §6.1).
+    prev = { value: earlier.value, event: note(run, `COUNTER ${earlier.value} was the highest seen for ${space === 'muk' ? `the MUK of ${run.session.identity.btid}` : space} in ${earlier.caseId}`) };
+    run.counters.set(space, prev);
+  }
   const freshExpected = !retxOf || run.profile.retransmission.freshTs;
   if (retxOf && !run.profile.retransmission.freshTs) {
     const same = event.bytes.equals(retxOf.event.bytes);
@@ -236,8 +243,9 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
   }
   if (freshExpected && prev) {
     const ok = v.counter > prev.value;
-    out.push(ok ? { check: 'mikey.counter', ok, message: `COUNTER ${v.counter} > ${prev.value} (frame ${prev.event.frames.join(',')})` }
-      : { check: 'mikey.counter', ok, message: `COUNTER strictly greater than every earlier one ${kind === 'mtk' ? 'for this MSK' : 'for this MUK'} (RFC 3830 §5.3, reference §6.1)`, expected: `> ${prev.value} (frame ${prev.event.frames.join(',')})`, actual: v.counter.toString() });
+    const where = prev.event.kind === 'note' ? prev.event.text : `frame ${prev.event.frames.join(',')}`;
+    out.push(ok ? { check: 'mikey.counter', ok, message: `COUNTER ${v.counter} > ${prev.value} (${where})` }
+      : { check: 'mikey.counter', ok, message: `COUNTER strictly greater than every earlier one ${kind === 'mtk' ? 'for this MSK' : 'for this MUK'} (RFC 3830 §5.3, reference §6.1)`, expected: `> ${prev.value} (${where})`, actual: v.counter.toString() });
   } else if (freshExpected && !prev && v.counter === 0n) {
     out.push({ check: 'mikey.counter', ok: false, message: 'COUNTER starts at 1 or more (0 never passes a fresh replay check, reference §6.1)', expected: '>= 1', actual: '0' });
   }
