@@ -22,3 +22,4 @@ export {
   runFaultMatrix, writeFaultMatrix, faultMatrixMarkdown, loadExpectedCatches, observedCatches,
   type FaultMatrix, type FaultMatrixInput, type FaultMatrixCell, type FaultInfo, type ExpectedCatches,
 } from './fault-matrix.ts';
+export { CHECKS, coverage, type Coverage } from './checks.ts';

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { DuplicateCaseError, ExpressionError, SuiteSchemaError } from './errors.ts';
 import { namesIn, parseExpression, type Expr } from './expr.ts';
 import { locate, readYaml, schemaProblems, validatorFor, type YamlSource } from './yaml-source.ts';
+import { CHECKS } from './checks.ts';
 import type { Role, Severity } from './verdict.ts';
 
 export const SUITE_SCHEMA_URL = new URL('./suite.schema.json', import.meta.url);
@@ -143,6 +144,9 @@ export function loadSuiteFile(file: string, options: { requireModeline?: boolean
     const casePath = ['cases', ci];
     if (!c.id.startsWith(`${role}/`)) fail(source, [...casePath, 'id'], `case id '${c.id}' must start with '${role}/' (the file's role)`);
     const caseExpr = checkExpression(c.applicability, [...casePath, 'applicability']);
+    (c.checks ?? []).forEach((k: string, ki: number) => {
+      if (!CHECKS[role].includes(k)) fail(source, [...casePath, 'checks', ki], `'${k}' is not a reference §7 check of the ${role === 'bmsc' ? 'BM-SC' : 'UE'} role (${CHECKS[role].join(', ')})`);
+    });
     const names = new Set<string>();
     const steps: StepDef[] = c.steps.map((s: any, si: number): StepDef => {
       const stepPath = [...casePath, 'steps', si];
