@@ -131,3 +131,35 @@ test('a challenge no UE can answer (unknown algorithm) is the SUT failing, not a
   expect(r.verdict).toBe('FAIL');
   expect(r.findings.find((f) => f.verdict === 'FAIL')!.check).toBe('digest.challenge');
 });
+
+test('a BM-SC that bursts its retransmissions instead of spacing them fails P-B2', async () => {
+  const { buildMskMessage, mikeyProfile } = await import('../mikey/index.ts');
+  const { createSocket } = await import('node:dgram');
+  const c = caseOf('      - trigger: { as: push, action: msk-push, v: true }\n      - expect-mikey: { as: msk1, kind: msk, count: 1, within: deliver, v: set }\n      - expect-mikey: { as: retx, kind: msk, count: retransmissions, within: retransmissions, retransmissionOf: msk1 }\n');
+  const udp = createSocket('udp4');
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  const rand = Buffer.alloc(16, 9);
+  const sut: SutProvider = {
+    ...provider(async () => ({ nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys })),
+    open: async (req) => ({
+      nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys, close: async () => undefined,
+      adapter: {
+        kind: 'control-api',
+        trigger: async () => {
+          // The original and all its copies at once, each with a fresh COUNTER and a valid MAC.
+          for (let counter = 1; counter <= 1 + profile.retransmission.count; counter++) {
+            const m = buildMskMessage({ muk: identity.ksNaf, csbId: 0x01020304 + counter, counter, rand, keyDomainId: Buffer.from('00f110', 'hex'), mskId: 0x00010001, msk: Buffer.alloc(16, 5), v: true, idi: 'b.invalid', idr: identity.btid, profile: mikeyProfile(profile.mikey as Parameters<typeof mikeyProfile>[0]) });
+            udp.send(m.bytes, req.testerMikey!.port, req.testerMikey!.address);
+          }
+          return { summary: 'sent' };
+        },
+      },
+    }),
+  };
+  const r = await runCase(c, { sut });
+  udp.close();
+  expect(r.verdict).toBe('FAIL');
+  expect(r.findings.filter((f) => f.verdict === 'FAIL').map((f) => f.check)).toContain('mikey.retransmission-interval');
+  // Everything else about the copies was right: the interval is the only complaint.
+  expect([...new Set(r.findings.filter((f) => f.verdict === 'FAIL').map((f) => f.check))]).toEqual(['mikey.retransmission-interval']);
+});

@@ -153,6 +153,7 @@ export const expectMikey: StepHandler = async (run, p) => {
     const checks: CheckOutcome[] = [...verdict.checks];
     checks.push(...keyIdChecks(run, p, kind, verdict.keyIds, mskKeyIds, found.length));
     checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds));
+    if (retxOf) checks.push(...intervalCheck(run, retxOf, found, event));
     received.push({ event, verdict });
     recordMessageChecks(run, `${kind.toUpperCase()} message ${frame}`, checks, evidence(event));
   }
@@ -220,6 +221,22 @@ function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: Ke
     }
   }
   return out;
+}
+
+/**
+ * O18: retransmissions follow the profile's interval. Only a lower bound is judged (half the interval, so
+ * scheduling jitter never fails a SUT); the upper bound is the step's window. A BM-SC that bursts its copies
+ * fails here.
+ */
+function intervalCheck(run: CaseRun, original: ReceivedMessage, found: readonly MikeyEvent[], event: MikeyEvent): CheckOutcome[] {
+  const sequence = [original.event, ...found];
+  const i = sequence.indexOf(event);
+  if (i <= 0) return [];
+  const gap = event.time - sequence[i - 1]!.time;
+  const min = run.profile.retransmission.intervalMs / 2;
+  return gap >= min
+    ? [{ check: 'mikey.retransmission-interval', ok: true, message: `${Math.round(gap)} ms after the previous copy` }]
+    : [{ check: 'mikey.retransmission-interval', ok: false, message: `retransmissions are spaced by the profile interval of ${run.profile.retransmission.intervalMs} ms (O18)`, expected: `>= ${min} ms after the previous copy (frame ${sequence[i - 1]!.frames.join(',')})`, actual: `${Math.round(gap)} ms` }];
 }
 
 /** Checks across the messages of the case: counters (RFC 3830 §5.3, reference §6.1), RAND per MSK (§5.3), MTK IDs (§6.2), retransmissions (O18). */
