@@ -6,11 +6,15 @@ import type { TestInfo } from '@playwright/test';
 import * as allure from 'allure-js-commons';
 import { ladderSvg } from './ladder.ts';
 import { digestWorksheet, failingEventIds, failureDocuments, failuresText, hasDigest, mikeyDocuments, mikeyDocumentsText } from './evidence.ts';
-import { allure2Categories, allureStatus, EPIC, LABEL, parentSuiteForRole, verdictMessage, verdictReason, type AllureStatus } from './status.ts';
+import { mapVerdict, type AllureStatus } from '../suite/index.ts';
+import { allure2Categories, EPIC, LABEL, parentSuiteForRole, verdictMessage, verdictReason } from './status.ts';
 import type { CaseResult, RunInfo, Verdict } from './types.ts';
 import { VERDICTS } from './types.ts';
 import { DEFAULT_ALLURE_RESULTS_DIR, defaultResultsDir, writeCaseResult, writeRunInfo } from './results.ts';
 import { packageVersion } from './version.ts';
+
+/** The Allure status that says a verdict (lib/suite status-map, the one table). */
+const allureStatus = (verdict: Verdict): AllureStatus => mapVerdict(verdict).allureIntended;
 
 export const PCAP_CONTENT_TYPE = 'application/vnd.tcpdump.pcap';
 /** allure-playwright turns test attachments of this content type into runtime messages (allure-js-commons sdk). */

@@ -1,37 +1,10 @@
-// The one place where a verdict (DESIGN.md "Verdicts", ETSI style) becomes an Allure status,
-// a Playwright outcome and a report category. Written down once and unit-tested so that
-// nothing is lost on the way: an INCONC must never show as passed, an ERROR (the harness
-// broke) must never be counted as a SUT failure.
+// How a verdict (DESIGN.md "Verdicts", ETSI style) shows in the report: labels, status messages and
+// categories. The verdict -> Playwright/Allure status table itself lives in one place, lib/suite
+// status-map (`mapVerdict`); the report reads `allureIntended` from it and never keeps its own copy.
+import type { AllureStatus } from '../suite/index.ts';
 import type { CaseResult, Verdict } from './types.ts';
 
-/** Allure result statuses (Allure 2 and Allure 3 both know all five). */
-export type AllureStatus = 'passed' | 'failed' | 'broken' | 'skipped' | 'unknown';
-
-export const ALLURE_STATUS_BY_VERDICT: Readonly<Record<Verdict, AllureStatus>> = {
-  PASS: 'passed',
-  FAIL: 'failed',
-  // INCONC: the SUT did something the case cannot judge. Neither passed nor a SUT failure:
-  // Allure's "unknown" keeps it apart from both (and from harness errors).
-  INCONC: 'unknown',
-  // ERROR: the harness itself broke; Allure's "broken" means exactly that.
-  ERROR: 'broken',
-  // NOT-APPLICABLE: the capability statement rules the case out.
-  'NOT-APPLICABLE': 'skipped',
-};
-
-/** How the Playwright test of a case ends, so that JUnit and the exit code agree with the verdict. */
-export type PlaywrightOutcome = 'passed' | 'failed' | 'skipped';
-export const PLAYWRIGHT_OUTCOME_BY_VERDICT: Readonly<Record<Verdict, PlaywrightOutcome>> = {
-  PASS: 'passed',
-  FAIL: 'failed',
-  INCONC: 'failed',
-  ERROR: 'failed',
-  'NOT-APPLICABLE': 'skipped',
-};
-
-export function allureStatus(verdict: Verdict): AllureStatus {
-  return ALLURE_STATUS_BY_VERDICT[verdict];
-}
+export type { AllureStatus } from '../suite/index.ts';
 
 /** Label names the report puts on every case; categories and the status fix-up match on them. */
 export const LABEL = {

@@ -18,8 +18,8 @@
 // certify anything, so it fails the Playwright run (exit code, JUnit), while Allure keeps it apart from
 // SUT failures as "unknown" and ERROR as "broken". allure-playwright alone derives the Allure status from
 // the Playwright status (failed -> failed), so `allureTest` is what it writes and `allureIntended` what
-// lib/report's applyVerdictStatus rewrites it to from the verdict label (lib/report/status.ts holds the
-// same table; the unit test here pins both readings).
+// lib/report's applyVerdictStatus rewrites it to from the verdict label (lib/report reads this table,
+// it keeps no copy of its own).
 
 import type { Verdict } from './verdict.ts';
 
