@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mskId, referenceProfile, type MbmsProfile } from '../mbms/index.ts';
-import { ReferenceBmsc, ReferenceUe, callControlApi, type BmscUser } from './index.ts';
+import { ReferenceBmsc, ReferenceUe, callControlApi, nextEvent, type BmscUser } from './index.ts';
 
 const KS_NAF = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const BTID = 'AbCdEf0123456789@bsf.example.com';
@@ -15,19 +15,9 @@ const NAF = 'bmsc.example.com';
 const DOMAIN = Buffer.from('00f110', 'hex');
 const BOUND = 3000;
 
-/** Resolves with the first `name` event that satisfies `pred`; rejects after `bound` ms. */
-function waitFor<T = any>(emitter: EventEmitter<any>, name: string, pred: (e: T) => boolean = () => true, bound = BOUND): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { emitter.off(name, listener); reject(new Error(`no '${name}' event within ${bound} ms`)); }, bound);
-    const listener = (e: T) => {
-      if (!pred(e)) return;
-      clearTimeout(timer);
-      emitter.off(name, listener);
-      resolve(e);
-    };
-    emitter.on(name, listener);
-  });
-}
+/** The first `name` event that satisfies `pred`, within `bound` ms. */
+const waitFor = <T = any>(emitter: EventEmitter<any>, name: string, pred: (e: T) => boolean = () => true, bound = BOUND): Promise<T> =>
+  nextEvent<T>(emitter, name, pred, bound);
 
 function profile(): MbmsProfile {
   const p = referenceProfile();

@@ -20,7 +20,7 @@ import {
   type MbmsProfile, type MskResponseEntry,
 } from '../../mbms/index.ts';
 import {
-  ControlApiError, ControlServer, FaultSet, bindUdp, closeHttp, closeUdp, listenHttp, type Endpoint,
+  ControlApiError, ControlServer, FaultSet, bindUdp, closeHttp, closeUdp, listenHttp, readRequestBody, type Endpoint,
 } from '../common/index.ts';
 import { BMSC_FAULTS } from './faults.ts';
 import {
@@ -255,7 +255,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   async #onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Buffer;
     try {
-      body = await readBody(req, MAX_REQUEST_BODY);
+      body = await readRequestBody(req, MAX_REQUEST_BODY, (limit) => new RangeError(`body over ${limit} octets`));
     } catch (error) {
       // An aborted upload or an oversized body: answer if the socket still can, never deliver keys.
       const tooLarge = error instanceof RangeError;
@@ -911,25 +911,6 @@ function headerPairs(raw: string[]): [string, string][] {
 /** MSK request bodies list a few key IDs; anything this large is not one (reference §2.3). */
 const MAX_REQUEST_BODY = 64 * 1024;
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new RangeError(`body over ${limit} octets`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new Error('request aborted')));
-  });
-}
 
 function kdTypeCode(name: string): number {
   switch (name) {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
 import { ControlApiError, ReferenceConfigError, ReferenceStateError, UnknownFaultError } from './errors.ts';
-import { closeHttp, listenHttp, type Endpoint } from './net.ts';
+import { closeHttp, listenHttp, readRequestBody, type Endpoint } from './net.ts';
 import type { ReferenceRole } from './faults.ts';
 
 export interface ControlEndpointSpec {
@@ -147,7 +147,8 @@ export class ControlServer {
         }
         throw new ControlApiError(404, 'ERR_CONTROL_NOT_FOUND', `no control endpoint ${url.pathname}`);
       }
-      const raw = await readBody(req, this.#options.maxBodyBytes ?? 1 << 20);
+      const raw = await readRequestBody(req, this.#options.maxBodyBytes ?? 1 << 20,
+        (limit) => new ControlApiError(413, 'ERR_CONTROL_TOO_LARGE', `request body larger than ${limit} octets`));
       let body: unknown = {};
       if (raw.length > 0) {
         const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -210,23 +211,6 @@ export function errorAnswer(error: unknown): { status: number; payload: { error:
   };
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new ControlApiError(413, 'ERR_CONTROL_TOO_LARGE', `request body larger than ${limit} octets`));
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 /**
  * Minimal client for a control API (used by tests, the CLI and lib/peers-style harnesses): sends JSON and

@@ -15,5 +15,6 @@ export {
   callControlApi, CONTROL_API_SCHEMA_PATH,
   type ControlEndpointSpec, type ControlHandler, type ControlRequestContext, type ControlServerOptions,
 } from './control-server.ts';
-export { listenHttp, bindUdp, closeHttp, closeUdp, formatEndpoint, type Endpoint } from './net.ts';
+export { listenHttp, bindUdp, closeHttp, closeUdp, formatEndpoint, readRequestBody, type Endpoint } from './net.ts';
+export { nextEvent } from './events.ts';
 export { readConfigFile, formatFieldPath, type ConfigFile, type FieldPath } from './config-file.ts';

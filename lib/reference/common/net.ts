@@ -1,6 +1,6 @@
 // Socket helpers shared by the references: bind with a clear error, report the bound endpoint.
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { ReferenceListenError } from './errors.ts';
@@ -68,4 +68,28 @@ export function closeUdp(socket: UdpSocket): Promise<void> {
 /** `address:port`, with brackets for IPv6. */
 export function formatEndpoint(e: Endpoint): string {
   return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+/**
+ * The body of an HTTP request, at most `limit` octets. A larger body rejects with `tooLarge(limit)` and the
+ * rest of the upload is drained unread; an aborted or failed upload rejects with the stream's error.
+ */
+export function readRequestBody(req: IncomingMessage, limit: number, tooLarge: (limit: number) => Error): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('request aborted')));
+  });
 }
