@@ -8,11 +8,13 @@
 // capture. A SUT that misbehaves produces FAIL or INCONC with evidence; ERROR is kept for faults of the
 // harness (a socket that cannot bind, a bug), and a case that did not finish in time is never PASS.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { CaptureBackend, CaptureKind } from '../capture/index.ts';
 import { LiveTrace } from '../trace/index.ts';
 import { TesterBmsc, TesterUe } from '../peers/index.ts';
+import { applyWireCapture, captureKindFromEnv, startWireCapture, tapSidePath } from './capture-wire.ts';
 import type { CaseRun, StepHandler } from './context.ts';
 import { ExpressionError, HarnessError, TriggerError } from './errors.ts';
 import { evaluate } from './expr.ts';
@@ -35,6 +37,11 @@ export interface CaseEnv {
   log?: (line: string) => void;
   /** Upper bound for the whole case (default: derived from the profile timers and the steps). */
   caseTimeoutMs?: number;
+  /**
+   * Backend of the case pcap (default: env MBMS_CAPTURE, else tap). tcpdump/raw record the wire on loopback
+   * (capture-wire.ts), proven recording before the first step; an unavailable backend is an ERROR.
+   */
+  capture?: CaptureKind;
 }
 
 /** Step handlers by action: tester UE (steps/tester-ue.ts), tester BM-SC (steps/ue-http.ts, ue-mikey.ts), both (steps/common.ts). */
@@ -96,11 +103,30 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     return finish([], []);
   }
 
+  let captureKind: CaptureKind;
+  try {
+    captureKind = env.capture ?? captureKindFromEnv();
+  } catch (e) {
+    tracker.error('capture', (e as Error).message);
+    return finish([], []);
+  }
   const worker = env.worker ?? 0;
   const pcapPath = env.pcapPath ?? join(tmpdir(), `mbms-conform-${process.pid}-${def.id.replace(/\//g, '_')}-${Date.now()}.pcap`);
   mkdirSync(dirname(pcapPath), { recursive: true });
   const address = sut.testerAddress(worker);
-  const trace = new LiveTrace({ pcapPath, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', mikeyPorts: [...new Set([sut.profile.ports.ueMikey, 2269])] });
+  const ports = sut.testerPorts?.(worker) ?? { httpPort: 0, mikeyPort: 0 };
+  // With a wire backend the tester's own record goes next to the case pcap; the wire pcap is the case's.
+  const tapPath = captureKind === 'tap' ? pcapPath : tapSidePath(pcapPath);
+  let wire: CaptureBackend | undefined;
+  const wireWindow = { afterId: 0, upToId: 0 };
+  const trace = new LiveTrace({ pcapPath: tapPath, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', mikeyPorts: [...new Set([sut.profile.ports.ueMikey, 2269])] });
+  /** The pcap to attach when the wire capture never ran: the tap's, never in place of a wire capture. */
+  const endTrace = (): string | undefined => {
+    const tap = closeTrace(trace);
+    if (captureKind === 'tap') return tap;
+    rmSync(tap, { force: true });
+    return undefined;
+  };
   const timeout = env.caseTimeoutMs ?? estimateCaseTimeout(def, sut);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(`case timeout ${timeout} ms`)), timeout);
@@ -114,9 +140,9 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   try {
     // Tester peer first: the SUT session is told where the tester listens.
     if (sut.role === 'bmsc') {
-      ue = await TesterUe.start({ trace, bindAddress: address, mikeyPort: sut.testerMikeyPort, identity: { btid: '', ksNaf: Buffer.alloc(32) }, profile: sut.profile });
+      ue = await TesterUe.start({ trace, bindAddress: address, mikeyPort: ports.mikeyPort, identity: { btid: '', ksNaf: Buffer.alloc(32) }, profile: sut.profile });
     } else {
-      bmsc = await TesterBmsc.start({ trace, bindAddress: address, httpPort: 0, mikeyPort: 0 });
+      bmsc = await TesterBmsc.start({ trace, bindAddress: address, httpPort: ports.httpPort, mikeyPort: ports.mikeyPort });
     }
     try {
       session = await sut.open({
@@ -127,13 +153,22 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     } catch (e) {
       if (e instanceof TriggerError) {
         tracker.inconc('sut.open', `the SUT could not be prepared: ${e.reason}`);
-        return finish(steps, [...trace.events], closeTrace(trace));
+        return finish(steps, [...trace.events], endTrace());
       }
       throw e;
     }
     if (ue) {
       ue.setIdentity(session.identity);
       if (session.http) ue.setBmsc(session.http, hostHeader(session.nafFqdn, session.http.port));
+    }
+    if (captureKind !== 'tap') {
+      // The wire capture starts once every port of the case is known, and is proven recording before step 1
+      const scope = sut.role === 'bmsc'
+        ? { testerAddress: address, tcpPorts: session.http ? [session.http.port] : [], udpPorts: [ue!.mikeyEndpoint.port, ...(session.mikey ? [session.mikey.port] : [])] }
+        : { testerAddress: address, tcpPorts: [bmsc!.http.port], udpPorts: [bmsc!.mikey.local.port, ...(session.mikey ? [session.mikey.port] : [])] };
+      wireWindow.afterId = trace.lastId;
+      wire = await startWireCapture(captureKind, pcapPath, scope);
+      log(`${captureKind} capture recording to ${pcapPath}`);
     }
     const run: CaseRun = {
       def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
@@ -179,11 +214,23 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     // Anything still pending of this case (an un-awaited trigger, a wait) sees the case as over.
     controller.abort(new Error('case finished'));
     if (runState?.counterHistory) rememberCounters(runState, def.id);
+    if (wire) {
+      // stopped after the last step, before the tester's sockets close (teardown is not part of the case)
+      wireWindow.upToId = trace.lastId;
+      await wire.stop().catch((e: Error) => { tracker.atStep(undefined); tracker.error('capture.stop', `the ${captureKind} capture did not stop cleanly: ${e.message}`); });
+    }
     await ue?.close().catch(() => undefined);
     await bmsc?.close().catch(() => undefined);
     await session?.close().catch((e: Error) => log(`closing the SUT session: ${e.message}`));
   }
-  return finish(steps, [...trace.events], closeTrace(trace));
+  if (!wire) return finish(steps, [...trace.events], endTrace());
+  const live = [...trace.events];
+  closeTrace(trace);
+  // Verdicts stand on what the tester's sockets saw; the wire pcap must show the same messages, and the
+  // evidence cites its frames.
+  const outcome = await applyWireCapture(tracker, live, pcapPath, { kind: captureKind, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', window: wireWindow, tapPath });
+  if (outcome.agreed) rmSync(tapPath, { force: true });
+  return finish(steps, outcome.events, pcapPath);
 }
 
 const counterHistories = new WeakMap<SutProvider, Map<string, { value: bigint; caseId: string }>>();
