@@ -17,6 +17,8 @@ const USAGE = `usage: mbms-conform run [options] [-- playwright options]
   --grep RE             only the cases whose title matches RE (e.g. '6\\.3\\.1')
   --shard I/N           run shard I of N (one CI machine per shard; merge with 'mbms-conform report --merge')
   --workers N           parallel workers
+  --capture KIND        pcap of each case: tap (default, no privileges: the tester's own sockets), tcpdump
+                        (the wire on loopback; root and tcpdump) or raw (raw sockets; root); sets MBMS_CAPTURE
   --gate G              exit non-zero when: no-fail (default: any FAIL or ERROR), mandatory-pass, all-pass, none
   --single-file         the Allure report as one HTML file (for mailing)
   --allure2             also generate the Allure 2 report (allure-commandline, needs Java)
@@ -27,7 +29,7 @@ const USAGE = `usage: mbms-conform run [options] [-- playwright options]
 `;
 
 export interface RunArgs {
-  roles: ('bmsc' | 'ue')[]; sut?: string; out: string; grep?: string; shard?: string; workers?: string; gate: QualityGate;
+  roles: ('bmsc' | 'ue')[]; sut?: string; capture?: 'tap' | 'tcpdump' | 'raw'; out: string; grep?: string; shard?: string; workers?: string; gate: QualityGate;
   singleFile: boolean; allure2: boolean; report: boolean; list: boolean; extra: string[];
 }
 
@@ -39,7 +41,7 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
   const { values } = parseArgs({
     args: own, allowPositionals: false, strict: true,
     options: {
-      role: { type: 'string' }, sut: { type: 'string' }, grep: { type: 'string' }, shard: { type: 'string' }, workers: { type: 'string' },
+      role: { type: 'string' }, sut: { type: 'string' }, grep: { type: 'string' }, shard: { type: 'string' }, workers: { type: 'string' }, capture: { type: 'string' },
       gate: { type: 'string' }, 'single-file': { type: 'boolean' }, allure2: { type: 'boolean' }, 'no-report': { type: 'boolean' },
       list: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
@@ -48,6 +50,7 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
   const role = values.role ?? 'both';
   if (!['bmsc', 'ue', 'both'].includes(role)) throw new Error(`--role must be bmsc, ue or both (got '${role}')`);
   if (values.shard !== undefined && !/^\d+\/\d+$/.test(values.shard)) throw new Error(`--shard must be I/N (got '${values.shard}')`);
+  if (values.capture !== undefined && !['tap', 'tcpdump', 'raw'].includes(values.capture)) throw new Error(`--capture must be tap, tcpdump or raw (got '${values.capture}')`);
   if (values.workers !== undefined && !/^\d+%?$/.test(values.workers)) throw new Error(`--workers must be a number or a percentage (got '${values.workers}')`);
   return {
     roles: role === 'both' ? ['bmsc', 'ue'] : [role as 'bmsc' | 'ue'],
@@ -56,6 +59,7 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
     ...(values.grep !== undefined ? { grep: values.grep } : {}),
     ...(values.shard !== undefined ? { shard: values.shard } : {}),
     ...(values.workers !== undefined ? { workers: values.workers } : {}),
+    ...(values.capture !== undefined ? { capture: values.capture as 'tap' | 'tcpdump' | 'raw' } : {}),
     gate: parseGate(values.gate ?? 'no-fail'),
     singleFile: values['single-file'] ?? false, allure2: values.allure2 ?? false, report: !values['no-report'], list: values.list ?? false, extra,
   };
@@ -134,6 +138,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     MBMS_JUNIT_FILE: resolve(process.env.MBMS_JUNIT_FILE ?? join(args.out, 'junit.xml')),
     ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
     ...(args.sut ? { MBMS_SUT: args.sut } : {}),
+    // read by lib/suite runCase in every worker (docs/capture.md)
+    ...(args.capture ? { MBMS_CAPTURE: args.capture } : {}),
   };
   const pw = await runPlaywright(playwrightArgs(args), env);
   if (!args.report) return pw.interrupted ? 130 : pw.code === 0 ? 0 : 1;
