@@ -39,7 +39,7 @@ function provider(open: () => Promise<Omit<SutSession, 'adapter' | 'close'> & { 
   return {
     name: 'fake', role: 'bmsc', embedded: false, profile,
     capabilities: { role: 'bmsc', name: 'fake', capabilities: caps },
-    testerAddress: () => '127.0.0.1', testerMikeyPort: 0,
+    testerAddress: () => '127.0.0.1',
     open: async () => {
       const s = await open();
       return { adapter: s.adapter ?? { kind: 'none', trigger: async (a) => { throw new TriggerError(a, 'cannot'); } }, close: s.close ?? (async () => undefined), ...s };

@@ -12,10 +12,10 @@ export { runCase, estimateCaseTimeout, describeStep, STEP_HANDLERS, type CaseEnv
 export type { CaseRun, Named, ReceivedMessage, StepHandler, StepOutcome } from './context.ts';
 export {
   ControlApiAdapter, ShellAdapter, PromptAdapter, NoAdapter, controlCall,
-  type CapabilityStatement, type SutAdapter, type SutProvider, type SutSession, type SessionRequest,
+  type CapabilityStatement, type SutAdapter, type SutProvider, type TesterPorts, type SutSession, type SessionRequest,
   type TriggerAction, type TriggerParams, type TriggerOutcome,
 } from './sut.ts';
-export { loadCapabilityStatement, checkCapabilityStatement, loadSutProfile, sutFromEnv, workerAddress } from './sut-profile.ts';
+export { loadCapabilityStatement, checkCapabilityStatement, loadSutProfile, sutFromEnv, workerAddress, workerPort } from './sut-profile.ts';
 export { verifyKeyMessage, verifyAck, classifyDatagram, keyIdsJson, type CheckOutcome, type KeyMessageVerdict } from './verify/mikey.ts';
 export { verifyChallenge, verifyAuthenticationInfo, verifyMskResponseBody } from './verify/http.ts';
 export {

@@ -3,8 +3,12 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCapabilityStatement, loadSutProfile, workerAddress } from './sut-profile.ts';
-import { SutProfileError } from './errors.ts';
+import { createServer } from 'node:net';
+import { loadCapabilityStatement, loadSutProfile, workerAddress, workerPort } from './sut-profile.ts';
+import { SutProfileError, TriggerError } from './errors.ts';
+import { runCase } from './engine.ts';
+import { loadSuiteFile } from './loader.ts';
+import type { SessionRequest } from './sut.ts';
 import { windowMs } from './context.ts';
 import { referenceProfile } from '../mbms/index.ts';
 
@@ -19,7 +23,9 @@ test('the example SUT profile loads: capability statement, profile overrides, pe
   expect(sut.profile.http.nonceTtlMs).toBe(30000);
   expect(sut.testerAddress(0)).toBe('127.0.0.10');
   expect(sut.testerAddress(3)).toBe('127.0.0.13');
-  expect(sut.testerMikeyPort).toBe(4359);
+  // perWorker addresses: every worker keeps the one MIKEY port the BM-SC is configured to send to.
+  expect(sut.testerPorts!(0)).toEqual({ httpPort: 0, mikeyPort: 4359 });
+  expect(sut.testerPorts!(3)).toEqual({ httpPort: 0, mikeyPort: 4359 });
 });
 
 test('worker addresses step the last IPv4 octet and stay in range', () => {
@@ -57,4 +63,65 @@ test('windows come from the profile timers', () => {
   expect(windowMs(p, 1234, 'x')).toBe(1234);
   expect(windowMs(p, undefined, 'silence')).toBe(p.timers.silenceMs);
   expect(() => windowMs(p, 'forever', 'x')).toThrow();
+});
+
+const UE_PICS = fileURLToPath(new URL('../../fixtures/pics/reference-ue.yaml', import.meta.url));
+
+function ueProfile(tester: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sut-ue-'));
+  const file = join(dir, 'ue.yaml');
+  writeFileSync(file, [
+    'name: external UE', 'role: ue', `capabilities: ${UE_PICS}`, 'profile: { base: reference }',
+    'sut:', '  nafFqdn: bmsc.example.com', '  mikey: { address: 127.0.0.1, port: 4359 }',
+    tester,
+    'identities:', '  - { btid: "u@bsf.example.com", ksNaf: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" }',
+    'keys:', '  subscribed: [{ keyDomainId: 00f110, mskId: "00010001" }]', '  unsubscribed: []',
+    'trigger: { kind: none }', '',
+  ].join('\n'));
+  return file;
+}
+
+test('fixed tester ports: base + worker on a shared address, the base port on per-worker addresses', () => {
+  const shared = loadSutProfile(ueProfile('tester: { address: 127.0.0.1, httpPort: 18080, mikeyPort: 14000 }'));
+  expect(shared.testerPorts!(0)).toEqual({ httpPort: 18080, mikeyPort: 14000 });
+  expect(shared.testerPorts!(2)).toEqual({ httpPort: 18082, mikeyPort: 14002 });
+  const own = loadSutProfile(ueProfile('tester: { address: 127.0.0.20, perWorker: true, httpPort: 18080 }'));
+  expect(own.testerAddress(2)).toBe('127.0.0.22');
+  expect(own.testerPorts!(2)).toEqual({ httpPort: 18080, mikeyPort: 0 });
+  const unset = loadSutProfile(ueProfile(''));
+  expect(unset.testerPorts!(1)).toEqual({ httpPort: 0, mikeyPort: 0 });
+  expect(workerPort(0, 5, false)).toBe(0);
+  expect(() => workerPort(65535, 1, false)).toThrow(SutProfileError);
+});
+
+test('tester.httpPort on a BM-SC under test is refused, naming the field', () => {
+  const file = ueProfile('tester: { httpPort: 18080 }');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('role: ue', 'role: bmsc').replace(UE_PICS, UE_PICS.replace('reference-ue', 'reference-bmsc'))
+    .replace('  mikey: {', '  http: { address: 127.0.0.1, port: 8080 }\n  mikey: {'));
+  let error: SutProfileError | undefined;
+  try { loadSutProfile(file); } catch (e) { error = e as SutProfileError; }
+  expect(error).toBeInstanceOf(SutProfileError);
+  expect(error!.location.field).toBe('tester.httpPort');
+});
+
+/** A port nobody listens on right now (bound and released; the test binds it again at once). */
+function freePort(): Promise<number> {
+  const srv = createServer();
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
+    const { port } = srv.address() as { port: number };
+    srv.close(() => resolve(port));
+  }));
+}
+
+test('the engine starts the tester BM-SC on the profile\'s ports and tells the session', async () => {
+  const [httpPort, mikeyPort] = [await freePort(), await freePort()];
+  const sut = loadSutProfile(ueProfile(`tester: { address: 127.0.0.1, httpPort: ${httpPort}, mikeyPort: ${mikeyPort} }`));
+  let seen: SessionRequest | undefined;
+  // Stop the case at the session: what matters is where the tester BM-SC listens by then.
+  const stopped = { ...sut, open: async (req: SessionRequest) => { seen = req; throw new TriggerError('provision', 'stopped by the test'); } };
+  const def = loadSuiteFile(fileURLToPath(new URL('../../suites/ue/6.3.1-msk-request.yaml', import.meta.url))).cases[0]!;
+  const result = await runCase(def, { sut: stopped, worker: 0 });
+  expect(result.verdict).toBe('INCONC');
+  expect(seen?.testerHttp).toEqual({ address: '127.0.0.1', port: httpPort });
+  expect(seen?.testerBmscMikey).toEqual({ address: '127.0.0.1', port: mikeyPort });
 });

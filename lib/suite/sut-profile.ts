@@ -8,7 +8,7 @@ import { defaultProfile, deepMerge, loadProfile, referenceProfile, validateProfi
 import { SutProfileError, TriggerError } from './errors.ts';
 import {
   ControlApiAdapter, NoAdapter, PromptAdapter, ShellAdapter, controlCall,
-  type CapabilityStatement, type SessionRequest, type SutAdapter, type SutProvider, type SutSession, type TriggerAction,
+  type CapabilityStatement, type SessionRequest, type SutAdapter, type SutProvider, type SutSession, type TesterPorts, type TriggerAction,
 } from './sut.ts';
 import { readYaml, schemaProblems, validatorFor } from './yaml-source.ts';
 import type { Role } from './verdict.ts';
@@ -48,7 +48,7 @@ interface SutProfileFile {
   capabilities: string | object;
   profile?: { base?: 'default' | 'reference'; file?: string; overrides?: object };
   sut: { nafFqdn: string; http?: { address: string; port: number }; mikey?: { address: string; port: number } };
-  tester?: { address?: string; perWorker?: boolean; mikeyPort?: number };
+  tester?: { address?: string; perWorker?: boolean; httpPort?: number; mikeyPort?: number };
   identities: { btid: string; ksNaf: string }[];
   unknownIdentity?: { btid: string; ksNaf: string };
   keys: { subscribed: { keyDomainId: string; mskId: string }[]; unsubscribed: { keyDomainId: string; mskId: string }[] };
@@ -63,6 +63,18 @@ export function workerAddress(base: string, worker: number, perWorker: boolean):
   const last = Number(m[4]) + worker;
   if (last > 254) throw new SutProfileError({ file: '<tester>' }, `worker ${worker} has no address left after ${base}`);
   return `${m[1]}.${m[2]}.${m[3]}.${last}`;
+}
+
+/**
+ * The port of worker i. Workers sharing one address get a configured base port plus i, so they do not
+ * collide (a SUT set up for N workers is told ports base .. base+N-1); workers with their own address
+ * (`perWorker`) all keep the base port. 0 stays ephemeral.
+ */
+export function workerPort(base: number, worker: number, perWorkerAddress: boolean): number {
+  if (base === 0 || perWorkerAddress) return base;
+  const port = base + worker;
+  if (port > 65535) throw new SutProfileError({ file: '<tester>' }, `worker ${worker} has no port left after ${base}`);
+  return port;
 }
 
 const entry = (k: { keyDomainId: string; mskId: string }): MskRequestEntry => ({ keyDomainId: Buffer.from(k.keyDomainId, 'hex'), mskId: parseInt(k.mskId, 16) });
@@ -83,6 +95,9 @@ export function loadSutProfile(file: string): SutProvider {
   if (data.profile?.overrides) profile = validateProfile(deepMerge(profile, data.profile.overrides), `${file} (profile.overrides)`);
   if (data.role === 'bmsc' && !data.sut.http) throw new SutProfileError({ file, field: 'sut.http' }, 'a BM-SC under test needs its MSK request endpoint');
   if (data.role === 'ue' && !data.sut.mikey) throw new SutProfileError({ file, field: 'sut.mikey' }, "a UE under test needs the UE's MIKEY endpoint");
+  if (data.role === 'bmsc' && data.tester?.httpPort !== undefined) {
+    throw new SutProfileError({ file, field: 'tester.httpPort' }, 'tester.httpPort is the tester BM-SC\'s port: only for a UE under test');
+  }
   const trigger = data.trigger;
   if (trigger.kind === 'control-api' && !trigger.url) throw new SutProfileError({ file, field: 'trigger.url' }, 'control-api needs the base url');
   if (trigger.kind === 'shell' && !trigger.commands) throw new SutProfileError({ file, field: 'trigger.commands' }, 'shell needs commands per action');
@@ -96,7 +111,14 @@ export function loadSutProfile(file: string): SutProvider {
   return {
     name: data.name, role: data.role, embedded: false, profile, capabilities,
     testerAddress: (worker) => workerAddress(testerBase, worker, perWorker),
-    testerMikeyPort: data.tester?.mikeyPort ?? (data.role === 'bmsc' ? profile.ports.ueMikey : 0),
+    testerPorts: (worker): TesterPorts => ({
+      // The tester BM-SC's MSK request endpoint (UE under test): known in advance when configured.
+      httpPort: data.tester?.httpPort !== undefined ? workerPort(data.tester.httpPort, worker, perWorker) : 0,
+      // Default: a BM-SC under test sends to the profile's UE MIKEY port (O1; the same for every worker,
+      // so parallel workers need perWorker addresses); the tester BM-SC's MIKEY socket is ephemeral.
+      mikeyPort: data.tester?.mikeyPort !== undefined ? workerPort(data.tester.mikeyPort, worker, perWorker)
+        : data.role === 'bmsc' ? profile.ports.ueMikey : 0,
+    }),
     async open(req: SessionRequest): Promise<SutSession> {
       const id = data.identities[req.worker % data.identities.length]!;
       const identity = { btid: id.btid, ksNaf: Buffer.from(id.ksNaf, 'hex') };

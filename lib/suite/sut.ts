@@ -77,6 +77,9 @@ export interface SessionRequest {
   signal?: AbortSignal;
 }
 
+/** Local ports of the tester's sockets (0 = ephemeral). */
+export interface TesterPorts { httpPort: number; mikeyPort: number }
+
 export interface SutProvider {
   name: string;
   role: Role;
@@ -87,8 +90,12 @@ export interface SutProvider {
   capabilities: CapabilityStatement;
   /** Bind address of the tester for a worker (loopback, or the worker's own address). */
   testerAddress(worker: number): string;
-  /** Port the tester UE listens on for MIKEY (0 = ephemeral; the SUT is told). */
-  testerMikeyPort: number;
+  /**
+   * Ports of the tester's sockets for a worker (0 = ephemeral; absent = both ephemeral). BM-SC under test:
+   * `mikeyPort` is where the tester UE receives MIKEY. UE under test: `httpPort` is the tester BM-SC's MSK
+   * request endpoint and `mikeyPort` its MIKEY socket, so an external UE can be configured with them.
+   */
+  testerPorts?(worker: number): TesterPorts;
   open(request: SessionRequest): Promise<SutSession>;
 }
 
