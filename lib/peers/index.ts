@@ -4,4 +4,11 @@ export { PeerBindError, PeerClosedError, PeerArgumentError } from './errors.ts';
 export { serializeRequest, serializeResponse } from './http-wire.ts';
 export { RecordedUdpSocket } from './udp.ts';
 export { TesterUe, type TesterUeOptions, type UeIdentity, type HttpExchange } from './tester-ue.ts';
-export { TesterBmsc, type TesterBmscOptions, type PendingRequest, type HttpAnswer } from './tester-bmsc.ts';
+export {
+  TesterBmsc, type TesterBmscOptions, type TesterBmscSut, type PendingRequest, type HttpAnswer,
+  type ChallengeOptions, type OkOptions, type OkAnswer, type IssuedNonce,
+} from './tester-bmsc.ts';
+export {
+  BmscMikeyComposer, MIKEY_CORRUPTIONS, UNKNOWN_KEY_DOMAIN, UNKNOWN_KEY_GROUP,
+  type ComposeRequest, type ComposedMikey, type TesterMsk, type CounterChoice, type MikeyCorruption,
+} from './tester-bmsc-mikey.ts';

@@ -7,9 +7,10 @@
 
 import { HarnessError } from '../errors.ts';
 import { named, note, remember, type CaseRun, type StepHandler } from '../context.ts';
-import { saveCounters, testerBmsc, ueState, type ComposeRequestOf, type ComposedMikeyOf } from './ue-state.ts';
+import type { ComposeRequest, ComposedMikey, CounterChoice } from '../../peers/index.ts';
+import { saveCounters, testerBmsc, ueState } from './ue-state.ts';
 
-function composedOf(run: CaseRun, ref: string): ComposedMikeyOf {
+function composedOf(run: CaseRun, ref: string): ComposedMikey {
   const c = ueState(run).composed.get(ref);
   if (!c) {
     named(run, ref); // throws when the name is unknown
@@ -17,8 +18,6 @@ function composedOf(run: CaseRun, ref: string): ComposedMikeyOf {
   }
   return c;
 }
-
-type CounterChoice = NonNullable<ComposeRequestOf['counter']>;
 
 /** `counter`: next | plus:<n> | same-as:<ref> | minus-one:<ref> | <n> (docs/suite-format.md). */
 function counterChoice(run: CaseRun, spec: unknown): CounterChoice {
@@ -31,7 +30,7 @@ function counterChoice(run: CaseRun, spec: unknown): CounterChoice {
   return { mode: 'value', value: m[1] === 'same-as' ? ref.counter : ref.counter - 1 };
 }
 
-function describe(c: ComposedMikeyOf): string {
+function describe(c: ComposedMikey): string {
   const ids = `${c.keyDomainId.toString('hex')}/${c.mskId.toString(16).padStart(8, '0')}${c.mtkId !== undefined ? `/${c.mtkId}` : ''}`;
   return `${c.kind.toUpperCase()} ${c.kind === 'trigger' ? 'trigger' : 'message'} ${ids}, COUNTER ${c.counter}, V=${c.v ? 1 : 0}, CSB ID ${c.csbId.toString(16).padStart(8, '0')}${c.corrupt !== 'none' ? `, corrupted: ${c.corrupt}` : ''}`;
 }
@@ -50,7 +49,7 @@ export const sendMikey: StepHandler = async (run, p) => {
     return;
   }
   const kind: 'msk' | 'mtk' | 'trigger' = p.kind;
-  const request: ComposeRequestOf = { kind, counter: counterChoice(run, p.counter) };
+  const request: ComposeRequest = { kind, counter: counterChoice(run, p.counter) };
   if (p.v !== undefined) request.v = p.v;
   if (p.key !== undefined) request.key = p.key;
   if (p.corrupt !== undefined) request.corrupt = p.corrupt;
@@ -66,7 +65,7 @@ export const sendMikey: StepHandler = async (run, p) => {
     request.msk = other.msk;
     request.keyIds = 'current';
   } else if (keyIds !== undefined) {
-    request.keyIds = keyIds as ComposeRequestOf['keyIds'];
+    request.keyIds = keyIds as ComposeRequest['keyIds'];
   }
   const mtkId: string | undefined = p.mtkId;
   if (mtkId !== undefined && mtkId !== 'next') {

@@ -4,18 +4,13 @@
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { TesterBmsc } from '../../peers/index.ts';
+import type { ComposedMikey, TesterBmsc } from '../../peers/index.ts';
 import { HarnessError } from '../errors.ts';
 import type { CaseRun } from '../context.ts';
 
-/** A MIKEY message the tester BM-SC composed (lib/peers tester-bmsc-mikey.ts ComposedMikey). */
-export type ComposedMikeyOf = Awaited<ReturnType<TesterBmsc['sendComposed']>>['composed'];
-/** What `send-mikey` may ask the composer for. */
-export type ComposeRequestOf = Parameters<TesterBmsc['sendComposed']>[0];
-
 export interface UeRoleState {
   /** Composed (or replayed) messages by `as:` name. */
-  composed: Map<string, ComposedMikeyOf>;
+  composed: Map<string, ComposedMikey>;
   /** Requests of the UE seen per nonce value (the next use must carry nc = count + 1). */
   nonceUses: Map<string, number>;
 }
