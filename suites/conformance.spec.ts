@@ -44,6 +44,8 @@ for (const role of ROLES) {
         return;
       }
       testInfo.setTimeout(estimateCaseTimeout(c, sut) + 15_000);
+      // The pcap's backend (docs/capture.md); runCase reads MBMS_CAPTURE itself and errs on a wrong value
+      testInfo.annotations.push({ type: 'capture', description: process.env.MBMS_CAPTURE?.trim() || 'tap' });
       const result = await runCase(c, {
         sut,
         worker: testInfo.parallelIndex,
