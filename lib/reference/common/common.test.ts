@@ -2,7 +2,10 @@ import { test, expect } from '@playwright/test';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import { createSocket } from 'node:dgram';
 import {
+  ReferenceListenError, bindUdp, closeHttp, closeUdp, listenHttp,
   CounterBook, ControlServer, FaultSet, JsonStateStore, UnknownFaultError, callControlApi, controlApiEndpoints,
   controlApiValidator, readConfigFile, type FaultDefinition, type CounterCeilings,
 } from './index.ts';
@@ -146,4 +149,27 @@ test.describe('ControlServer', () => {
       }
     }
   });
+});
+
+test('sockets report the endpoint they bound, and a port in use is a ReferenceListenError naming the socket', async () => {
+  const first = createServer();
+  const http = await listenHttp(first, 'BM-SC HTTP', { address: '127.0.0.1', port: 0 });
+  expect(http.address).toBe('127.0.0.1');
+  expect(http.port).toBeGreaterThan(0);
+  const second = createServer();
+  const httpError = await listenHttp(second, 'BM-SC HTTP', http).catch((e: unknown) => e);
+  expect(httpError).toBeInstanceOf(ReferenceListenError);
+  expect(httpError).toMatchObject({ systemCode: 'EADDRINUSE', socket: 'BM-SC HTTP', port: http.port });
+  // The error listener is gone once the socket is up (a later server error is not taken for a bind failure).
+  expect(first.listenerCount('error')).toBe(0);
+  await closeHttp(first);
+
+  const udp = createSocket('udp4');
+  const mikey = await bindUdp(udp, 'UE MIKEY', { address: '127.0.0.1', port: 0 });
+  expect(mikey.port).toBeGreaterThan(0);
+  const other = createSocket('udp4');
+  const udpError = await bindUdp(other, 'UE MIKEY', mikey).catch((e: unknown) => e);
+  expect(udpError).toMatchObject({ code: 'ERR_REFERENCE_LISTEN', systemCode: 'EADDRINUSE', socket: 'UE MIKEY', port: mikey.port });
+  await closeUdp(udp);
+  await closeUdp(other);
 });

@@ -7,26 +7,12 @@ import { ReferenceListenError } from './errors.ts';
 
 export interface Endpoint { address: string; port: number }
 
-/** Starts `server` listening; rejects with ReferenceListenError (EADDRINUSE, ...) naming the socket. */
-export function listenHttp(server: Server, socketName: string, at: Endpoint): Promise<Endpoint> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      reject(new ReferenceListenError(socketName, at.address, at.port, error.code ?? 'ERROR', { cause: error }));
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      const bound = server.address() as AddressInfo;
-      resolve({ address: bound.address, port: bound.port });
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host: at.address, port: at.port, exclusive: true });
-  });
-}
-
-/** Binds a UDP socket; rejects with ReferenceListenError naming the socket. */
-export function bindUdp(socket: UdpSocket, socketName: string, at: Endpoint): Promise<Endpoint> {
+/**
+ * Starts a socket (`start` calls listen or bind) and resolves with the endpoint it bound; rejects with
+ * ReferenceListenError (EADDRINUSE, ...) naming the socket. Whichever of 'listening' and 'error' comes
+ * first removes the other listener.
+ */
+function started(socket: Server | UdpSocket, socketName: string, at: Endpoint, start: () => void): Promise<Endpoint> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       socket.off('listening', onListening);
@@ -34,13 +20,23 @@ export function bindUdp(socket: UdpSocket, socketName: string, at: Endpoint): Pr
     };
     const onListening = () => {
       socket.off('error', onError);
-      const bound = socket.address();
+      const bound = socket.address() as AddressInfo;
       resolve({ address: bound.address, port: bound.port });
     };
     socket.once('error', onError);
     socket.once('listening', onListening);
-    socket.bind({ address: at.address, port: at.port, exclusive: true });
+    start();
   });
+}
+
+/** Starts `server` listening; rejects with ReferenceListenError (EADDRINUSE, ...) naming the socket. */
+export function listenHttp(server: Server, socketName: string, at: Endpoint): Promise<Endpoint> {
+  return started(server, socketName, at, () => server.listen({ host: at.address, port: at.port, exclusive: true }));
+}
+
+/** Binds a UDP socket; rejects with ReferenceListenError naming the socket. */
+export function bindUdp(socket: UdpSocket, socketName: string, at: Endpoint): Promise<Endpoint> {
+  return started(socket, socketName, at, () => socket.bind({ address: at.address, port: at.port, exclusive: true }));
 }
 
 /** Closes an HTTP server, ending idle keep-alive connections so close() does not hang. */
