@@ -135,6 +135,27 @@ test.describe('ControlServer', () => {
     }
   });
 
+  test('a body over maxBodyBytes is a 413 with ERR_CONTROL_TOO_LARGE; one at the limit is read', async () => {
+    let pushed: unknown;
+    const server = new ControlServer({
+      role: 'bmsc', info: { product: 'test' }, maxBodyBytes: 32,
+      handlers: { 'POST /push': ({ body }) => { pushed = body; return { messages: [] }; } },
+    });
+    const at = await server.listen({ address: '127.0.0.1', port: 0 });
+    try {
+      const atLimit = JSON.stringify({ btid: 'u'.repeat(32 - '{"btid":""}'.length) });
+      expect(Buffer.byteLength(atLimit)).toBe(32);
+      const fits = await fetch(`http://127.0.0.1:${at.port}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: atLimit });
+      expect(fits.status).toBe(200);
+      expect(pushed).toEqual(JSON.parse(atLimit));
+      const tooLarge = await fetch(`http://127.0.0.1:${at.port}/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ btid: 'u'.repeat(64) }) });
+      expect(tooLarge.status).toBe(413);
+      expect((await tooLarge.json()).error.code).toBe('ERR_CONTROL_TOO_LARGE');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('refuses a handler the schema does not list', () => {
     expect(() => new ControlServer({ role: 'ue', info: { product: 'x' }, handlers: { 'POST /push': () => ({}) } }))
       .toThrow(/not in control-api\.schema\.json/);
