@@ -4,7 +4,16 @@
 // the reference with each fault of its table injected alone; the cases that FAIL must be exactly the ones
 // fixtures/fault-matrix.expected.yaml declares. The matrix is written to reports/fault-matrix-<role>.json
 // and .md. One test for the baseline and one per fault, so a regression names the fault it concerns.
+//
+// Every one of those tests runs and reports on its own (mode 'default', not 'serial'): a failing fault
+// does not hide the verdicts of the others. The matrix itself is computed once per role and run: when a
+// failure makes Playwright replace the worker, the new worker reads the matrix from a cache file keyed by
+// the Playwright runner process (its pid and start time) and by what the matrix is made of (cases,
+// faults, expectations), so it is never recomputed within a run and never reused across runs.
 
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect } from '@playwright/test';
 import { BMSC_FAULTS, UE_FAULTS } from '../../lib/reference/index.ts';
@@ -19,20 +28,49 @@ const ROLES = [
   { role: 'ue' as const, faults: UE_FAULTS as unknown as readonly FaultInfo[], provider: (faults: string[]) => embeddedUe({ faults }) },
 ];
 
+/** This run of Playwright: the runner process that forked the worker (pid and, on Linux, its start time). */
+function runnerId(): string {
+  let started = '';
+  try {
+    // /proc/<pid>/stat field 22 (starttime): a pid reused by a later run has another start time.
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch { /* not Linux: the pid alone */ }
+  return `${process.ppid}-${started}`;
+}
+
+/** The role's matrix of this run: read from the cache when an earlier worker of the run computed it. */
+async function matrixOfRun(role: 'bmsc' | 'ue', cacheDir: string, compute: () => Promise<FaultMatrix>, ingredients: unknown): Promise<FaultMatrix> {
+  const key = createHash('sha256').update(JSON.stringify({ run: runnerId(), ingredients })).digest('hex').slice(0, 16);
+  const file = join(cacheDir, `fault-matrix-${role}-${key}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as FaultMatrix;
+  const matrix = await compute();
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(matrix));
+  renameSync(`${file}.tmp`, file);
+  return matrix;
+}
+
 for (const { role, faults, provider } of ROLES) {
   test.describe(`fault matrix, ${role === 'bmsc' ? 'BM-SC' : 'UE'} under test`, () => {
-    test.describe.configure({ mode: 'serial' });
+    // In order in one worker (the matrix is shared), but each test judged on its own.
+    test.describe.configure({ mode: 'default' });
     const cases = loadCases(role);
     let matrix: FaultMatrix | undefined;
 
     test.beforeAll(async ({}, testInfo) => {
       if (cases.length === 0) return;
       testInfo.setTimeout(30 * 60_000);
-      matrix = await runFaultMatrix({
-        role, cases, faults, provider, expected: loadExpectedCatches(EXPECTED),
-        concurrency: Number(process.env.MBMS_MATRIX_CONCURRENCY ?? 4),
-      });
-      writeFaultMatrix(matrix, REPORTS);
+      const expected = loadExpectedCatches(EXPECTED);
+      const cacheDir = join(testInfo.project.outputDir, 'fault-matrix-cache');
+      matrix = await matrixOfRun(role, cacheDir, async () => {
+        const m = await runFaultMatrix({
+          role, cases, faults, provider, expected,
+          concurrency: Number(process.env.MBMS_MATRIX_CONCURRENCY ?? 4),
+        });
+        writeFaultMatrix(m, REPORTS);
+        return m;
+      }, { cases, faults: faults.map((f) => f.name), expected, concurrency: process.env.MBMS_MATRIX_CONCURRENCY ?? '' });
     });
 
     test(`${role}: the fault-free reference passes every applicable case`, async ({}, testInfo) => {
