@@ -120,3 +120,25 @@ test('MBMS_CAPTURE values, the case filter and the tap side file', () => {
   expect(tapSidePath('/x/case.pcap')).toBe('/x/case.tap.pcap');
   expect(tapSidePath('/x/case')).toBe('/x/case.tap.pcap');
 });
+
+test('a datagram of the SUT seen only on the wire counts even when the tester saw no MIKEY at all', async () => {
+  const d = dir();
+  const live = new LiveTrace({ pcapPath: join(d, 'tap.pcap'), testerRole: 'ue', mikeyPorts: [4359] });
+  const conn = live.openTcp(true, { address: '127.0.0.1', port: 50000 }, sutHttp);
+  conn.sent(request);
+  conn.received(response);
+  const events = [...live.events];
+  live.close();
+  const wire = new LiveTrace({ pcapPath: join(d, 'wire.pcap'), testerRole: 'ue', mikeyPorts: [4359] });
+  const wconn = wire.openTcp(true, { address: '127.0.0.1', port: 50000 }, sutHttp);
+  wconn.sent(request);
+  wconn.received(response);
+  wire.recordMikey('received', tester, { address: '127.0.0.1', port: 45000 }, mikey1);
+  wire.close();
+  const window = { afterId: 0, upToId: events.length };
+  const blind = await reconcileWithCapture(events, join(d, 'wire.pcap'), { testerRole: 'ue', window });
+  expect(blind.extra).toEqual([]); // nothing tells which UDP port is the case's
+  const told = await reconcileWithCapture(events, join(d, 'wire.pcap'), { testerRole: 'ue', window, mikeyPorts: [tester.port], testerEndpoints: [tester] });
+  expect(told.extra.map((e) => e.kind === 'mikey' && e.bytes.toString('hex'))).toEqual([mikey1.toString('hex')]);
+  expect(told.extra[0]!.actor).toBe('sut');
+});

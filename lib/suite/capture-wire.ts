@@ -6,7 +6,7 @@
 // seen only on the wire, is reported: the evidence would otherwise be silently incomplete.
 
 import {
-  type CaptureBackend, type CaptureKind, CaptureBackendError, CaptureUnavailableError, createCapture, normalizeAddress,
+  type CaptureBackend, type CaptureKind, CaptureBackendError, CaptureUnavailableError, TcpdumpCapture, createCapture, normalizeAddress,
 } from '../capture/index.ts';
 import { canonicalEndpoint, traceFromCapture } from '../trace/index.ts';
 import { HarnessError } from './errors.ts';
@@ -69,6 +69,17 @@ export async function startWireCapture(kind: 'tcpdump' | 'raw', path: string, sc
   return capture;
 }
 
+/**
+ * Stops a wire capture (after the closing marker, lib/capture) and returns what it admits to have lost:
+ * tcpdump's own count of packets the kernel dropped before it could read them (its exit statistics).
+ */
+export async function stopWireCapture(capture: CaptureBackend): Promise<{ frames: number; dropped?: number }> {
+  const { frames } = await capture.stop();
+  if (!(capture instanceof TcpdumpCapture)) return { frames };
+  const m = /(\d+) packets? dropped by kernel/.exec(capture.diagnostics);
+  return { frames, ...(m ? { dropped: Number(m[1]) } : {}) };
+}
+
 /** The live trace matched to the wire capture. */
 export interface Reconciliation {
   /** The live events with the frame numbers of the wire pcap (unmatched ones: no frames). */
@@ -89,10 +100,12 @@ export interface ReconcileOptions {
   window: { afterId: number; upToId: number };
   /** Event ids cited by findings (a cited event missing on the wire is always reported). */
   cited?: ReadonlySet<number>;
-  /** UDP ports that carry MIKEY (default: every port of the live MIKEY events). */
+  /** UDP ports that carry MIKEY (added to every port of the live MIKEY events). */
   mikeyPorts?: number[];
-  /** TCP server ports (default: every server port of the live HTTP events). */
+  /** TCP server ports (added to every server port of the live HTTP events). */
   httpPorts?: number[];
+  /** The tester's listening endpoints (added to those of the live events, which may have none of them). */
+  testerEndpoints?: Endpoint[];
 }
 
 /** The address as the pcap shows it (lib/trace canonicalEndpoint: IPv4-mapped as IPv4, canonical IPv6). */
@@ -136,10 +149,10 @@ export function sameMessage(live: TraceEvent, wire: TraceEvent): boolean {
  */
 export async function reconcileWithCapture(live: readonly TraceEvent[], wirePath: string, options: ReconcileOptions): Promise<Reconciliation> {
   const protocol = live.filter((e) => e.kind !== 'note');
-  const testerEndpoints = new Set(protocol.map((e) => key(e.actor === 'tester' ? e.src : e.dst)));
+  const testerEndpoints = new Set([...protocol.map((e) => key(e.actor === 'tester' ? e.src : e.dst)), ...(options.testerEndpoints ?? []).map(key)]);
   const sutEndpoints = new Set(protocol.map((e) => key(e.actor === 'tester' ? e.dst : e.src)));
-  const mikeyPorts = options.mikeyPorts ?? [...new Set(protocol.filter((e) => e.kind === 'mikey').flatMap((e) => [e.src.port, e.dst.port]))];
-  const httpPorts = options.httpPorts ?? [...new Set(protocol.flatMap((e) => (e.kind === 'http-request' ? [e.dst.port] : e.kind === 'http-response' ? [e.src.port] : [])))];
+  const mikeyPorts = [...new Set([...(options.mikeyPorts ?? []), ...protocol.filter((e) => e.kind === 'mikey').flatMap((e) => [e.src.port, e.dst.port])])];
+  const httpPorts = [...new Set([...(options.httpPorts ?? []), ...protocol.flatMap((e) => (e.kind === 'http-request' ? [e.dst.port] : e.kind === 'http-response' ? [e.src.port] : []))])];
   const wire = await traceFromCapture(wirePath, {
     mikeyPorts: mikeyPorts.length ? mikeyPorts : [0],
     ...(httpPorts.length ? { httpPorts } : {}),
@@ -233,7 +246,7 @@ export async function applyWireCapture(
   tracker: VerdictTracker,
   live: readonly TraceEvent[],
   wirePath: string,
-  options: ReconcileOptions & { kind: CaptureKind; tapPath?: string },
+  options: ReconcileOptions & { kind: CaptureKind; tapPath?: string; dropped?: number },
 ): Promise<WireOutcome> {
   const cited = new Set(tracker.findings.flatMap((f) => f.evidence.events));
   let rec: Reconciliation;
@@ -247,7 +260,8 @@ export async function applyWireCapture(
   for (const f of tracker.findings) remapFinding(f, rec);
   const events = rec.events.map((e) => (e.kind === 'note' ? { ...e, text: rec.rewriteText(e.text) } : e));
   tracker.atStep(undefined);
-  const tapNote = options.tapPath ? `; the tester's own record is kept in ${options.tapPath}` : '';
+  const dropNote = options.dropped ? ` (${options.kind} reports ${options.dropped} packet(s) dropped by the kernel: its capture buffer overran)` : '';
+  const tapNote = `${dropNote}${options.tapPath ? `; the tester's own record is kept in ${options.tapPath}` : ''}`;
   if (rec.missing.length) {
     tracker.error(
       'capture.missing',

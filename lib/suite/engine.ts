@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { CaptureBackend, CaptureKind } from '../capture/index.ts';
 import { LiveTrace } from '../trace/index.ts';
 import { TesterBmsc, TesterUe } from '../peers/index.ts';
-import { applyWireCapture, captureKindFromEnv, startWireCapture, tapSidePath } from './capture-wire.ts';
+import { applyWireCapture, captureKindFromEnv, startWireCapture, stopWireCapture, tapSidePath } from './capture-wire.ts';
 import type { CaseRun, StepHandler } from './context.ts';
 import { ExpressionError, HarnessError, TriggerError } from './errors.ts';
 import { evaluate } from './expr.ts';
@@ -119,6 +119,8 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   const tapPath = captureKind === 'tap' ? pcapPath : tapSidePath(pcapPath);
   let wire: CaptureBackend | undefined;
   const wireWindow = { afterId: 0, upToId: 0 };
+  let wireDropped: number | undefined;
+  let wireScope: { tcpPorts: number[]; udpPorts: number[]; testerEndpoints: { address: string; port: number }[] } = { tcpPorts: [], udpPorts: [], testerEndpoints: [] };
   const trace = new LiveTrace({ pcapPath: tapPath, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', mikeyPorts: [...new Set([sut.profile.ports.ueMikey, 2269])] });
   /** The pcap to attach when the wire capture never ran: the tap's, never in place of a wire capture. */
   const endTrace = (): string | undefined => {
@@ -163,11 +165,11 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     }
     if (captureKind !== 'tap') {
       // The wire capture starts once every port of the case is known, and is proven recording before step 1
-      const scope = sut.role === 'bmsc'
-        ? { testerAddress: address, tcpPorts: session.http ? [session.http.port] : [], udpPorts: [ue!.mikeyEndpoint.port, ...(session.mikey ? [session.mikey.port] : [])] }
-        : { testerAddress: address, tcpPorts: [bmsc!.http.port], udpPorts: [bmsc!.mikey.local.port, ...(session.mikey ? [session.mikey.port] : [])] };
+      wireScope = sut.role === 'bmsc'
+        ? { tcpPorts: session.http ? [session.http.port] : [], udpPorts: [ue!.mikeyEndpoint.port, ...(session.mikey ? [session.mikey.port] : [])], testerEndpoints: [ue!.mikeyEndpoint] }
+        : { tcpPorts: [bmsc!.http.port], udpPorts: [bmsc!.mikey.local.port, ...(session.mikey ? [session.mikey.port] : [])], testerEndpoints: [bmsc!.http, bmsc!.mikey.local] };
       wireWindow.afterId = trace.lastId;
-      wire = await startWireCapture(captureKind, pcapPath, scope);
+      wire = await startWireCapture(captureKind, pcapPath, { testerAddress: address, ...wireScope });
       log(`${captureKind} capture recording to ${pcapPath}`);
     }
     const run: CaseRun = {
@@ -217,7 +219,10 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     if (wire) {
       // stopped after the last step, before the tester's sockets close (teardown is not part of the case)
       wireWindow.upToId = trace.lastId;
-      await wire.stop().catch((e: Error) => { tracker.atStep(undefined); tracker.error('capture.stop', `the ${captureKind} capture did not stop cleanly: ${e.message}`); });
+      await stopWireCapture(wire).then(
+        (stopped) => { wireDropped = stopped.dropped; },
+        (e: Error) => { tracker.atStep(undefined); tracker.error('capture.stop', `the ${captureKind} capture did not stop cleanly: ${e.message}`); },
+      );
     }
     await ue?.close().catch(() => undefined);
     await bmsc?.close().catch(() => undefined);
@@ -228,7 +233,10 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   closeTrace(trace);
   // Verdicts stand on what the tester's sockets saw; the wire pcap must show the same messages, and the
   // evidence cites its frames.
-  const outcome = await applyWireCapture(tracker, live, pcapPath, { kind: captureKind, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', window: wireWindow, tapPath });
+  const outcome = await applyWireCapture(tracker, live, pcapPath, {
+    kind: captureKind, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', window: wireWindow, tapPath, ...(wireDropped ? { dropped: wireDropped } : {}),
+    mikeyPorts: wireScope.udpPorts, httpPorts: wireScope.tcpPorts, testerEndpoints: wireScope.testerEndpoints,
+  });
   if (outcome.agreed) rmSync(tapPath, { force: true });
   return finish(steps, outcome.events, pcapPath);
 }
