@@ -71,13 +71,18 @@ for (const kind of ['tcpdump', 'raw'] as const) {
         const httpEvents = onWire.trace.filter((e) => e.kind === 'http-request' || e.kind === 'http-response');
         expect(mikeyEvents.length).toBeGreaterThan(0);
         if (!c.id.startsWith('ue/6.3.2.1')) expect(httpEvents.length).toBeGreaterThan(0);
+        // a datagram that arrived after the last step (the capture had stopped) has no frame, and no finding cites it
+        const lastStepEvent = Math.max(0, ...onWire.steps.flatMap((st) => st.events));
+        const citedIds = new Set(onWire.findings.flatMap((f) => f.evidence.events));
         for (const e of mikeyEvents) {
+          if (e.frames.length === 0 && e.id > lastStepEvent && !citedIds.has(e.id)) continue;
           expect(e.frames).toHaveLength(1);
           const f = wire.frames.find((w) => w.frame === e.frames[0]);
           expect(f?.proto).toBe('udp');
           expect(f?.payload.equals(e.bytes), `MIKEY event ${e.id} is the datagram in wire frame ${e.frames[0]}`).toBe(true);
         }
         for (const e of httpEvents) {
+          if (e.frames.length === 0 && e.id > lastStepEvent && !citedIds.has(e.id)) continue;
           expect(e.frames.length).toBeGreaterThan(0);
           const carried = Buffer.concat(e.frames.map((n) => wire.frames.find((w) => w.frame === n && w.proto === 'tcp')?.payload ?? Buffer.alloc(0)));
           const startLine = e.kind === 'http-request' ? `${e.method} ${e.target} HTTP/1.1` : `HTTP/1.1 ${e.status}`;
