@@ -139,8 +139,13 @@ test('a BM-SC that bursts its retransmissions instead of spacing them fails P-B2
   const udp = createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
   const rand = Buffer.alloc(16, 9);
+  // A profile interval (2 s, the §9 default) far above any stall of a loaded host: the tester only fails
+  // a gap that is short even allowing for how late it read the earlier copy (loop-monitor.ts).
+  const spaced = structuredClone(profile);
+  spaced.retransmission = { ...spaced.retransmission, intervalMs: 2000 };
   const sut: SutProvider = {
     ...provider(async () => ({ nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys })),
+    profile: spaced,
     open: async (req) => ({
       nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys, close: async () => undefined,
       adapter: {
