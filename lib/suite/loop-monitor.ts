@@ -40,3 +40,14 @@ export function readDelayBound(time: number): number {
   }
   return Infinity;
 }
+
+/**
+ * A window's timer that fires more than this late means the tester's process was not running (a loaded
+ * host, a long GC): it observed nothing meanwhile, and an in-process SUT (the embedded references) was
+ * frozen with it. Upper-bound windows ("the SUT sends X within W") give that time back once, up to one more
+ * window, so the tester's own stalls are never blamed on the SUT; silence windows (lower bounds) never do.
+ */
+export const STALL_MS = 20;
+
+/** One turn of the event loop: I/O already pending (a datagram in the socket) is read before this resolves. */
+export const ioTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -7,7 +7,7 @@ import { evidence, named, note, remember, windowMs, type CaseRun, type ReceivedM
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
 import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
-import { readDelayBound, startLoopMonitor } from '../loop-monitor.ts';
+import { ioTurn, readDelayBound, STALL_MS, startLoopMonitor } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
@@ -63,17 +63,6 @@ function accepts(kind: string, got: ReceivedKind): boolean {
 function sameKeyIds(a: KeyIds, b: KeyIds): boolean {
   return hex(a.keyDomainId) === hex(b.keyDomainId) && hex(a.mskId) === hex(b.mskId) && hex(a.mtkId) === hex(b.mtkId);
 }
-
-/**
- * A window's timer that fires more than this late means the tester's process was not running (a loaded
- * host, a long GC): it observed nothing meanwhile, and an in-process SUT (the embedded references) was
- * frozen with it. Upper-bound windows ("the SUT sends X within W") give that time back once, up to one more
- * window, so the tester's own stalls are never blamed on the SUT; silence windows (lower bounds) never do.
- */
-const STALL_MS = 20;
-
-/** One turn of the event loop: I/O already pending (a datagram in the socket) is read before this resolves. */
-const ioTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const firstId = (events: readonly TraceEvent[]) => (events.length === 0 ? 0 : Math.min(...events.map((e) => e.id)) - 1);
 
