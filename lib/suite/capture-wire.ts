@@ -73,11 +73,11 @@ export async function startWireCapture(kind: 'tcpdump' | 'raw', path: string, sc
  * Stops a wire capture (after the closing marker, lib/capture) and returns what it admits to have lost:
  * tcpdump's own count of packets the kernel dropped before it could read them (its exit statistics).
  */
-export async function stopWireCapture(capture: CaptureBackend): Promise<{ frames: number; dropped?: number }> {
-  const { frames } = await capture.stop();
-  if (!(capture instanceof TcpdumpCapture)) return { frames };
+export async function stopWireCapture(capture: CaptureBackend): Promise<{ frames: number; dropped?: number; caughtUp: boolean }> {
+  const { frames, caughtUp = true } = await capture.stop();
+  if (!(capture instanceof TcpdumpCapture)) return { frames, caughtUp };
   const m = /(\d+) packets? dropped by kernel/.exec(capture.diagnostics);
-  return { frames, ...(m ? { dropped: Number(m[1]) } : {}) };
+  return { frames, caughtUp, ...(m ? { dropped: Number(m[1]) } : {}) };
 }
 
 /** The live trace matched to the wire capture. */
@@ -246,7 +246,7 @@ export async function applyWireCapture(
   tracker: VerdictTracker,
   live: readonly TraceEvent[],
   wirePath: string,
-  options: ReconcileOptions & { kind: CaptureKind; tapPath?: string; dropped?: number },
+  options: ReconcileOptions & { kind: CaptureKind; tapPath?: string; dropped?: number; caughtUp?: boolean },
 ): Promise<WireOutcome> {
   const cited = new Set(tracker.findings.flatMap((f) => f.evidence.events));
   let rec: Reconciliation;
@@ -261,7 +261,8 @@ export async function applyWireCapture(
   const events = rec.events.map((e) => (e.kind === 'note' ? { ...e, text: rec.rewriteText(e.text) } : e));
   tracker.atStep(undefined);
   const dropNote = options.dropped ? ` (${options.kind} reports ${options.dropped} packet(s) dropped by the kernel: its capture buffer overran)` : '';
-  const tapNote = `${dropNote}${options.tapPath ? `; the tester's own record is kept in ${options.tapPath}` : ''}`;
+  const lagNote = options.caughtUp === false ? ` (the closing marker never reached the ${options.kind} capture: it had not caught up when stopped)` : '';
+  const tapNote = `${dropNote}${lagNote}${options.tapPath ? `; the tester's own record is kept in ${options.tapPath}` : ''}`;
   if (rec.missing.length) {
     tracker.error(
       'capture.missing',

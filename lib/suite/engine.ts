@@ -120,6 +120,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   let wire: CaptureBackend | undefined;
   const wireWindow = { afterId: 0, upToId: 0 };
   let wireDropped: number | undefined;
+  let wireCaughtUp = true;
   let wireScope: { tcpPorts: number[]; udpPorts: number[]; testerEndpoints: { address: string; port: number }[] } = { tcpPorts: [], udpPorts: [], testerEndpoints: [] };
   const trace = new LiveTrace({ pcapPath: tapPath, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', mikeyPorts: [...new Set([sut.profile.ports.ueMikey, 2269])] });
   /** The pcap to attach when the wire capture never ran: the tap's, never in place of a wire capture. */
@@ -220,7 +221,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
       // stopped after the last step, before the tester's sockets close (teardown is not part of the case)
       wireWindow.upToId = trace.lastId;
       await stopWireCapture(wire).then(
-        (stopped) => { wireDropped = stopped.dropped; },
+        (stopped) => { wireDropped = stopped.dropped; wireCaughtUp = stopped.caughtUp; },
         (e: Error) => { tracker.atStep(undefined); tracker.error('capture.stop', `the ${captureKind} capture did not stop cleanly: ${e.message}`); },
       );
     }
@@ -234,7 +235,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   // Verdicts stand on what the tester's sockets saw; the wire pcap must show the same messages, and the
   // evidence cites its frames.
   const outcome = await applyWireCapture(tracker, live, pcapPath, {
-    kind: captureKind, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', window: wireWindow, tapPath, ...(wireDropped ? { dropped: wireDropped } : {}),
+    kind: captureKind, testerRole: sut.role === 'bmsc' ? 'ue' : 'bmsc', window: wireWindow, tapPath, caughtUp: wireCaughtUp, ...(wireDropped ? { dropped: wireDropped } : {}),
     mikeyPorts: wireScope.udpPorts, httpPorts: wireScope.tcpPorts, testerEndpoints: wireScope.testerEndpoints,
   });
   if (outcome.agreed) rmSync(tapPath, { force: true });

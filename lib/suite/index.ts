@@ -23,3 +23,6 @@ export {
   type FaultMatrix, type FaultMatrixInput, type FaultMatrixCell, type FaultInfo, type ExpectedCatches,
 } from './fault-matrix.ts';
 export { CHECKS, coverage, type Coverage } from './checks.ts';
+export {
+  captureKindFromEnv, wireFilter, startWireCapture, stopWireCapture, reconcileWithCapture, remapFinding, applyWireCapture,
+} from './capture-wire.ts';
