@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseChallenges, parseAuthenticationInfo } from '../../digest/index.ts';
+import { DigestClient, parseChallenges, parseAuthenticationInfo } from '../../digest/index.ts';
 import {
   buildVerificationMessage, findPayload, getKeyIds, mikeyProfile, readKeyMessage, EncrAlg,
   type KeyMessageReading, type MikeyProfile,
@@ -13,7 +13,7 @@ import {
 import { buildMskRequestBody, mskId, parseMskResponseBody, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
 import { callControlApi, controlApiValidator } from '../common/index.ts';
 import { ReferenceBmsc, BMSC_FAULTS, type BmscUser } from './index.ts';
-import { TestUdp, mskRequest, postMsk, type Datagram } from './test-ue.ts';
+import { TestUdp, mskRequest, postMsk, type Datagram, type HttpReply } from './test-ue.ts';
 
 const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const OTHER_KS_NAF = Buffer.from('ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -66,6 +66,19 @@ async function rig(opts: { faults?: string[]; stateFile?: string; ue?: TestUdp; 
 
 function read(r: Rig, d: Datagram, psk: Buffer = KS_NAF, rand?: Buffer): KeyMessageReading {
   return readKeyMessage(d.bytes, { psk, ...(rand ? { rand } : {}) }, r.mikey);
+}
+
+/**
+ * Answers a challenge correctly after its nonce expired (the rig's clock moved past the nonce TTL): the
+ * request RFC 2617 §3.2.1 answers with 401 stale=true. Returns the BM-SC's answer.
+ */
+async function answerExpiredNonce(r: Rig): Promise<HttpReply> {
+  const body = Buffer.from('<x/>');
+  const first = await postMsk(r.bmsc.endpoints.http, r.profile, { body });
+  const client = new DigestClient({ username: BTID, password: KS_NAF.toString('base64') });
+  r.clock.now += r.profile.http.nonceTtlMs + 1;
+  const authorization = client.authorize(first.headers.get('www-authenticate')!, { method: 'POST', uri: '/keymanagement?requesttype=msk-request', body });
+  return postMsk(r.bmsc.endpoints.http, r.profile, { body, authorization });
 }
 
 function ack(r: Rig, d: Datagram, psk: Buffer = KS_NAF): Buffer {
@@ -175,7 +188,6 @@ test.describe('6.3.1 UE-initiated MSK request', () => {
       // Authenticated but malformed: a fresh client per request so each nonce/nc is fresh.
       const viaAuth = async (body: Buffer, contentType?: string) => {
         const first = await postMsk(target, r.profile, { body });
-        const { DigestClient } = await import('../../digest/index.ts');
         const client = new DigestClient({ username: BTID, password: KS_NAF.toString('base64') });
         const authorization = client.authorize(first.headers.get('www-authenticate')!, { method: 'POST', uri: '/keymanagement?requesttype=msk-request', body });
         return postMsk(target, r.profile, { body, authorization, ...(contentType ? { contentType } : {}) });
@@ -200,13 +212,7 @@ test.describe('6.3.1 UE-initiated MSK request', () => {
   test('an expired nonce with a correct digest is answered 401 stale=true', async () => {
     const r = await rig({ clock: true });
     try {
-      const body = Buffer.from('<x/>');
-      const first = await postMsk(r.bmsc.endpoints.http, r.profile, { body });
-      const { DigestClient } = await import('../../digest/index.ts');
-      const client = new DigestClient({ username: BTID, password: KS_NAF.toString('base64') });
-      r.clock.now += r.profile.http.nonceTtlMs + 1;
-      const authorization = client.authorize(first.headers.get('www-authenticate')!, { method: 'POST', uri: '/keymanagement?requesttype=msk-request', body });
-      const stale = await postMsk(r.bmsc.endpoints.http, r.profile, { body, authorization });
+      const stale = await answerExpiredNonce(r);
       expect(stale.status).toBe(401);
       expect(parseChallenges(stale.headers.get('www-authenticate')!)[0]!.stale).toBe(true);
     } finally { await r.close(); }
@@ -400,13 +406,7 @@ const faultChecks: Record<string, FaultCheck> = {
     expect(replay.status).toBe(200);
   },
   'bmsc-ignore-stale': async (r) => {
-    const body = Buffer.from('<x/>');
-    const first = await postMsk(r.bmsc.endpoints.http, r.profile, { body });
-    const { DigestClient } = await import('../../digest/index.ts');
-    const client = new DigestClient({ username: BTID, password: KS_NAF.toString('base64') });
-    r.clock.now += r.profile.http.nonceTtlMs + 1;
-    const authorization = client.authorize(first.headers.get('www-authenticate')!, { method: 'POST', uri: '/keymanagement?requesttype=msk-request', body });
-    const stale = await postMsk(r.bmsc.endpoints.http, r.profile, { body, authorization });
+    const stale = await answerExpiredNonce(r);
     expect(stale.status).toBe(401);
     expect(parseChallenges(stale.headers.get('www-authenticate')!)[0]!.stale).toBeUndefined();
   },
