@@ -237,7 +237,9 @@ export class DigestClient {
       responseBody: opts.responseBody,
     });
     if (!digestEquals(expected.rspauth, info.rspauth)) {
-      return { valid: false, reason: `rspauth ${info.rspauth} differs from expected ${expected.rspauth}`, nextnonce, worksheet: expected.worksheet };
+      // Words only: the expected rspauth is derived from the password; the worksheet carries the values for
+      // a report that may show them (redacted unless the profile allows secrets).
+      return { valid: false, reason: 'rspauth does not verify (wrong password or altered response)', nextnonce, worksheet: expected.worksheet };
     }
     // RFC 2617 §3.2.3: the client SHOULD use nextnonce for its next request; trusted only once rspauth holds.
     if (nextnonce !== undefined) this.nonce = nextnonce;

@@ -259,7 +259,9 @@ export class DigestServer {
     });
     const checked = { ...base, worksheet: expected.worksheet };
     if (!digestEquals(expected.response, c.response)) {
-      return this.reject('bad-response', 401, `response ${c.response} differs from expected ${expected.response} (wrong password or altered request)`, checked);
+      // The reason reaches the peer (401 body) and the logs: words only. The expected digest would let
+      // anyone who reads it authenticate without the password (RFC 7616 §5.12: the digest is a credential).
+      return this.reject('bad-response', 401, 'the response digest does not verify (wrong password or altered request)', checked);
     }
     // The digest is right; only now may the nonce's state decide (RFC 2617 §3.2.1: stale only if digest valid).
     // An unknown nonce with a valid digest (e.g. issued before a restart) gets stale=true: the client

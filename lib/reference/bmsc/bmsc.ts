@@ -20,7 +20,7 @@ import {
   type MbmsProfile, type MskResponseEntry,
 } from '../../mbms/index.ts';
 import {
-  ControlApiError, ControlServer, FaultSet, bindUdp, closeHttp, closeUdp, listenHttp, readRequestBody, type Endpoint,
+  ControlApiError, ControlServer, FaultSet, bindUdp, closeHttp, closeUdp, formatEndpoint, listenHttp, readRequestBody, type Endpoint,
 } from '../common/index.ts';
 import { BMSC_FAULTS } from './faults.ts';
 import {
@@ -253,6 +253,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   }
 
   async #onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Read before the body: an aborted upload destroys the socket, and its address with it.
+    const remote = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    const local = { address: req.socket.localAddress ?? '', port: req.socket.localPort ?? 0 };
     let body: Buffer;
     try {
       body = await readRequestBody(req, MAX_REQUEST_BODY, (limit) => new RangeError(`body over ${limit} octets`));
@@ -263,12 +266,10 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
         res.writeHead(tooLarge ? 413 : 400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
         res.end(tooLarge ? `request body larger than ${MAX_REQUEST_BODY} octets\n` : 'request body unreadable\n');
       }
-      this.emit('warning', { time: now(), message: `HTTP request from ${req.socket.remoteAddress}: ${(error as Error).message}` });
+      this.emit('warning', { time: now(), message: `HTTP request from ${formatEndpoint(remote)}: ${(error as Error).message}` });
       return;
     }
     const id = this.#nextRequestId++;
-    const remote = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
-    const local = { address: req.socket.localAddress ?? '', port: req.socket.localPort ?? 0 };
     const target = req.url ?? '/';
     this.emit('http-request', {
       time: now(), id, remote, local, method: req.method ?? '', target, headers: headerPairs(req.rawHeaders), body,
@@ -279,7 +280,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     try {
       ({ answer, afterWrite, beforeWrite } = this.#handleMskRequest(req, target, body, remote));
     } catch (error) {
-      answer = { status: 500, outcome: 'internal-error', headers: [['Content-Type', 'text/plain']], body: Buffer.from(`${(error as Error).message}\n`) };
+      // The peer learns only that it failed; the cause (which may name internal state) goes to the log.
+      this.emit('warning', { time: now(), message: `HTTP request from ${formatEndpoint(remote)}: internal error: ${(error as Error).message}` });
+      answer = { status: 500, outcome: 'internal-error', headers: [['Content-Type', 'text/plain']], body: Buffer.from('internal error\n') };
     }
     // bmsc-mikey-before-200: the MIKEY messages leave before the response is written (6.3.1 ordering).
     if (beforeWrite) await beforeWrite();
