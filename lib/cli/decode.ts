@@ -1,10 +1,10 @@
 // `mbms-conform decode`: decodes one MIKEY message (hex argument, hex on stdin, or --file with raw octets),
 // prints the readable tree or JSON, and with a key verifies the MAC and decrypts the key data.
 // Exit: 0 decoded (and MAC valid when checked), 1 MAC invalid or decryption failed, 2 malformed input or usage.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  decodeMikey, decodeMikeyLenient, describeKeyData, describeMikey, keyDataToJSON, mikeyProfile, mikeyToJSON,
+  MAX_MIKEY_MESSAGE_OCTETS, decodeMikey, decodeMikeyLenient, describeKeyData, describeMikey, keyDataToJSON, mikeyProfile, mikeyToJSON,
   readKeyMessage, verifyVerificationMessage, verificationMacVariants, MikeyDecodeError,
   type MikeyProfile, type VerificationMacVariant, type DeepPartial,
 } from '../mikey/index.ts';
@@ -36,7 +36,15 @@ function parseHex(text: string, what: string): Buffer {
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) throw new UsageError('no message: give <hex>, --file <bin> or hex on stdin');
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    total += (chunk as Buffer).length;
+    // Hex with separators takes at most 3 characters an octet: past that, stop reading (bounded memory).
+    if (total > 3 * MAX_MIKEY_MESSAGE_OCTETS + 2) {
+      throw new UsageError(`message on stdin longer than a UDP datagram can carry (at most ${MAX_MIKEY_MESSAGE_OCTETS} octets)`);
+    }
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -107,8 +115,13 @@ async function run(argv: string[]): Promise<number> {
   let bytes: Buffer;
   if (opt.file) {
     try {
+      const size = statSync(opt.file).size;
+      if (size > MAX_MIKEY_MESSAGE_OCTETS) {
+        throw new UsageError(`${opt.file}: ${size} octets, larger than a UDP datagram can carry (at most ${MAX_MIKEY_MESSAGE_OCTETS}); not read`);
+      }
       bytes = readFileSync(opt.file);
     } catch (e) {
+      if (e instanceof UsageError) throw e;
       throw new UsageError(`cannot read ${opt.file}: ${(e as Error).message}`);
     }
   } else {

@@ -152,10 +152,15 @@ function expectedSize(p: Payload): number {
 test('every payload round-trips at boundary lengths; sizes match the parser-length table', () => {
   fc.assert(fc.property(hdrArb, fc.array(payloadArb, { maxLength: 6 }), (hdr, payloads) => {
     const msg: MikeyMessage = { hdr, payloads };
-    const bytes = encodeMikey(msg);
     const hdrSize = 10 + (hdr.csIdMapType === 0 ? 9 * hdr.csIdMap!.length : 0);
     let offset = hdrSize;
     const offsets = payloads.map((p) => { const at = offset; offset += expectedSize(p); return at; });
+    // Fields at their own maximum can add up to more than one UDP datagram: the encoder refuses those.
+    if (offset > 65_527) {
+      expect(() => encodeMikey(msg)).toThrow(/larger than a UDP datagram can carry/);
+      return;
+    }
+    const bytes = encodeMikey(msg);
     expect(bytes.length).toBe(offset);
     const back = decodeMikey(bytes);
     expect(back).toMatchObject(msg as unknown as Record<string, unknown>);
@@ -189,6 +194,10 @@ test('key data round-trips with salt, SPI/MKI and interval; chain of several sub
     const size = list.reduce((n, kd) => n + 4 + kd.key.length + (kd.salt ? 2 + kd.salt.length : 0)
       + (kd.kv === 1 ? 1 + kd.spi!.length : 0) + (kd.kv === 2 ? 2 + kd.validFrom!.length + kd.validTo!.length : 0), 0);
     expect(bytes.length).toBe(size);
+    if (size > 65_527) {
+      expect(() => decodeKeyData(bytes)).toThrow(/larger than a UDP datagram can carry/);
+      return;
+    }
     const back = decodeKeyData(bytes);
     expect(back).toMatchObject(list);
     expect(back.map((k) => k.next)).toEqual(list.map((_, i) => (i < list.length - 1 ? 20 : 0)));
@@ -281,4 +290,28 @@ test('lenient decoding keeps what came before the error', () => {
   expect(decodeMikeyLenient(V3)).toEqual({ message: decodeMikey(V3) });
   const empty = decodeMikeyLenient(Buffer.alloc(0));
   expect(empty.error).toMatchObject({ offset: 0, payload: 'HDR' });
+});
+
+test('every codec entry point refuses more octets than a UDP datagram carries; the largest legal message decodes fast', async () => {
+  const { MAX_MIKEY_MESSAGE_OCTETS, decodeMikey: strict, decodeMikeyLenient: lenient, decodeKeyData: keyData } = await import('./codec.ts');
+  expect(MAX_MIKEY_MESSAGE_OCTETS).toBe(65_527);
+  // HDR announcing EXT, then empty EXT payloads (next = EXT, type 0xff, length 0) up to the size given.
+  const chain = (octets: number): Buffer => {
+    const hdr = Buffer.from('01001500000000000000', 'hex'); // version 1, data type 0, next = EXT, V|PRF 0, CSB ID 0, #CS 0, map type 0
+    const body = Buffer.alloc(octets - hdr.length);
+    for (let i = 0; i + 4 <= body.length; i += 4) body.set([21, 0xff, 0, 0], i);
+    return Buffer.concat([hdr, body]);
+  };
+  const tooBig = chain(MAX_MIKEY_MESSAGE_OCTETS + 1);
+  expect(() => strict(tooBig)).toThrow(/larger than a UDP datagram can carry/);
+  const l = lenient(tooBig);
+  expect(l.error?.payload).toBe('message');
+  expect(l.message.payloads).toHaveLength(0);
+  expect(() => keyData(Buffer.alloc(MAX_MIKEY_MESSAGE_OCTETS + 1))).toThrow(/larger than a UDP datagram/);
+  // The largest legal size: about 16,000 payloads decoded well under a second (linear walk).
+  const big = chain(MAX_MIKEY_MESSAGE_OCTETS - ((MAX_MIKEY_MESSAGE_OCTETS - 10) % 4));
+  const t0 = performance.now();
+  const walked = lenient(big);
+  expect(performance.now() - t0).toBeLessThan(1000);
+  expect(walked.message.payloads.length).toBeGreaterThan(16_000);
 });

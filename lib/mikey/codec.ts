@@ -39,7 +39,11 @@ export function encodeMikey(msg: MikeyMessage, opts: EncodeOptions = {}): Buffer
   msg.payloads.forEach((p, i) => {
     encodeStructInto(payloadSpecByType[p.type], p as unknown as Rec, { next: codes[i + 1] ?? PayloadCode.LAST, mac }, w);
   });
-  return w.toBuffer();
+  const out = w.toBuffer();
+  if (out.length > MAX_MIKEY_MESSAGE_OCTETS) {
+    throw new MikeyEncodeError('message', 'length', `${out.length} octets: larger than a UDP datagram can carry (at most ${MAX_MIKEY_MESSAGE_OCTETS})`);
+  }
+  return out;
 }
 
 export interface LenientResult {
@@ -48,11 +52,27 @@ export interface LenientResult {
   error?: MikeyDecodeError;
 }
 
+/**
+ * The largest MIKEY message any transport of TS 33.246 carries: one UDP datagram (RFC 3830 §1.3 runs MIKEY
+ * over UDP for MBMS), whose 16-bit length field counts its 8-octet header too (RFC 768), so 65,535 − 8.
+ * Every codec entry point refuses more before reading a payload, which bounds decode time and memory
+ * whatever the input claims.
+ */
+export const MAX_MIKEY_MESSAGE_OCTETS = 65_535 - 8;
+
+function checkSize(length: number, what: string): void {
+  if (length > MAX_MIKEY_MESSAGE_OCTETS) {
+    throw new MikeyDecodeError(MAX_MIKEY_MESSAGE_OCTETS, 'message',
+      `${what} of ${length} octets is larger than a UDP datagram can carry (at most ${MAX_MIKEY_MESSAGE_OCTETS})`);
+  }
+}
+
 function label(code: number): string {
   return payloadNames[code] ?? `payload ${code}`;
 }
 
 function decodeInto(bytes: Uint8Array, message: MikeyMessage): void {
+  checkSize(bytes.byteLength, 'a MIKEY message');
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const r = new ByteReader(buf, 0, buf.length);
   const hdr = message.hdr as unknown as Rec;
@@ -115,6 +135,7 @@ export function encodeKeyData(list: readonly KeyData[]): Buffer {
  * end with next = 0 exactly at its end. Error offsets are `baseOffset` + position in the plaintext.
  */
 export function decodeKeyData(plain: Uint8Array, baseOffset = 0): KeyData[] {
+  checkSize(plain.byteLength, 'key data');
   const buf = Buffer.from(plain);
   const r = new ByteReader(buf, 0, buf.length);
   const list: KeyData[] = [];

@@ -107,3 +107,22 @@ test('an MTK message: --msk with --rand (profile O15 msk-rand), usage error with
   expect(emptyRand.code).toBe(1);
   expect(JSON.parse(emptyRand.stdout).macValid).toBe(false);
 });
+
+// Input bounds: a MIKEY message travels in one UDP datagram (at most 65,527 octets); anything longer is
+// refused before a payload is read, so decode time and memory stay bounded whatever the input claims.
+test('a message larger than a UDP datagram is refused at once with exit 2, from a file and from stdin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decode-big-'));
+  const file = join(dir, 'big.bin');
+  // HDR (next = EXT) then 262,144 empty general-extension payloads: 1 MiB that would walk for seconds.
+  const hdr = Buffer.from('01001500000000000000', 'hex');
+  const ext = Buffer.from([21, 0xff, 0, 0]);
+  writeFileSync(file, Buffer.concat([hdr, Buffer.concat(Array.from({ length: 262_144 }, () => ext))]));
+  const started = performance.now();
+  const fromFile = await run(['--file', file]);
+  expect(fromFile.code).toBe(2);
+  expect(fromFile.stderr).toMatch(/larger than a UDP datagram can carry \(at most 65527\)/);
+  const fromStdin = await run([], 'ab'.repeat(70_000));
+  expect(fromStdin.code).toBe(2);
+  expect(fromStdin.stderr).toMatch(/larger than a UDP datagram can carry/);
+  expect(performance.now() - started).toBeLessThan(10_000);
+});

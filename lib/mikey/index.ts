@@ -4,7 +4,7 @@ export * from './errors.ts';
 export * from './payloads.ts';
 export {
   encodeMikey, decodeMikey, decodeMikeyLenient, encodeKeyData, decodeKeyData, findPayload, findPayloads, getKeyIds,
-  clearComputed, describeMikey, describeKeyData, mikeyToJSON, keyDataToJSON,
+  clearComputed, describeMikey, describeKeyData, mikeyToJSON, keyDataToJSON, MAX_MIKEY_MESSAGE_OCTETS,
   type EncodeOptions, type LenientResult, type KeyIds,
 } from './codec.ts';
 export * from './crypto.ts';
