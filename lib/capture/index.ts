@@ -5,7 +5,10 @@ export { type Endpoint, LinkType, addressToBytes, bytesToAddress, formatEndpoint
 export { PcapWriter, type PcapWriterOptions, PCAP_MAGIC_MICROSECONDS, PCAP_MAGIC_NANOSECONDS } from './pcap-writer.ts';
 export { TcpFlags, type TcpSegmentFields, ethernetFrame, ipPacket, tcpSegment, udpDatagram, syntheticMac } from './build.ts';
 export { TapRecorder, type TapRecorderOptions, type TapTcpConnection, DEFAULT_MIKEY_PORT, decodeAsArguments, epochMs } from './tap.ts';
-export { type CapturedFrame, type CaptureFormat, detectCaptureFormat, readCapture } from './read.ts';
+export {
+  type CapturedFrame, type CaptureFormat, type CaptureTruncation, type ReadCaptureOptions, detectCaptureFormat, readCapture,
+  recordLimit, MAX_RECORD_OCTETS, MAX_RECORD_WITHOUT_SNAPLEN,
+} from './read.ts';
 export { type DecodedPacket, type IpHeader, type UdpHeader, type TcpHeader, type IpReassemblerOptions, IpReassembler, decodeFrame, tcpFlagNames } from './decode.ts';
 export { type Direction, type StreamChunk, type TcpConnectionInfo, type TcpReassemblerOptions, type TcpStreamHandler, TcpReassembler } from './tcp.ts';
 export {

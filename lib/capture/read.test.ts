@@ -169,6 +169,55 @@ test('breaking out of the iteration early releases the file', async () => {
   expect(seen).toBe(3);
 });
 
+test('a capture cut inside its last record: with onTruncated the whole frames come out and the cut is reported; without, a format error', async () => {
+  const cuts: [string, Buffer][] = [
+    ['pcap', classic('LE', 0xa1b2c3d4, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }, { s: 2, frac: 0, data: Buffer.alloc(20, 2) }])],
+    ['pcap-be', classic('BE', 0xa1b2c3d4, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }, { s: 2, frac: 0, data: Buffer.alloc(20, 2) }])],
+    ['pcap-ns', classic('LE', 0xa1b23c4d, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }, { s: 2, frac: 0, data: Buffer.alloc(20, 2) }])],
+    ['pcapng', Buffer.concat([shb('LE'), idb('LE', 1, 0), epb('LE', 0, 1n, Buffer.alloc(20, 1)), epb('LE', 0, 2n, Buffer.alloc(20, 2))])],
+  ];
+  for (const [name, whole] of cuts) {
+    const path = tempPath(`cut-${name}.bin`);
+    writeFileSync(path, whole.subarray(0, whole.length - 5));
+    const reported: { offset: number; afterFrame: number; message: string }[] = [];
+    const seen: number[] = [];
+    for await (const f of readCapture(path, { onTruncated: (t) => reported.push(t) })) seen.push(f.frame);
+    expect(seen, name).toEqual([1]);
+    expect(reported, name).toHaveLength(1);
+    expect(reported[0]!.afterFrame).toBe(1);
+    expect(reported[0]!.message).toMatch(/truncated/);
+    expect(reported[0]!.offset, name).toBe(name === 'pcapng' ? whole.length - epb('LE', 0, 2n, Buffer.alloc(20, 2)).length : 24 + 36);
+  }
+});
+
+test('a record claiming more than the snapshot length is refused at once with its offset, in every reader', async () => {
+  const huge = 0x7fffffff;
+  const files: [string, Buffer][] = [];
+  for (const [endian, magic] of [['LE', 0xa1b2c3d4], ['BE', 0xa1b2c3d4], ['LE', 0xa1b23c4d]] as const) {
+    const good = classic(endian, magic, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }]);
+    const bad = new Bytes(endian).u32(2).u32(0).u32(huge).u32(huge).raw(Buffer.alloc(1 << 20)).build();
+    files.push([`${endian}-${magic.toString(16)}`, Buffer.concat([good, bad])]);
+  }
+  // snaplen 0 ("unknown"): the 256 KiB bound applies
+  const zeroSnap = classic('LE', 0xa1b2c3d4, 1, [{ s: 1, frac: 0, data: Buffer.alloc(20, 1) }]);
+  zeroSnap.writeUInt32LE(0, 16);
+  files.push(['snaplen-0', Buffer.concat([zeroSnap, new Bytes('LE').u32(2).u32(0).u32(300_000).u32(300_000).raw(Buffer.alloc(300_000)).build()])]);
+  const pcapngBad = new Bytes('LE').u32(6).u32(0x7ffffff0).u32(0).build();
+  files.push(['pcapng', Buffer.concat([shb('LE'), idb('LE', 1, 65535), epb('LE', 0, 1n, Buffer.alloc(20, 1)), pcapngBad, Buffer.alloc(1 << 20)])]);
+  for (const [name, bytes] of files) {
+    const path = tempPath(`huge-${name}.bin`);
+    writeFileSync(path, bytes);
+    const started = performance.now();
+    const seen: number[] = [];
+    const err = await (async () => { for await (const f of readCapture(path, { onTruncated: () => undefined })) seen.push(f.frame); })().catch((e) => e);
+    expect(performance.now() - started, name).toBeLessThan(2000);
+    expect(seen, name).toEqual([1]);
+    expect(err, name).toBeInstanceOf(CaptureFormatError);
+    expect(err.message, name).toMatch(/snapshot length|bad block length/);
+    expect(err.offset, name).toBe(name === 'pcapng' ? bytes.length - (1 << 20) - 12 : 24 + 36);
+  }
+});
+
 test('a classic pcap cut inside its last record: the whole frames come out, then a format error', async () => {
   for (const magic of [0xa1b2c3d4, 0xa1b23c4d]) {
     const path = tempPath('cut.pcap');

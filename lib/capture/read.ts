@@ -3,7 +3,7 @@
 // chunk plus one block, whatever the file size.
 import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { CaptureFormatError } from './errors.ts';
 import { RAW_LINKTYPE_ALIASES, LinkType } from './inet.ts';
 
@@ -22,6 +22,38 @@ export interface CapturedFrame {
 }
 
 export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
+
+/** Where a capture file ends inside a record or block (a capture cut short: disk full, copy interrupted). */
+export interface CaptureTruncation {
+  /** File offset of the incomplete record or block. */
+  offset: number;
+  /** Frames read before it (all of them complete). */
+  afterFrame: number;
+  message: string;
+}
+
+export interface ReadCaptureOptions {
+  /**
+   * Called once when the file ends inside a record: the frames before it have been read, and the
+   * reader then ends normally. Without it the reader throws a CaptureFormatError there.
+   */
+  onTruncated?: (truncation: CaptureTruncation) => void;
+}
+
+/**
+ * The largest record accepted when the file gives no snapshot length (0): 256 KiB, the largest packet
+ * any common link type carries (tcpdump's own default snapshot length is 262,144). A record longer
+ * than its file's snapshot length, or than this, is refused at once with its offset: a bogus length
+ * must never make a reader wait for gigabytes (it would buffer them, and pcap-parser quadratically).
+ */
+export const MAX_RECORD_WITHOUT_SNAPLEN = 256 * 1024;
+/** Upper bound on any snapshot length or pcapng block honoured (bounded memory per record). */
+export const MAX_RECORD_OCTETS = 16 * 1024 * 1024;
+
+/** The largest captured length a record may have under a file's or interface's snapshot length. */
+export function recordLimit(snapLength: number): number {
+  return snapLength > 0 ? Math.min(snapLength, MAX_RECORD_OCTETS) : MAX_RECORD_WITHOUT_SNAPLEN;
+}
 
 const require = createRequire(import.meta.url);
 
@@ -67,15 +99,79 @@ export function detectCaptureFormat(path: string): CaptureFormat {
  * Reads a capture file (pcap in either byte order, microsecond or nanosecond; pcapng) frame by frame.
  * Streaming: the file is read in 64 KiB chunks and paused while the consumer is busy.
  */
-export async function* readCapture(path: string): AsyncGenerator<CapturedFrame> {
+export async function* readCapture(path: string, options: ReadCaptureOptions = {}): AsyncGenerator<CapturedFrame> {
   const format = detectCaptureFormat(path);
-  if (format === 'pcap') yield* readClassicWithPcapParser(path);
-  else if (format === 'pcap-ns') yield* readClassicOwn(path);
-  else yield* readPcapng(path);
+  // One decision for every reader: a file cut inside a record either ends the frames (with the caller
+  // told) or is an error.
+  const truncated = (offset: number, afterFrame: number, what: string): void => {
+    const message = `${path}: truncated ${what} at offset ${offset} after frame ${afterFrame}`;
+    if (!options.onTruncated) throw new CaptureFormatError(message, offset);
+    options.onTruncated({ offset, afterFrame, message });
+  };
+  if (format === 'pcap') yield* readClassicWithPcapParser(path, truncated);
+  else if (format === 'pcap-ns') yield* readClassicOwn(path, truncated);
+  else yield* readPcapng(path, truncated);
 }
 
-async function* readClassicWithPcapParser(path: string): AsyncGenerator<CapturedFrame> {
-  const parser = pcapParser.parse(path);
+type Truncated = (offset: number, afterFrame: number, what: string) => void;
+
+/**
+ * The bytes of a classic pcap file cut at record boundaries, for pcap-parser: it reads only whole
+ * records, every record length checked against the snapshot length before a byte of it is buffered.
+ * pcap-parser keeps waiting (and re-copying its buffer) for any length a header claims, and stops
+ * silently inside a partial record; this guard gives it neither.
+ */
+async function* classicRecords(path: string, truncated: Truncated): AsyncGenerator<Buffer> {
+  const src = new ChunkedSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }));
+  try {
+    if (!(await src.fill(24))) throw new CaptureFormatError(`${path}: truncated pcap header`, 0);
+    const header = src.take(24);
+    const le = header.readUInt32BE(0) === 0xd4c3b2a1;
+    const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const limit = recordLimit(u32(header, 16));
+    yield Buffer.from(header);
+    let frame = 0;
+    let batch: Buffer[] = [];
+    let batched = 0;
+    for (;;) {
+      const offset = src.offset;
+      // The whole records before a problem reach the parser before the problem is raised.
+      const flush = function* (): Generator<Buffer> {
+        if (batch.length) yield Buffer.concat(batch);
+        batch = [];
+        batched = 0;
+      };
+      if (!src.available(16) && !(await src.fill(16))) {
+        yield* flush();
+        if (src.remaining() > 0) truncated(offset, frame, 'record header');
+        break;
+      }
+      const captured = u32(src.peek(16), 8);
+      if (captured > limit) {
+        yield* flush();
+        throw new CaptureFormatError(`${path}: record at offset ${offset} claims ${captured} octets, more than the snapshot length allows (${limit})`, offset);
+      }
+      if (!src.available(16 + captured) && !(await src.fill(16 + captured))) {
+        yield* flush();
+        truncated(offset, frame, 'record');
+        break;
+      }
+      frame++;
+      batch.push(src.take(16 + captured));
+      batched += 16 + captured;
+      if (batched >= CHUNK_SIZE) {
+        yield Buffer.concat(batch);
+        batch = [];
+        batched = 0;
+      }
+    }
+  } finally {
+    await src.close();
+  }
+}
+
+async function* readClassicWithPcapParser(path: string, truncated: Truncated): AsyncGenerator<CapturedFrame> {
+  const parser = pcapParser.parse(Readable.from(classicRecords(path, truncated), { objectMode: false }));
   const queue: CapturedFrame[] = [];
   let linkType = -1;
   let frame = 0;
@@ -106,13 +202,13 @@ async function* readClassicWithPcapParser(path: string): AsyncGenerator<Captured
     notify();
   });
   parser.on('error', (e) => {
-    failure ??= new CaptureFormatError(`${path}: ${e.message}`, 0);
+    failure ??= e instanceof CaptureFormatError ? e : new CaptureFormatError(`${path}: ${e.message}`, 0);
     notify();
   });
   parser.on('end', () => {
-    // pcap-parser stops silently on a partial last record; bytes left in its working buffer mean one
+    // classicRecords hands over whole records only: bytes left in pcap-parser's buffer would be a bug
     const left = (parser as unknown as { buffer: Buffer | null }).buffer;
-    if (left && left.length > 0 && !failure) failure = new CaptureFormatError(`${path}: truncated record after frame ${frame}`, consumed);
+    if (left && left.length > 0 && !failure) failure = new CaptureFormatError(`${path}: record left incomplete after frame ${frame}`, consumed);
     ended = true;
     notify();
   });
@@ -159,19 +255,20 @@ class ChunkedSource {
 
   /** Makes `n` bytes available; false at end of file (fewer bytes remain). */
   async fill(n: number): Promise<boolean> {
-    while (!this.available(n)) {
-      if (this.done) return false;
+    if (this.available(n)) return true;
+    // Chunks are gathered and joined once: linear in n, however many chunks a long record spans.
+    const parts = [this.buffer.subarray(this.position)];
+    let have = parts[0]!.length;
+    while (have < n && !this.done) {
       const next = await this.iterator.next();
-      if (next.done) {
-        this.done = true;
-        return this.available(n);
-      }
-      const rest = this.buffer.subarray(this.position);
-      this.base += this.position;
-      this.buffer = rest.length === 0 ? next.value : Buffer.concat([rest, next.value]);
-      this.position = 0;
+      if (next.done) { this.done = true; break; }
+      parts.push(next.value);
+      have += next.value.length;
     }
-    return true;
+    this.base += this.position;
+    this.buffer = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    this.position = 0;
+    return have >= n;
   }
 
   remaining(): number {
@@ -195,7 +292,7 @@ class ChunkedSource {
 }
 
 /** Classic pcap read without pcap-parser; used for the nanosecond magic 0xa1b23c4d (draft-ietf-opsawg-pcap 4). */
-async function* readClassicOwn(path: string): AsyncGenerator<CapturedFrame> {
+async function* readClassicOwn(path: string, truncated: Truncated): AsyncGenerator<CapturedFrame> {
   const src = new ChunkedSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }));
   try {
     if (!(await src.fill(24))) throw new CaptureFormatError(`${path}: truncated pcap header`, 0);
@@ -206,21 +303,27 @@ async function* readClassicOwn(path: string): AsyncGenerator<CapturedFrame> {
     const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
     // The link type field's upper bits may carry the FCS length (draft-ietf-opsawg-pcap 4, LinkType and additional information)
     const linkType = normalizeLinkType(u32(header, 20) & 0x0fffffff);
+    const limit = recordLimit(u32(header, 16));
     let frame = 0;
     for (;;) {
+      const offset = src.offset;
       if (!src.available(16) && !(await src.fill(16))) {
-        if (src.remaining() > 0) throw new CaptureFormatError(`${path}: truncated record header`, src.offset);
+        if (src.remaining() > 0) truncated(offset, frame, 'record header');
         return;
       }
-      const rec = src.take(16);
+      const rec = src.peek(16);
       const seconds = u32(rec, 0);
       const fraction = u32(rec, 4);
       const captured = u32(rec, 8);
       const original = u32(rec, 12);
-      if (captured > 0x4000000) throw new CaptureFormatError(`${path}: record of ${captured} bytes`, src.offset - 16);
-      if (!src.available(captured) && !(await src.fill(captured))) {
-        throw new CaptureFormatError(`${path}: truncated record data`, src.offset);
+      if (captured > limit) {
+        throw new CaptureFormatError(`${path}: record at offset ${offset} claims ${captured} octets, more than the snapshot length allows (${limit})`, offset);
       }
+      if (!src.available(16 + captured) && !(await src.fill(16 + captured))) {
+        truncated(offset, frame, 'record');
+        return;
+      }
+      src.take(16);
       yield {
         frame: ++frame,
         time: seconds * 1000 + (nano ? fraction / 1e6 : fraction / 1e3),
@@ -251,10 +354,10 @@ const BLOCK_PB = 0x00000002; // obsolete Packet Block, still written by old tool
 const BLOCK_SPB = 0x00000003;
 const BLOCK_EPB = 0x00000006;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-const MAX_BLOCK = 0x8000000;
+const MAX_BLOCK = MAX_RECORD_OCTETS;
 
 /** pcapng reader (draft-ietf-opsawg-pcapng 4): sections in either byte order, several interfaces. */
-async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
+async function* readPcapng(path: string, truncated: Truncated): AsyncGenerator<CapturedFrame> {
   const src = new ChunkedSource(createReadStream(path, { highWaterMark: CHUNK_SIZE }));
   let le = true;
   let interfaces: PcapngInterface[] = [];
@@ -263,7 +366,7 @@ async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
     for (;;) {
       const blockOffset = src.offset;
       if (!src.available(12) && !(await src.fill(12))) {
-        if (src.remaining() > 0) throw new CaptureFormatError(`${path}: truncated block header`, blockOffset);
+        if (src.remaining() > 0) truncated(blockOffset, frame, 'block header');
         return;
       }
       const head = src.peek(12);
@@ -279,10 +382,20 @@ async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
       }
       const totalLength = le ? head.readUInt32LE(4) : head.readUInt32BE(4);
       if (totalLength < 12 || totalLength % 4 !== 0 || totalLength > MAX_BLOCK) {
-        throw new CaptureFormatError(`${path}: bad block length ${totalLength}`, blockOffset);
+        throw new CaptureFormatError(`${path}: bad block length ${totalLength} at offset ${blockOffset}`, blockOffset);
+      }
+      // A packet block longer than its interface's snapshot length allows is refused before it is read.
+      if ((type === BLOCK_EPB || type === BLOCK_PB || type === BLOCK_SPB) && interfaces.length > 0) {
+        const head12 = src.peek(12);
+        const itf = interfaces[type === BLOCK_SPB ? 0 : type === BLOCK_EPB ? u32(head12, 8, le) : u16(head12, 8, le)];
+        const limit = recordLimit(itf?.snapLength ?? 0) + 32 + 65_536; // block overhead and room for options
+        if (itf && totalLength > limit) {
+          throw new CaptureFormatError(`${path}: packet block at offset ${blockOffset} claims ${totalLength} octets, more than the snapshot length allows`, blockOffset);
+        }
       }
       if (!src.available(totalLength) && !(await src.fill(totalLength))) {
-        throw new CaptureFormatError(`${path}: truncated block of type 0x${type.toString(16)}`, blockOffset);
+        truncated(blockOffset, frame, `block of type 0x${type.toString(16)}`);
+        return;
       }
       const block = src.take(totalLength);
       if (u32(block, totalLength - 4, le) !== totalLength) {
@@ -303,6 +416,9 @@ async function* readPcapng(path: string): AsyncGenerator<CapturedFrame> {
           if (!itf) throw new CaptureFormatError(`${path}: packet on undeclared interface ${interfaceId}`, blockOffset);
           const captured = u32(block, 20, le);
           if (28 + captured > totalLength - 4) throw new CaptureFormatError(`${path}: packet data overruns its block`, blockOffset);
+          if (captured > recordLimit(itf.snapLength)) {
+            throw new CaptureFormatError(`${path}: packet at offset ${blockOffset} has ${captured} octets, more than the snapshot length allows (${recordLimit(itf.snapLength)})`, blockOffset);
+          }
           yield {
             frame: ++frame,
             time: timestampMs(itf, u32(block, 12, le), u32(block, 16, le)),

@@ -36,6 +36,8 @@ export interface AnalysisResult {
   checks: Record<string, CheckCounts>;
   problems: TraceProblem[];
   problemCount: number;
+  /** The capture ends inside a record: judged up to its last whole record. */
+  truncated?: { offset: number; afterFrame: number; message: string };
 }
 
 export async function analyzeCapture(path: string, options: AnalyzeCaptureOptions): Promise<AnalysisResult> {
@@ -48,5 +50,6 @@ export async function analyzeCapture(path: string, options: AnalyzeCaptureOption
     capture: path, format: summary.format, frames: summary.frames, events: summary.events,
     firstTime: summary.firstTime, lastTime: summary.lastTime, mikeyPorts, ...(options.httpPorts?.length ? { httpPorts: options.httpPorts } : {}),
     verdict, procedures: out.procedures, checks: out.checks, problems: out.problems, problemCount: out.problemCount,
+    ...(summary.truncated ? { truncated: summary.truncated } : {}),
   };
 }

@@ -105,3 +105,35 @@ test('bad input: exit 2 with one line naming the file and the reason', async () 
   expect(usage.code).toBe(2);
   expect(usage.stderr).toContain('--profile <profile.yaml> is required');
 });
+
+test('a damaged capture: a 2 GiB record claim exits 2 at once naming the offset; a capture cut mid-record is judged up to its last whole record with a warning', async () => {
+  const dir = tmp();
+  const clean = readFileSync(`${PCAPS}/clean.pcap`);
+  // Walk the records of the golden capture to find the offset of each (classic pcap, 24-octet header).
+  const le = clean.readUInt32LE(0) === 0xa1b2c3d4;
+  const offsets: number[] = [];
+  for (let o = 24; o + 16 <= clean.length;) { offsets.push(o); o += 16 + (le ? clean.readUInt32LE(o + 8) : clean.readUInt32BE(o + 8)); }
+  // Frame 6 claims 0x7fffffff octets, and enough bytes follow that a reader waiting for them would buffer.
+  const bogus = Buffer.concat([clean, Buffer.alloc(8 << 20)]);
+  if (le) bogus.writeUInt32LE(0x7fffffff, offsets[5]! + 8); else bogus.writeUInt32BE(0x7fffffff, offsets[5]! + 8);
+  const bogusPath = join(dir, 'bogus.pcap');
+  writeFileSync(bogusPath, bogus);
+  const started = performance.now();
+  const r = await run([bogusPath, ...BASE, '--no-allure']);
+  expect(performance.now() - started).toBeLessThan(15_000);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toContain(`record at offset ${offsets[5]} claims 2147483647 octets`);
+
+  // Cut 7 octets into the last record: every procedure whose messages are whole is judged as before.
+  const cutPath = join(dir, 'cut.pcap');
+  writeFileSync(cutPath, clean.subarray(0, offsets.at(-1)! + 16 + 7));
+  const cut = await run([cutPath, ...BASE, '--no-allure', '--json']);
+  expect(cut.stderr).toBe('');
+  const data = JSON.parse(cut.stdout);
+  expect(data.truncated).toEqual({ offset: offsets.at(-1), afterFrame: offsets.length - 1, message: expect.stringMatching(/truncated record/) });
+  expect(data.frames).toBe(offsets.length - 1);
+  expect(data.procedures.length).toBeGreaterThan(0);
+  const text = await run([cutPath, ...BASE, '--no-allure']);
+  expect(text.stdout).toContain(`warning: the capture ends inside a record at byte ${offsets.at(-1)}: judged up to frame ${offsets.length - 1}`);
+});

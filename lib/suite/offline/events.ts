@@ -9,7 +9,7 @@
 // the capture clock has moved `reorderMs` past them (or the buffer holds `reorderLimit` events).
 import {
   Dissector, readCapture, detectCaptureFormat,
-  type Endpoint as CaptureEndpoint, type HttpMessage, type TcpConnectionInfo, type CaptureFormat,
+  type Endpoint as CaptureEndpoint, type HttpMessage, type TcpConnectionInfo, type CaptureFormat, type CaptureTruncation,
 } from '../../capture/index.ts';
 import { decodeMikeyFields, type TraceEvent, type TraceEventInput, type TraceProblem, type Endpoint } from '../../trace/index.ts';
 import { AnalyzeInputError } from './errors.ts';
@@ -38,7 +38,11 @@ export interface StreamOptions {
   decodeMikey?: boolean;
 }
 
-export interface StreamSummary { format: CaptureFormat; frames: number; events: number; firstTime?: number; lastTime?: number }
+export interface StreamSummary {
+  format: CaptureFormat; frames: number; events: number; firstTime?: number; lastTime?: number;
+  /** The file ends inside a record: judged up to its last whole record (windows cut short end INCONC). */
+  truncated?: CaptureTruncation;
+}
 
 type Item = { time: number; firstFrame: number; seq: number } & (
   | { type: 'event'; input: TraceEventInput; key?: string; requestKey?: string }
@@ -146,8 +150,9 @@ export async function streamCapture(path: string, options: StreamOptions, consum
   let frames = 0;
   let firstTime: number | undefined;
   let lastTime: number | undefined;
+  let truncated: CaptureTruncation | undefined;
   try {
-    for await (const frame of readCapture(path)) {
+    for await (const frame of readCapture(path, { onTruncated: (t) => { truncated = t; } })) {
       frames = frame.frame;
       firstTime ??= frame.time;
       lastTime = lastTime === undefined ? frame.time : Math.max(lastTime, frame.time);
@@ -162,7 +167,7 @@ export async function streamCapture(path: string, options: StreamOptions, consum
   }
   flush(Number.POSITIVE_INFINITY);
   if (lastTime !== undefined) consumer.onClock?.(lastTime);
-  return { format, frames, events, firstTime, lastTime };
+  return { format, frames, events, firstTime, lastTime, ...(truncated ? { truncated } : {}) };
 }
 
 function captureReason(e: unknown, path: string): string {

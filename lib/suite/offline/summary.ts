@@ -28,6 +28,9 @@ function findingLine(f: Finding): string[] {
 export function formatSummary(result: AnalysisResult): string {
   const out: string[] = [];
   out.push(`mbms-conform analyze ${basename(result.capture)}: ${result.format}, ${result.frames} frames, ${result.events} events, MIKEY port${result.mikeyPorts.length > 1 ? 's' : ''} ${result.mikeyPorts.join(',')}${result.httpPorts ? `, HTTP port${result.httpPorts.length > 1 ? 's' : ''} ${result.httpPorts.join(',')}` : ''}`);
+  if (result.truncated) {
+    out.push(`warning: the capture ends inside a record at byte ${result.truncated.offset}: judged up to frame ${result.truncated.afterFrame}, its last whole record`);
+  }
   out.push('');
   out.push(`Procedures (${result.procedures.length})`);
   for (const p of result.procedures) {
@@ -69,6 +72,7 @@ export function analysisJson(result: AnalysisResult): unknown {
   const data = {
     capture: result.capture, format: result.format, frames: result.frames, events: result.events,
     mikeyPorts: result.mikeyPorts, httpPorts: result.httpPorts, verdict: result.verdict,
+    ...(result.truncated ? { truncated: result.truncated } : {}),
     procedures: result.procedures.map((p) => ({
       id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
       firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
