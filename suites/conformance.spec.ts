@@ -12,7 +12,7 @@ import {
   ConformanceFailure, HarnessFailure, InconclusiveFailure, estimateCaseTimeout, headline, loadCases, mapVerdict, runCase,
   verdictAnnotation, type CaseDef, type CaseResult,
 } from '../lib/suite/index.ts';
-import { reportCase } from '../lib/report/index.ts';
+import { caseAnnotation, reportCase } from '../lib/report/index.ts';
 import { sutForRole } from '../fixtures/embedded.ts';
 
 const ROLES = ['bmsc', 'ue'] as const;
@@ -34,7 +34,12 @@ for (const role of ROLES) {
   // A malformed suite file throws here, at collection: the run stops naming the file, line and field.
   const cases = loadCases(role);
   for (const c of cases) {
-    test(`${c.id} ${c.title}`, { tag: tagsOf(c), annotation: [{ type: 'requirement', description: c.requirement }] }, async ({}, testInfo) => {
+    // The 'case' annotation puts the case in the run plan before it runs, so a case an interrupted run
+    // never reached is reported NOT-RUN rather than left out (lib/report/run-plan.ts).
+    const planned = caseAnnotation({
+      id: c.id, role: c.role, clause: c.clause, procedure: c.procedure, title: c.title, requirement: c.requirement, mandatory: c.mandatory, severity: c.severity,
+    });
+    test(`${c.id} ${c.title}`, { tag: tagsOf(c), annotation: [{ type: 'requirement', description: c.requirement }, planned] }, async ({}, testInfo) => {
       const projectRole = (testInfo.project.metadata as { role?: string } | undefined)?.role;
       test.skip(projectRole !== undefined && projectRole !== role, `project ${testInfo.project.name} runs the ${projectRole} suites`);
       const sut = sutForRole(role);

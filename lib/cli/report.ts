@@ -13,7 +13,7 @@ const USAGE = `usage: mbms-conform report [options]
   --out DIR             output directory: allure-report/, certification.{html,json} (default reports)
   --merge DIR...        merge shard directories first (each a copy of a shard's reports/ with results/
                         and allure-results/, or a bare results directory) into --results/--allure-results
-  --blob DIR            also merge Playwright blob reports of the shards into <out>/junit.xml
+  --blob DIR            also merge Playwright's blob reports of the shards (into <results>/playwright-junit.xml)
   --single-file         the Allure report as one HTML file (for mailing)
   --allure2             also generate the Allure 2 report (allure-commandline, needs Java)
   --gate G              exit non-zero when: no-fail (default), mandatory-pass, all-pass, none
@@ -79,13 +79,15 @@ export async function reportCommand(argv: string[]): Promise<number> {
     }
   }
   if (values.blob) {
-    const code = await mergeBlobReports(values.blob as string, join(outDir, 'junit.xml'));
+    // Playwright's merged JUnit beside the raw results; <out>/junit.xml is the verdicts' own (buildReports).
+    const code = await mergeBlobReports(values.blob as string, join(resultsDir, 'playwright-junit.xml'));
     if (code !== 0) process.stderr.write(`mbms-conform report: playwright merge-reports exited with ${code}\n`);
   }
   const built = await buildReports({ resultsDir, allureResultsDir, outDir, gate, singleFile: !!values['single-file'], allure2: !!values.allure2 });
   process.stdout.write(`\n${built.summary}`);
   for (const v of built.gate.violations) process.stdout.write(`  ${v.verdict.padEnd(14)} ${v.id}  ${v.reason}\n`);
-  process.stdout.write(`quality gate '${built.gate.gate}': ${built.gate.passed ? 'passed' : 'FAILED'}\n`);
+  process.stdout.write(`quality gate '${built.gate.gate}': ${built.gate.passed ? 'passed' : 'FAILED'}: ${built.gate.reason}\n`);
+  if (built.interrupted) process.stdout.write('the run was interrupted: the cases that never ran are NOT-RUN\n');
   if (built.errors.length) return 1;
   return built.gate.passed ? 0 : 1;
 }

@@ -19,11 +19,12 @@ const USAGE = `usage: mbms-conform run [options] [-- playwright options]
   --workers N           parallel workers
   --capture KIND        pcap of each case: tap (default, no privileges: the tester's own sockets), tcpdump
                         (the wire on loopback; root and tcpdump) or raw (raw sockets; root); sets MBMS_CAPTURE
-  --gate G              exit non-zero when: no-fail (default: any FAIL or ERROR), mandatory-pass, all-pass, none
+  --gate G              exit non-zero unless: no-fail (default: no FAIL, ERROR, INCONC or NOT-RUN and at
+                        least one PASS), mandatory-pass (also every mandatory case PASS), all-pass, none
   --single-file         the Allure report as one HTML file (for mailing)
   --allure2             also generate the Allure 2 report (allure-commandline, needs Java)
   --out DIR             where results and reports go (default reports)
-  --no-report           run only; do not generate reports
+  --no-report           no Allure HTML report (certification, JUnit and the gate are still written)
   --list                use Playwright's list reporter instead of one line per case
   -h, --help            this help
 `;
@@ -124,6 +125,17 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // A bad SUT profile stops the run before the first case, with the file, line and field (exit 2);
+  // left to the workers it would turn every case into an ERROR without a verdict.
+  if (args.sut) {
+    try {
+      const { loadSutProfile } = await import('../suite/index.ts');
+      loadSutProfile(args.sut);
+    } catch (err) {
+      process.stderr.write(`mbms-conform run: ${(err as Error).message.split('\n')[0]}\n`);
+      return 2;
+    }
+  }
   const defaults = args.out === 'reports';
   const resultsDir = process.env.MBMS_RESULTS_DIR ?? (defaults ? DEFAULT_RESULTS_DIR : join(args.out, 'results'));
   const allureResultsDir = process.env.ALLURE_RESULTS_DIR ?? (defaults ? DEFAULT_ALLURE_RESULTS_DIR : join(args.out, 'allure-results'));
@@ -135,22 +147,30 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Absolute: Playwright resolves reporter paths against the configuration's folder.
     MBMS_RESULTS_DIR: resolve(resultsDir),
     ALLURE_RESULTS_DIR: resolve(allureResultsDir),
-    MBMS_JUNIT_FILE: resolve(process.env.MBMS_JUNIT_FILE ?? join(args.out, 'junit.xml')),
+    // Playwright's own JUnit (passed/failed/skipped only) stays with the raw results; <out>/junit.xml is
+    // written from the verdicts and the run plan by buildReports (lib/report/junit.ts).
+    MBMS_JUNIT_FILE: resolve(resultsDir, 'playwright-junit.xml'),
     ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
     ...(args.sut ? { MBMS_SUT: args.sut } : {}),
     // read by lib/suite runCase in every worker (docs/capture.md)
     ...(args.capture ? { MBMS_CAPTURE: args.capture } : {}),
   };
   const pw = await runPlaywright(playwrightArgs(args), env);
-  if (!args.report) return pw.interrupted ? 130 : pw.code === 0 ? 0 : 1;
 
-  const built = await buildReports({ resultsDir, allureResultsDir, outDir: args.out, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2 });
+  // --no-report leaves out the Allure HTML only: the verdicts, certification, JUnit and gate are always written.
+  const built = await buildReports({
+    resultsDir, allureResultsDir, outDir: args.out, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2,
+    noAllure: !args.report, interrupted: pw.interrupted, junitFile: resolve(process.env.MBMS_JUNIT_FILE ?? join(args.out, 'junit.xml')),
+  });
   process.stdout.write(`\n${built.summary}`);
   if (built.cases.length === 0) process.stdout.write('no case result was recorded\n');
-  for (const v of built.gate.violations) process.stdout.write(`  ${v.verdict.padEnd(14)} ${v.id}  ${v.reason}\n`);
-  process.stdout.write(`quality gate '${built.gate.gate}': ${built.gate.passed ? 'passed' : 'FAILED'}\n`);
-  if (pw.interrupted) {
-    process.stdout.write('the run was interrupted: the report covers the cases that finished\n');
+  const shown = built.gate.violations.filter((v) => v.verdict !== 'NOT-RUN');
+  for (const v of shown.slice(0, 50)) process.stdout.write(`  ${v.verdict.padEnd(14)} ${v.id}  ${v.reason}\n`);
+  if (shown.length > 50) process.stdout.write(`  ... ${shown.length - 50} more (certification.html lists them all)\n`);
+  if (built.notRun.length) process.stdout.write(`  ${built.notRun.length} case${built.notRun.length === 1 ? '' : 's'} NOT-RUN\n`);
+  process.stdout.write(`quality gate '${built.gate.gate}': ${built.gate.passed ? 'passed' : 'FAILED'}: ${built.gate.reason}\n`);
+  if (built.interrupted) {
+    process.stdout.write('the run was interrupted: every artefact says so, and the cases that never ran are NOT-RUN\n');
     return 130;
   }
   if (!built.gate.passed) return 1;

@@ -44,7 +44,8 @@ test('certification summary: every case with verdict and clause, pcap and summar
   expect(json.cases[0].pcap.bytes).toBe(300);
   expect(json.cases[1].pcap.sha256).toBe(sha256(readFileSync(pcapB)));
   expect(json.cases[2].pcap).toBeUndefined();
-  expect(json.totals).toEqual({ PASS: 1, FAIL: 1, INCONC: 0, ERROR: 0, 'NOT-APPLICABLE': 1 });
+  expect(json.totals).toEqual({ PASS: 1, FAIL: 1, INCONC: 0, ERROR: 0, 'NOT-APPLICABLE': 1, 'NOT-RUN': 0 });
+  expect(json.interrupted).toBe(false);
   expect(json.gate).toMatchObject({ gate: 'no-fail', passed: false });
 
   // summary hash: of the JSON file's bytes, in sha256sum format, and quoted in the HTML

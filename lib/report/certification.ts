@@ -12,13 +12,14 @@ import { compareClauses, parentSuiteForRole } from './status.ts';
 import { clauseSummary, verdictTotals, type ClauseRow } from './summary.ts';
 import { evaluateGate, type GateResult, type QualityGate } from './gate.ts';
 import { packageVersion } from './version.ts';
-import type { CaseResult, RunInfo, SutRole, Verdict } from './types.ts';
+import { reportedReason, type ReportVerdict, type ReportedCase } from './run-plan.ts';
+import type { RunInfo, SutRole } from './types.ts';
 
 export const CERTIFICATION_FORMAT = 'mbms-conform-certification/1';
 
 export interface CertificationCase {
   id: string; role: SutRole; clause: string; procedure: string; title: string; requirement: string;
-  mandatory: boolean; severity: string; verdict: Verdict; reason: string;
+  mandatory: boolean; severity: string; verdict: ReportVerdict; reason: string;
   sut: string; faults?: string[];
   startedAt: string; durationMs: number;
   pcap?: { file: string; bytes: number; sha256: string };
@@ -38,7 +39,9 @@ export interface Certification {
   capabilities?: unknown;
   /** Every SUT that appears in the case results (a run of both roles has two). */
   suts: { name: string; role: SutRole; embedded: boolean }[];
-  totals: Record<Verdict, number>;
+  /** The run did not end normally (Ctrl-C, a killed runner): the cases that never ran are NOT-RUN. */
+  interrupted: boolean;
+  totals: Record<ReportVerdict, number>;
   clauses: ClauseRow[];
   gate?: GateResult;
   cases: CertificationCase[];
@@ -50,9 +53,9 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-export interface BuildCertificationOptions { gate?: QualityGate; generatedAt?: Date }
+export interface BuildCertificationOptions { gate?: QualityGate; generatedAt?: Date; interrupted?: boolean }
 
-export function buildCertification(cases: readonly CaseResult[], runInfo?: RunInfo | readonly RunInfo[], opts: BuildCertificationOptions = {}): Certification {
+export function buildCertification(cases: readonly ReportedCase[], runInfo?: RunInfo | readonly RunInfo[], opts: BuildCertificationOptions = {}): Certification {
   const runInfos = runInfo === undefined ? [] : Array.isArray(runInfo) ? runInfo as readonly RunInfo[] : [runInfo as RunInfo];
   const runs: CertifiedRun[] = runInfos.map((r) => ({
     sut: r.sut,
@@ -63,7 +66,7 @@ export function buildCertification(cases: readonly CaseResult[], runInfo?: RunIn
   const single = runs.length === 1 ? runs[0] : undefined;
   const sorted = [...cases].sort((a, b) => (a.role !== b.role ? (a.role < b.role ? -1 : 1) : compareClauses(a.clause, b.clause) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
   const suts = new Map<string, { name: string; role: SutRole; embedded: boolean }>();
-  for (const c of sorted) suts.set(`${c.sut.role}/${c.sut.name}`, { name: c.sut.name, role: c.sut.role, embedded: c.sut.embedded });
+  for (const c of sorted) if (c.sut.name) suts.set(`${c.sut.role}/${c.sut.name}`, { name: c.sut.name, role: c.sut.role, embedded: c.sut.embedded });
   return {
     format: CERTIFICATION_FORMAT,
     tool: { name: 'mbms-conform', version: runInfos.find((r) => r.suiteVersion)?.suiteVersion ?? packageVersion() ?? 'unknown' },
@@ -72,17 +75,17 @@ export function buildCertification(cases: readonly CaseResult[], runInfo?: RunIn
     runs,
     ...(single ? single : {}),
     suts: [...suts.values()],
+    interrupted: opts.interrupted ?? false,
     totals: verdictTotals(sorted),
     clauses: clauseSummary(sorted),
-    ...(opts.gate ? { gate: evaluateGate(sorted, opts.gate) } : {}),
+    ...(opts.gate ? { gate: evaluateGate(sorted, opts.gate, { interrupted: opts.interrupted ?? false }) } : {}),
     cases: sorted.map((c) => {
-      const first = c.findings.find((f) => f.verdict === c.verdict);
       const pcap = c.pcapPath && existsSync(c.pcapPath)
         ? { file: basename(c.pcapPath), bytes: statSync(c.pcapPath).size, sha256: sha256File(c.pcapPath) }
         : undefined;
       return {
         id: c.id, role: c.role, clause: c.clause, procedure: c.procedure, title: c.title, requirement: c.requirement,
-        mandatory: c.mandatory, severity: c.severity, verdict: c.verdict, reason: first ? `${first.check}: ${first.message}` : '',
+        mandatory: c.mandatory, severity: c.severity, verdict: c.verdict, reason: reportedReason(c),
         sut: c.sut.name, ...(c.sut.faults?.length ? { faults: c.sut.faults } : {}),
         startedAt: new Date(c.startedAt).toISOString(), durationMs: Math.round(c.durationMs * 1000) / 1000,
         ...(pcap ? { pcap } : {}),
@@ -91,7 +94,7 @@ export function buildCertification(cases: readonly CaseResult[], runInfo?: RunIn
   };
 }
 
-const VERDICT_COLOR: Record<Verdict, string> = { PASS: '#2e7d32', FAIL: '#c62828', INCONC: '#6a1b9a', ERROR: '#e65100', 'NOT-APPLICABLE': '#607d8b' };
+const VERDICT_COLOR: Record<ReportVerdict, string> = { PASS: '#2e7d32', FAIL: '#c62828', INCONC: '#6a1b9a', ERROR: '#e65100', 'NOT-APPLICABLE': '#607d8b', 'NOT-RUN': '#37474f' };
 
 function kvTable(title: string, value: unknown): Child {
   if (value === undefined || value === null) return null;
@@ -109,7 +112,7 @@ function kvTable(title: string, value: unknown): Child {
 
 /** The certification summary as a standalone HTML page (no script, no external resource). */
 export function certificationHtml(cert: Certification, jsonSha256: string): string {
-  const verdictCell = (v: Verdict): Child => el('td', { class: 'verdict', style: `color:${VERDICT_COLOR[v]};font-weight:bold` }, v);
+  const verdictCell = (v: ReportVerdict): Child => el('td', { class: 'verdict', style: `color:${VERDICT_COLOR[v]};font-weight:bold` }, v);
   const style = [
     'body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#263238}',
     'table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #cfd8dc;padding:4px 8px;text-align:left;vertical-align:top}',
@@ -127,6 +130,9 @@ export function certificationHtml(cert: Certification, jsonSha256: string): stri
       el('h1', {}, 'mbms-conform certification summary'),
       el('p', {}, [`${cert.specification}. Generated ${cert.generatedAt} by ${cert.tool.name} ${cert.tool.version}.`]),
       el('p', {}, ['SHA-256 of the machine-readable summary (certification.json): ', el('code', { class: 'hash', id: 'summary-sha256' }, jsonSha256)]),
+      cert.interrupted
+        ? el('p', { class: 'gate-fail', id: 'interrupted' }, `INTERRUPTED RUN: the run did not finish; ${cert.totals['NOT-RUN']} case${cert.totals['NOT-RUN'] === 1 ? '' : 's'} never ran (NOT-RUN). This summary certifies nothing.`)
+        : null,
       el('h2', {}, 'Systems under test'),
       el('table', {}, [el('thead', {}, el('tr', {}, [el('th', {}, 'SUT'), el('th', {}, 'role'), el('th', {}, 'kind')])), el('tbody', {}, sutRows)]),
       cert.runs.map((run) => el('section', { class: 'run' }, [
@@ -138,18 +144,18 @@ export function certificationHtml(cert: Certification, jsonSha256: string): stri
       ])),
       el('h2', {}, 'Totals'),
       el('table', {}, [
-        el('thead', {}, el('tr', {}, (Object.keys(cert.totals) as Verdict[]).map((v) => el('th', {}, v)))),
+        el('thead', {}, el('tr', {}, (Object.keys(cert.totals) as ReportVerdict[]).map((v) => el('th', {}, v)))),
         el('tbody', {}, el('tr', {}, (Object.values(cert.totals)).map((n) => el('td', {}, n)))),
       ]),
       el('h2', {}, 'Per clause'),
       el('table', { id: 'clauses' }, [
-        el('thead', {}, el('tr', {}, ['SUT role', 'clause', 'procedure', 'PASS', 'FAIL', 'INCONC', 'ERROR', 'N/A'].map((h) => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ['SUT role', 'clause', 'procedure', 'PASS', 'FAIL', 'INCONC', 'ERROR', 'N/A', 'NOT-RUN'].map((h) => el('th', {}, h)))),
         el('tbody', {}, cert.clauses.map((r) => el('tr', {}, [
           el('td', {}, parentSuiteForRole(r.role)), el('td', {}, r.clause), el('td', {}, r.procedure),
-          ...(['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'] as const).map((v) => el('td', { class: 'num' }, r.counts[v])),
+          ...(['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE', 'NOT-RUN'] as const).map((v) => el('td', { class: 'num' }, r.counts[v])),
         ]))),
       ]),
-      cert.gate ? el('p', { class: cert.gate.passed ? 'gate-pass' : 'gate-fail' }, `Quality gate '${cert.gate.gate}': ${cert.gate.passed ? 'passed' : `failed (${cert.gate.violations.length} case${cert.gate.violations.length === 1 ? '' : 's'})`}`) : null,
+      cert.gate ? el('p', { class: cert.gate.passed ? 'gate-pass' : 'gate-fail', id: 'gate' }, `Quality gate '${cert.gate.gate}': ${cert.gate.passed ? 'passed' : 'FAILED'}: ${cert.gate.reason}`) : null,
       el('h2', {}, 'Cases'),
       el('table', { id: 'cases' }, [
         el('thead', {}, el('tr', {}, ['case', 'role', 'clause', 'title', 'mandatory', 'verdict', 'reason', 'pcap SHA-256'].map((h) => el('th', {}, h)))),

@@ -7,6 +7,8 @@ import { allureReporterOptions, type AllureReporterSetup } from './allure.ts';
 
 /** Path of the compact per-case reporter (for `reporter: [[progressReporterPath]]`). */
 export const progressReporterPath = fileURLToPath(new URL('./progress-reporter.ts', import.meta.url));
+/** Path of the run plan reporter (lib/report/run-plan.ts): what was planned, how each test ended. */
+export const planReporterPath = fileURLToPath(new URL('./plan-reporter.ts', import.meta.url));
 
 /**
  * `reporter:` of playwright.config.ts. The terminal reporter is `list`, or the per-case progress
@@ -20,6 +22,7 @@ export function playwrightReporters(setup: AllureReporterSetup & { junitFile?: s
     terminal,
     ['junit', { outputFile: process.env.MBMS_JUNIT_FILE ?? setup.junitFile ?? 'reports/junit.xml' }],
     ['allure-playwright', allureReporterOptions(setup)],
+    [planReporterPath],
     // Sharded CI: blob reports that `mbms-conform report --blob DIR` merges into one JUnit file.
     ...(process.env.MBMS_BLOB_DIR ? [['blob', { outputDir: process.env.MBMS_BLOB_DIR }] as ReporterDescription] : []),
   ];

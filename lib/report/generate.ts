@@ -3,14 +3,16 @@
 // which labs already run. Also writes the results-directory metadata both read: environment.properties
 // (SUT identity, suite version, profile, capability statement) and categories.json (Allure 2).
 import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { environmentInfo } from './allure.ts';
 import { ReportGeneratorError } from './errors.ts';
-import { allure2Categories, allure3Categories, parentSuiteForRole } from './status.ts';
-import type { CaseResult, RunInfo } from './types.ts';
+import type { ReportedCase } from './run-plan.ts';
+import { EPIC, LABEL, allure2Categories, allure3Categories, parentSuiteForRole } from './status.ts';
+import type { RunInfo } from './types.ts';
 import { packageVersion } from './version.ts';
 
 export const DEFAULT_REPORT_DIR = 'reports/allure-report';
@@ -43,10 +45,14 @@ export function propertiesText(entries: Record<string, string>): string {
  * run info (when the SUT fixture recorded one) and the case results (SUTs, clauses of the FAIL
  * categories). Rewritten at every generation, so merged shards carry one consistent set.
  */
-export function writeResultsMetadata(allureResultsDir: string, input: { runs?: readonly RunInfo[]; cases?: readonly CaseResult[] }): void {
+export function writeResultsMetadata(allureResultsDir: string, input: { runs?: readonly RunInfo[]; cases?: readonly ReportedCase[]; interrupted?: boolean }): void {
   mkdirSync(allureResultsDir, { recursive: true });
   const runs = input.runs ?? [];
   const env = environmentInfo(runs, runs.find((r) => r.suiteVersion)?.suiteVersion ?? packageVersion());
+  if (input.interrupted) env['run.interrupted'] = 'true: the cases that never ran are NOT-RUN; the report certifies nothing';
+  // A planned case that never ran has no Allure result of its own: it gets one (skipped, NOT-RUN), so
+  // the report lists it rather than leaving it silently absent.
+  for (const c of input.cases ?? []) if (c.verdict === 'NOT-RUN') writeNotRunResult(allureResultsDir, c);
   // Without run info, the SUTs as the case results name them.
   const suts = [...new Set((input.cases ?? []).map((c) => `${c.sut.name} (${parentSuiteForRole(c.sut.role)}${c.sut.embedded ? ', embedded reference' : ''})`))];
   if (suts.length && runs.length === 0) env['sut.name'] = suts.join('; ');
@@ -54,6 +60,22 @@ export function writeResultsMetadata(allureResultsDir: string, input: { runs?: r
   writeFileSync(join(allureResultsDir, 'environment.properties'), propertiesText(env));
   const clauses = (input.cases ?? []).map((c) => c.clause);
   writeFileSync(join(allureResultsDir, 'categories.json'), `${JSON.stringify(allure2Categories(clauses), null, 2)}\n`);
+}
+
+function writeNotRunResult(dir: string, c: ReportedCase): void {
+  const uuid = randomUUID();
+  const result = {
+    uuid, historyId: createHash('md5').update(c.id).digest('hex'), testCaseId: c.id, name: `${c.id} ${c.title}`, fullName: `${c.id} ${c.title}`,
+    status: 'skipped', stage: 'finished', statusDetails: { message: `NOT-RUN [${c.clause}] ${c.note ?? ''}`.trim() },
+    start: c.startedAt, stop: c.startedAt, steps: [], attachments: [], parameters: [],
+    labels: [
+      { name: 'epic', value: EPIC }, { name: 'parentSuite', value: parentSuiteForRole(c.role) }, { name: 'story', value: c.title },
+      { name: LABEL.caseId, value: c.id }, { name: LABEL.verdict, value: 'NOT-RUN' }, { name: LABEL.clause, value: c.clause },
+      { name: LABEL.procedure, value: c.procedure }, { name: LABEL.sutRole, value: c.role },
+      { name: LABEL.mandatory, value: c.mandatory ? 'mandatory' : 'optional' }, { name: 'severity', value: c.severity },
+    ],
+  };
+  writeFileSync(join(dir, `${uuid}-result.json`), `${JSON.stringify(result)}\n`);
 }
 
 interface ToolRun { code: number | null; output: string }

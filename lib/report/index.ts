@@ -16,5 +16,7 @@ export * from './certification.ts';
 export * from './generate.ts';
 export * from './merge.ts';
 export * from './pipeline.ts';
-export { playwrightReporters, progressReporterPath } from './config.ts';
+export { playwrightReporters, progressReporterPath, planReporterPath } from './config.ts';
+export * from './run-plan.ts';
+export * from './junit.ts';
 export { shownVerdict } from './progress-reporter.ts';

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { basename, join, resolve } from 'node:path';
 import { MergeTargetError } from './errors.ts';
 import { caseResultFileName, readCaseResults, readRunInfos, serializeCaseResult, writeRunInfo } from './results.ts';
+import { readRunPlans, writeRunPlan } from './run-plan.ts';
 import { LABEL } from './status.ts';
 import type { CaseResult, RunInfo } from './types.ts';
 
@@ -99,6 +100,11 @@ export function mergeCaseResults(sourceDirs: readonly string[], destDir: string)
     writeFileSync(join(destDir, file), serializeCaseResult(stored));
   }
   for (const info of runs.values()) writeRunInfo(info, destDir);
+  // The run plans of every shard: the merged report knows every case that was planned, and whether
+  // each shard ended (a shard that was interrupted keeps the merged run interrupted).
+  sourceDirs.forEach((dir, i) => {
+    for (const { file, plan } of readRunPlans(dir)) writeRunPlan(plan, destDir, `run-plan-${i + 1}-${file.replace(/^run-plan-?|\.json$/g, '') || 'all'}.json`);
+  });
   return { cases: readCaseResults(destDir).map((l) => l.result), duplicates: [...duplicates], runs: [...runs.values()] };
 }
 

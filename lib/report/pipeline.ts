@@ -10,7 +10,8 @@ import { DEFAULT_REPORT_DIR, generateAllure2, generateAllure3, writeResultsMetad
 import { DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, readCaseResults, readRunInfos } from './results.ts';
 import { formatClauseSummary } from './summary.ts';
 import { isConformanceResult, mergeAllureResults, unjudgedFailures } from './merge.ts';
-import type { CaseResult } from './types.ts';
+import { writeConformanceJunit } from './junit.ts';
+import { completeWithPlan, readRunPlans, type ReportedCase } from './run-plan.ts';
 
 export interface BuildReportsOptions {
   resultsDir?: string;
@@ -22,11 +23,19 @@ export interface BuildReportsOptions {
   /** Skip the Allure generators (certification and summary only). */
   noAllure?: boolean;
   gate?: QualityGate;
+  /** The runner itself saw the run interrupted (Ctrl-C); the run plans say so too when they exist. */
+  interrupted?: boolean;
+  /** Where the conformance JUnit XML goes (default <outDir>/junit.xml); false: none. */
+  junitFile?: string | false;
   log?: (line: string) => void;
 }
 
 export interface BuiltReports {
-  cases: CaseResult[];
+  /** Every case of the run: judged, unjudged (ERROR) and never run (NOT-RUN). */
+  cases: ReportedCase[];
+  interrupted: boolean;
+  notRun: string[];
+  junitPath?: string;
   summary: string;
   certification: WrittenCertification;
   allure3?: GeneratedReport;
@@ -43,13 +52,19 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
   const resultsDir = opts.resultsDir ?? DEFAULT_RESULTS_DIR;
   const allureResultsDir = opts.allureResultsDir ?? DEFAULT_ALLURE_RESULTS_DIR;
   const outDir = opts.outDir ?? 'reports';
-  const cases = readCaseResults(resultsDir).map((l) => l.result);
+  const judged = readCaseResults(resultsDir).map((l) => l.result);
+  const plans = readRunPlans(resultsDir).map((p) => p.plan);
+  const completed = completeWithPlan(judged, plans);
+  // Without a plan (results merged from an older run), tests that died unjudged are found in the Allure results.
+  const unjudged = plans.length ? completed.unjudged : unjudgedFailures(allureResultsDir);
+  const interrupted = (opts.interrupted ?? false) || completed.interrupted;
+  const cases = completed.cases;
   const runs = readRunInfos(resultsDir);
   const summary = formatClauseSummary(cases);
   const errors: Error[] = [];
   const built: Partial<BuiltReports> = {};
 
-  const certification = writeCertification(buildCertification(cases, runs, { gate: opts.gate ?? 'no-fail' }), outDir);
+  const certification = writeCertification(buildCertification(cases, runs, { gate: opts.gate ?? 'no-fail', interrupted }), outDir);
   log(`certification summary: ${certification.htmlPath} (${certification.jsonPath}, SHA-256 ${certification.sha256})`);
 
   if (!opts.noAllure && existsSync(allureResultsDir)) {
@@ -57,7 +72,7 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
     const staged = join(outDir, 'allure-results-conformance');
     const staging = mergeAllureResults([allureResultsDir], staged, { keep: isConformanceResult });
     if (staging.dropped) log(`${staging.dropped} non-conformance Allure result(s) left out of the report`);
-    writeResultsMetadata(staged, { runs, cases });
+    writeResultsMetadata(staged, { runs, cases, interrupted });
     try {
       built.allure3 = await generateAllure3({ resultsDirs: [staged], outDir: outDir === 'reports' ? DEFAULT_REPORT_DIR : join(outDir, 'allure-report'), singleFile: opts.singleFile ?? false });
       log(`Allure report: ${built.allure3.index}${opts.singleFile ? ' (single file)' : ''}`);
@@ -77,11 +92,14 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
   } else if (!opts.noAllure) {
     log(`no Allure results in ${allureResultsDir}: Allure report not generated`);
   }
-  const unjudged = unjudgedFailures(allureResultsDir);
   for (const name of unjudged) log(`ERROR (no verdict): ${name} failed before its case reported a result`);
-  const gate = evaluateGate(cases, opts.gate ?? 'no-fail');
-  // A test that died without a verdict is an ERROR the case results cannot show: it fails every gate but 'none'.
-  if (unjudged.length && gate.gate !== 'none') gate.passed = false;
-  return { cases, summary, certification, gate, unjudged, errors, ...built };
+  const gate = certification.certification.gate ?? evaluateGate(cases, opts.gate ?? 'no-fail', { interrupted });
+  // A test that died without a verdict (and left no plan to say so) is an ERROR the case results cannot show.
+  if (unjudged.length && gate.gate !== 'none' && gate.passed) {
+    gate.passed = false;
+    gate.reason = `${unjudged.length} test(s) ended without a verdict`;
+  }
+  const junitPath = opts.junitFile === false ? undefined : writeConformanceJunit(opts.junitFile ?? join(outDir, 'junit.xml'), cases, gate);
+  return { cases, interrupted, notRun: completed.notRun, ...(junitPath ? { junitPath } : {}), summary, certification, gate, unjudged, errors, ...built };
 }
 

@@ -61,7 +61,23 @@ test('quality gates', () => {
   const inconcMandatory = sampleCase('bmsc/6.3.1/02', 'INCONC');
   const naOptional = sampleCase('bmsc/6.3.1/03', 'NOT-APPLICABLE', { mandatory: false });
   const failOptional = sampleCase('bmsc/6.3.1/04', 'FAIL', { mandatory: false });
-  expect(evaluateGate([pass, inconcMandatory, naOptional], 'no-fail').passed).toBe(true);
+  // INCONC is "not shown to conform": the default gate fails on it, naming it.
+  const inconc = evaluateGate([pass, inconcMandatory, naOptional], 'no-fail');
+  expect(inconc.passed).toBe(false);
+  expect(inconc.reason).toBe('1 case not shown to conform (1 INCONC)');
+  expect(evaluateGate([pass, naOptional], 'no-fail')).toMatchObject({ passed: true, reason: expect.stringMatching(/^1 PASS; /) });
+  // A dead SUT: nothing PASSed, everything INCONC.
+  const dead = evaluateGate([inconcMandatory, sampleCase('bmsc/6.3.1/05', 'INCONC')], 'no-fail');
+  expect(dead.passed).toBe(false);
+  expect(dead.reason).toMatch(/^no case PASSed/);
+  // Nothing but NOT-APPLICABLE shows nothing either.
+  expect(evaluateGate([naOptional], 'all-pass').passed).toBe(false);
+  // An interrupted run and a case that never ran fail every gate but none.
+  for (const gate of ['no-fail', 'mandatory-pass', 'all-pass'] as const) {
+    expect(evaluateGate([pass, naOptional], gate, { interrupted: true })).toMatchObject({ passed: false, interrupted: true, reason: expect.stringMatching(/interrupted/) });
+    expect(evaluateGate([pass, { ...pass, id: 'bmsc/6.3.1/09', verdict: 'NOT-RUN' as const, note: 'never ran' }], gate).passed).toBe(false);
+  }
+  expect(evaluateGate([inconcMandatory], 'none', { interrupted: true }).passed).toBe(true);
   expect(evaluateGate([pass, inconcMandatory, naOptional], 'mandatory-pass').violations.map((v) => v.id)).toEqual(['bmsc/6.3.1/02']);
   expect(evaluateGate([pass, naOptional], 'mandatory-pass').passed).toBe(true);
   const withFail = evaluateGate([pass, failOptional], 'no-fail');

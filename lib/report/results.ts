@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { CaseResultFileError } from './errors.ts';
 import type { CaseResult, RunInfo, SutRole } from './types.ts';
 import { VERDICTS } from './types.ts';
+import { RUN_PLAN_FILE_PATTERN } from './run-plan.ts';
 
 export const DEFAULT_RESULTS_DIR = 'reports/results';
 export const DEFAULT_ALLURE_RESULTS_DIR = 'reports/allure-results';
@@ -105,7 +106,7 @@ export interface LoadedCaseResult { file: string; result: CaseResult }
 export function readCaseResults(dir: string = DEFAULT_RESULTS_DIR): LoadedCaseResult[] {
   if (!existsSync(dir)) return [];
   const loaded = readdirSync(dir)
-    .filter((name) => name.endsWith('.json') && !RUN_INFO_FILE_PATTERN.test(name))
+    .filter((name) => name.endsWith('.json') && !RUN_INFO_FILE_PATTERN.test(name) && !RUN_PLAN_FILE_PATTERN.test(name))
     .map((name) => ({ file: join(dir, name), result: readCaseResultFile(join(dir, name)) }));
   return loaded.sort((a, b) => (a.result.id < b.result.id ? -1 : a.result.id > b.result.id ? 1 : 0));
 }

@@ -1,12 +1,15 @@
 // The per-clause summary printed at the end of a run (and by `mbms-conform report`).
 import { compareClauses, parentSuiteForRole } from './status.ts';
-import type { CaseResult, SutRole, Verdict } from './types.ts';
+import type { ReportVerdict, ReportedCase } from './run-plan.ts';
+import type { SutRole } from './types.ts';
 
-export interface ClauseRow { role: SutRole; clause: string; procedure: string; counts: Record<Verdict, number>; total: number }
+export interface ClauseRow { role: SutRole; clause: string; procedure: string; counts: Record<ReportVerdict, number>; total: number }
 
-const zero = (): Record<Verdict, number> => ({ PASS: 0, FAIL: 0, INCONC: 0, ERROR: 0, 'NOT-APPLICABLE': 0 });
+const zero = (): Record<ReportVerdict, number> => ({ PASS: 0, FAIL: 0, INCONC: 0, ERROR: 0, 'NOT-APPLICABLE': 0, 'NOT-RUN': 0 });
 
-export function clauseSummary(cases: readonly Pick<CaseResult, 'role' | 'clause' | 'procedure' | 'verdict'>[]): ClauseRow[] {
+type Counted = Pick<ReportedCase, 'role' | 'clause' | 'procedure' | 'verdict'>;
+
+export function clauseSummary(cases: readonly Counted[]): ClauseRow[] {
   const rows = new Map<string, ClauseRow>();
   for (const c of cases) {
     const key = `${c.role}\u0000${c.clause}`;
@@ -18,17 +21,19 @@ export function clauseSummary(cases: readonly Pick<CaseResult, 'role' | 'clause'
   return [...rows.values()].sort((a, b) => (a.role === b.role ? compareClauses(a.clause, b.clause) : a.role < b.role ? -1 : 1));
 }
 
-export function verdictTotals(cases: readonly Pick<CaseResult, 'verdict'>[]): Record<Verdict, number> {
+export function verdictTotals(cases: readonly Pick<ReportedCase, 'verdict'>[]): Record<ReportVerdict, number> {
   const t = zero();
   for (const c of cases) t[c.verdict]++;
   return t;
 }
 
 /** A plain-text table: one line per (role, clause), then the totals. */
-export function formatClauseSummary(cases: readonly Pick<CaseResult, 'role' | 'clause' | 'procedure' | 'verdict'>[]): string {
+export function formatClauseSummary(cases: readonly Counted[]): string {
   const rows = clauseSummary(cases);
-  const cols: Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
-  const head = ['SUT role', 'clause', 'procedure', 'PASS', 'FAIL', 'INCONC', 'ERROR', 'N/A'];
+  // The NOT-RUN column appears only when some case did not run (an interrupted run).
+  const notRun = cases.some((c) => c.verdict === 'NOT-RUN');
+  const cols: ReportVerdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE', ...(notRun ? ['NOT-RUN' as const] : [])];
+  const head = ['SUT role', 'clause', 'procedure', 'PASS', 'FAIL', 'INCONC', 'ERROR', 'N/A', ...(notRun ? ['NOT-RUN'] : [])];
   const body = rows.map((r) => [parentSuiteForRole(r.role), r.clause, r.procedure, ...cols.map((v) => String(r.counts[v]))]);
   const totals = verdictTotals(cases);
   body.push(['total', '', `${cases.length} cases`, ...cols.map((v) => String(totals[v]))]);

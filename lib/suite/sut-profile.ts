@@ -3,33 +3,41 @@
 // error: the suite never assumes "everything is supported".
 
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { defaultProfile, deepMerge, loadProfile, referenceProfile, validateProfile, type MbmsProfile, type MskRequestEntry } from '../mbms/index.ts';
+import { ProfileError, defaultProfile, deepMerge, loadProfile, referenceProfile, validateProfile, type MbmsProfile, type MskRequestEntry } from '../mbms/index.ts';
 import { SutProfileError, TriggerError } from './errors.ts';
 import {
   ControlApiAdapter, NoAdapter, PromptAdapter, ShellAdapter, controlCall,
   type CapabilityStatement, type SessionRequest, type SutAdapter, type SutProvider, type SutSession, type TesterPorts, type TriggerAction,
 } from './sut.ts';
-import { readYaml, schemaProblems, validatorFor } from './yaml-source.ts';
+import { fieldName, locate, readYaml, schemaProblems, validatorFor, type YamlSource } from './yaml-source.ts';
 import type { Role } from './verdict.ts';
 
 export const PICS_SCHEMA = new URL('./pics.schema.json', import.meta.url);
 export const SUT_SCHEMA = new URL('./sut.schema.json', import.meta.url);
 
-function loadChecked(file: string, schema: URL, what: string): unknown {
-  const source = readYaml(file);
+function loadChecked(file: string, schema: URL, what: string): { data: unknown; source: YamlSource } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SutProfileError({ file }, `${what}: cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const source = readYaml(file, text);
   if ('error' in source) throw new SutProfileError({ file, line: source.line, column: source.column }, `${what}: YAML syntax: ${source.error}`);
   const validate = validatorFor(schema);
   if (!validate(source.data)) {
+    // The first problem is the most specific one (schemaProblems): it is the one a user must fix.
     const [first, ...rest] = schemaProblems(source, validate.errors ?? []);
     throw new SutProfileError({ file, line: first!.line, column: first!.column, field: first!.field }, `${what}: ${first!.message}${rest.length ? ` (and ${rest.length} more)` : ''}`);
   }
-  return source.data;
+  return { data: source.data, source };
 }
 
 /** Reads a capability statement (lib/suite/pics.schema.json). */
 export function loadCapabilityStatement(file: string): CapabilityStatement {
-  return loadChecked(file, PICS_SCHEMA, 'capability statement') as CapabilityStatement;
+  return loadChecked(file, PICS_SCHEMA, 'capability statement').data as CapabilityStatement;
 }
 
 /** Checks an inline capability statement. */
@@ -81,26 +89,44 @@ const entry = (k: { keyDomainId: string; mskId: string }): MskRequestEntry => ({
 
 /** Reads a SUT profile (lib/suite/sut.schema.json) and returns the provider of an external SUT. */
 export function loadSutProfile(file: string): SutProvider {
-  const data = loadChecked(file, SUT_SCHEMA, 'SUT profile') as SutProfileFile;
+  const { data: raw, source } = loadChecked(file, SUT_SCHEMA, 'SUT profile');
+  const data = raw as SutProfileFile;
+  // Every error after the schema check names the profile's own line and field, also when the problem
+  // is in a file the profile points to (a missing capability statement names 'capabilities').
+  const at = (path: (string | number)[], reason: string): SutProfileError =>
+    new SutProfileError({ file, ...locate(source, path), field: fieldName(path) }, reason);
   const dir = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+  const referenced = <T>(path: string[], target: string, load: () => T): T => {
+    if (!existsSync(target)) throw at(path, `${target}: no such file`);
+    return load();
+  };
   const capabilities = typeof data.capabilities === 'string'
-    ? loadCapabilityStatement(rel(data.capabilities))
+    ? referenced(['capabilities'], rel(data.capabilities), () => loadCapabilityStatement(rel(data.capabilities as string)))
     : checkCapabilityStatement(data.capabilities, file);
   if (capabilities.role !== data.role) {
-    throw new SutProfileError({ file, field: 'capabilities' }, `the capability statement is for a ${capabilities.role}, the SUT is a ${data.role}`);
+    throw at(['capabilities'], `the capability statement is for a ${capabilities.role}, the SUT is a ${data.role}`);
   }
   const base = data.profile?.base === 'reference' ? referenceProfile() : defaultProfile();
-  let profile: MbmsProfile = data.profile?.file ? loadProfile(rel(data.profile.file), { base }) : base;
-  if (data.profile?.overrides) profile = validateProfile(deepMerge(profile, data.profile.overrides), `${file} (profile.overrides)`);
-  if (data.role === 'bmsc' && !data.sut.http) throw new SutProfileError({ file, field: 'sut.http' }, 'a BM-SC under test needs its MSK request endpoint');
-  if (data.role === 'ue' && !data.sut.mikey) throw new SutProfileError({ file, field: 'sut.mikey' }, "a UE under test needs the UE's MIKEY endpoint");
+  let profile: MbmsProfile = data.profile?.file
+    ? referenced(['profile', 'file'], rel(data.profile.file), () => loadProfile(rel(data.profile!.file!), { base })) : base;
+  if (data.profile?.overrides) {
+    try {
+      profile = validateProfile(deepMerge(profile, data.profile.overrides), `${file} (profile.overrides)`);
+    } catch (e) {
+      if (!(e instanceof ProfileError)) throw e;
+      const path = ['profile', 'overrides', ...e.field.split('.').filter(Boolean)];
+      throw at(path, `profile value: ${e.reason}`);
+    }
+  }
+  if (data.role === 'bmsc' && !data.sut.http) throw at(['sut'], 'a BM-SC under test needs its MSK request endpoint (sut.http)');
+  if (data.role === 'ue' && !data.sut.mikey) throw at(['sut'], "a UE under test needs the UE's MIKEY endpoint (sut.mikey)");
   if (data.role === 'bmsc' && data.tester?.httpPort !== undefined) {
-    throw new SutProfileError({ file, field: 'tester.httpPort' }, 'tester.httpPort is the tester BM-SC\'s port: only for a UE under test');
+    throw at(['tester', 'httpPort'], 'tester.httpPort is the tester BM-SC\'s port: only for a UE under test');
   }
   const trigger = data.trigger;
-  if (trigger.kind === 'control-api' && !trigger.url) throw new SutProfileError({ file, field: 'trigger.url' }, 'control-api needs the base url');
-  if (trigger.kind === 'shell' && !trigger.commands) throw new SutProfileError({ file, field: 'trigger.commands' }, 'shell needs commands per action');
+  if (trigger.kind === 'control-api' && !trigger.url) throw at(['trigger'], 'control-api needs the base url (trigger.url)');
+  if (trigger.kind === 'shell' && !trigger.commands) throw at(['trigger'], 'shell needs commands per action (trigger.commands)');
   const timeoutMs = trigger.timeoutMs ?? 10_000;
   const adapter: SutAdapter = trigger.kind === 'control-api' ? new ControlApiAdapter(trigger.url!, timeoutMs)
     : trigger.kind === 'shell' ? new ShellAdapter(trigger.commands as Partial<Record<TriggerAction, string>>, timeoutMs)
