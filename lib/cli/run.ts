@@ -86,10 +86,14 @@ export function playwrightArgs(args: RunArgs): string[] {
  * through us: SIGINT/SIGTERM are forwarded, Playwright stops the running cases and its reporters
  * write what they have; a second Ctrl-C kills it. Resolves with its exit code (130 when interrupted).
  */
+/** How long Playwright gets to stop its cases and write its reports after an interrupt. */
+const STOP_GRACE_MS = Number(process.env.MBMS_STOP_GRACE_MS) || 30_000;
+
 function runPlaywright(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; interrupted: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: 'inherit', env, detached: true });
     let interrupted = false;
+    let watchdog: NodeJS.Timeout | undefined;
     const forward = (signal: NodeJS.Signals) => () => {
       if (interrupted) {
         process.stderr.write('\nmbms-conform: second interrupt, stopping Playwright now\n');
@@ -99,6 +103,15 @@ function runPlaywright(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
       interrupted = true;
       process.stderr.write(`\nmbms-conform: ${signal}, stopping the run; the report will cover what was recorded\n`);
       if (child.pid) process.kill(-child.pid, signal);
+      // Playwright can miss an interrupt that lands while a worker is taking its next case (seen with
+      // Playwright 1.5x: the run then waits for that case's own timeout, forever when it has none).
+      // The plan reporter has written every outcome so far and the case that was running, so
+      // stopping Playwright here loses nothing the report needs.
+      watchdog = setTimeout(() => {
+        process.stderr.write(`mbms-conform: Playwright did not stop within ${STOP_GRACE_MS / 1000} s of the interrupt; stopping it now\n`);
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      }, STOP_GRACE_MS);
+      watchdog.unref();
     };
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');
@@ -106,6 +119,7 @@ function runPlaywright(argv: string[], env: NodeJS.ProcessEnv): Promise<{ code: 
     process.on('SIGTERM', onTerm);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
+      clearTimeout(watchdog);
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       resolve({ code: code ?? (signal ? 128 + 2 : 1), interrupted: interrupted || signal === 'SIGINT' });

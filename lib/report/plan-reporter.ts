@@ -30,13 +30,23 @@ export default class PlanReporter implements Reporter {
     writeRunPlan(this.#plan, this.#dir, this.#file);
   }
 
+  // Written as each case starts and ends: a Playwright killed before its end (a second interrupt,
+  // the run command's stop watchdog) leaves every outcome so far and the case it was running.
+  onTestBegin(test: TestCase): void {
+    const planned = this.#byTest.get(test.id);
+    if (!planned || !this.#plan) return;
+    planned.started = true;
+    writeRunPlan(this.#plan, this.#dir, this.#file);
+  }
+
   onTestEnd(test: TestCase, result: TestResult): void {
     const planned = this.#byTest.get(test.id);
-    if (!planned) return;
+    if (!planned || !this.#plan) return;
     if (result.status !== 'passed' && result.status !== 'skipped' && result.retry < test.retries) return;
     const annotations = (result as TestResult & { annotations?: TestCase['annotations'] }).annotations ?? test.annotations;
     const shown = shownVerdict(result.status, annotations);
     planned.outcome = { verdict: shown.verdict === 'SKIPPED' ? 'NOT-RUN' : shown.verdict, reason: shown.reason, status: result.status };
+    writeRunPlan(this.#plan, this.#dir, this.#file);
   }
 
   onEnd(result: FullResult): void {

@@ -1,8 +1,8 @@
 // The run plan: which conformance cases a run (or one shard of it) set out to run, and how each test
 // ended as the terminal showed it. Written by the plan reporter at the start of the run (every case,
-// none ended yet) and again at its end (every outcome, the run's status), atomically each time. A run
-// killed before its end leaves the first version: the report then knows what never ran (NOT-RUN) and
-// that the run did not finish. Reports are built from the case results *and* the plan, so an
+// none ended yet), as each case starts and ends, and at the run's end (its status), atomically each
+// time. A run killed before its end leaves the last version: the report then knows what never ran
+// (NOT-RUN), what was stopped mid-way (ERROR) and that the run did not finish. Reports are built from the case results *and* the plan, so an
 // interrupted run can never read as a complete one.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,8 @@ export interface PlannedCaseInfo {
 }
 
 export interface PlannedCase extends PlannedCaseInfo {
+  /** Set when its test started: a case started and never ended was stopped mid-way (ERROR). */
+  started?: boolean;
   /** How the test ended, as the terminal showed it; absent while (or because) it never ended. */
   outcome?: { verdict: ReportVerdict; reason: string; status: string };
 }
@@ -109,6 +111,9 @@ export function completeWithPlan(judged: readonly CaseResult[], plans: readonly 
       if (p.outcome && p.outcome.verdict !== 'NOT-RUN') {
         if (p.outcome.verdict === 'ERROR') unjudged.push(p.id);
         byId.set(p.id, { ...base, verdict: p.outcome.verdict, note: p.outcome.reason || `test ${p.outcome.status} without a verdict` });
+      } else if (p.started && !p.outcome) {
+        unjudged.push(p.id);
+        byId.set(p.id, { ...base, verdict: 'ERROR', note: 'stopped by the interrupt before its verdict' });
       } else {
         notRun.push(p.id);
         byId.set(p.id, { ...base, verdict: 'NOT-RUN', note: p.outcome?.reason || (plan.status && ENDED.has(plan.status) ? 'not run' : 'the run was interrupted before this case ran') });
