@@ -41,6 +41,8 @@ export interface HttpExchange {
   response?: HttpResponseEvent;
   /** Why no response was recorded (connection refused, reset, timeout). */
   error?: string;
+  /** No response within the exchange's time limit (as opposed to a refused or closed connection). */
+  timedOut?: boolean;
   /** Local endpoint of the connection. */
   local?: Endpoint;
 }
@@ -147,7 +149,7 @@ export class TesterUe {
         resolve(result);
       };
       const onAbort = () => finish('aborted');
-      const timer = setTimeout(() => finish(`no HTTP response within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => { result.timedOut = true; finish(`no HTTP response within ${timeoutMs} ms`); }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
         const local = { address: socket.localAddress ?? bindAddress, port: socket.localPort ?? 0 };

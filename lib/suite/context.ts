@@ -12,6 +12,7 @@ import type { KeyMessageVerdict } from './verify/mikey.ts';
 import type { Evidence, VerdictTracker } from './verdict.ts';
 import { evidenceOf } from './verdict.ts';
 import { HarnessError } from './errors.ts';
+import { describeStarvation, starvationMargin, type starvationMeter } from './loop-monitor.ts';
 
 /** A MIKEY message of the SUT that a step matched and verified. */
 export interface ReceivedMessage {
@@ -25,6 +26,8 @@ export interface Named {
   action: string;
   events: TraceEvent[];
   exchange?: HttpExchange;
+  /** The tester's starvation during the exchange (a response that never came may be the host's doing). */
+  exchangeMeter?: ReturnType<typeof starvationMeter>;
   keys?: MskRequestEntry[];
   authorization?: string;
   password?: string;
@@ -128,3 +131,21 @@ export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export type { HttpRequestEvent, HttpResponseEvent, MikeyEvent };
+
+/**
+ * The SUT missed a deadline ("within W ms"): FAIL, unless the tester itself was starved during the window
+ * beyond its margin (loop-monitor.ts starvationMargin). Then "too late" may be the host's doing, not the
+ * SUT's (and an embedded SUT shares the tester's process): INCONC, with the measured figures as evidence.
+ */
+export function missedDeadline(
+  run: CaseRun, meter: ReturnType<typeof starvationMeter>, window: number,
+  check: string, message: string, expected: unknown, actual: unknown, ev: Evidence,
+): void {
+  const figures = meter.read();
+  const margin = starvationMargin(window);
+  if (figures.lagMs > margin) {
+    run.tracker.inconc(check, `${message}: not judged, the tester was starved during the window beyond its ${Math.round(margin)} ms margin (${describeStarvation(figures)})`, ev, { expected, actual, testerStarved: figures });
+    return;
+  }
+  run.tracker.fail(check, message, expected, actual, ev);
+}

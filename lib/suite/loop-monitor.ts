@@ -51,3 +51,74 @@ export const STALL_MS = 20;
 
 /** One turn of the event loop: I/O already pending (a datagram in the socket) is read before this resolves. */
 export const ioTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * What the tester's own process got of the host during a window: wall time, CPU time of the process, and
+ * the event-loop lag (the ticks' delay past their period, summed, and the longest single stall). Lag is
+ * time in which the tester could neither read a datagram nor fire a timer: the host did not run it (load),
+ * or its own work held the loop. CPU against wall says which of the two it was.
+ */
+export interface StarvationFigures {
+  wallMs: number;
+  cpuMs: number;
+  lagMs: number;
+  longestStallMs: number;
+}
+
+/** Measures the tester's starvation from now on (read() any number of times). */
+export function starvationMeter(): { read: () => StarvationFigures } {
+  startLoopMonitor();
+  const since = epochMs();
+  const cpu = process.cpuUsage();
+  return {
+    read: () => {
+      const now = epochMs();
+      const used = process.cpuUsage(cpu);
+      const { lagMs, longestStallMs } = lagBetween(since, now);
+      return { wallMs: now - since, cpuMs: (used.user + used.system) / 1000, lagMs, longestStallMs };
+    },
+  };
+}
+
+/**
+ * Event-loop lag between two epoch times: each gap between consecutive ticks beyond the tick period, once
+ * it is a stall (a whole period missed); timer jitter below that (about half a millisecond a tick on an
+ * idle host) would add up to a tenth of any window without the tester ever being held.
+ */
+function lagBetween(from: number, to: number): { lagMs: number; longestStallMs: number } {
+  let lagMs = 0;
+  let longestStallMs = 0;
+  const add = (gap: number): void => {
+    const late = gap - TICK_MS;
+    if (late <= TICK_MS) return;
+    lagMs += late;
+    longestStallMs = Math.max(longestStallMs, late);
+  };
+  const oldest = Math.max(0, count - SIZE);
+  let later = to; // walking back from `to`: the gap from the last tick to `to` counts too
+  for (let i = count - 1; i >= oldest; i--) {
+    const t = ticks[i % SIZE]!;
+    if (t > to) continue;
+    if (t <= from) { add(later - from); return { lagMs, longestStallMs }; }
+    add(later - t);
+    later = t;
+  }
+  // The history does not reach back to `from`: count the unseen span as lag (never understated).
+  add(later - from + TICK_MS);
+  return { lagMs, longestStallMs };
+}
+
+/**
+ * How much of its own starvation a window tolerates before a missed deadline stops being evidence against
+ * the SUT: a tenth of the window, at least STALL_MS. Beyond it the tester (and an embedded SUT with it)
+ * lost enough of the window that "too late" may be the host's doing, so the miss is INCONC, not FAIL.
+ */
+export function starvationMargin(windowMs: number): number {
+  return Math.max(STALL_MS, windowMs / 10);
+}
+
+/** The figures in words, for a finding's evidence. */
+export function describeStarvation(f: StarvationFigures): string {
+  const r = (n: number) => Math.round(n);
+  return `event loop ${r(f.lagMs)} ms behind in total (longest stall ${r(f.longestStallMs)} ms), process CPU ${r(f.cpuMs)} ms in ${r(f.wallMs)} ms wall`;
+}

@@ -18,6 +18,12 @@ export interface Finding {
   expected?: unknown; actual?: unknown;
   evidence: Evidence;
   step?: number;
+  /**
+   * Set on an INCONC that is the tester's own starvation, not the SUT's behaviour (context.ts
+   * missedDeadline): what the tester got of the host during the window. A self-validation may run such a
+   * case again; a report shows the figures.
+   */
+  testerStarved?: { wallMs: number; cpuMs: number; lagMs: number; longestStallMs: number };
 }
 
 export interface StepResult {
@@ -91,7 +97,7 @@ export class VerdictTracker {
     return this.add({ verdict: 'FAIL', check, message, expected, actual, evidence });
   }
 
-  inconc(check: string, message: string, evidence: Evidence = NO_EVIDENCE, detail?: { expected?: unknown; actual?: unknown }): Finding {
+  inconc(check: string, message: string, evidence: Evidence = NO_EVIDENCE, detail?: Pick<Finding, 'expected' | 'actual' | 'testerStarved'>): Finding {
     return this.add({ verdict: 'INCONC', check, message, evidence, ...detail });
   }
 

@@ -3,11 +3,11 @@
 
 import { mikeyProfile, type KeyIds } from '../../mikey/index.ts';
 import { HarnessError, TriggerError } from '../errors.ts';
-import { evidence, named, note, remember, windowMs, type CaseRun, type ReceivedMessage, type StepHandler } from '../context.ts';
+import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun, type ReceivedMessage, type StepHandler } from '../context.ts';
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
 import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
-import { ioTurn, readDelayBound, STALL_MS, startLoopMonitor } from '../loop-monitor.ts';
+import { ioTurn, readDelayBound, STALL_MS, startLoopMonitor, starvationMeter } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
@@ -98,6 +98,7 @@ export const expectMikey: StepHandler = async (run, p) => {
     if (nextOf && cls.keyIds && sameKeyIds(cls.keyIds, nextOf)) return false;
     return true;
   };
+  const meter = starvationMeter();
   const start = note(run, `waiting up to ${window} ms for ${count} ${kind} message(s)${retxOf ? ` (retransmissions of '${p.retransmissionOf}')` : ''}${sutMikey ? ` from ${sutMikey.address}` : ''}`);
   const found: MikeyEvent[] = [];
   // The window bounds what the SUT must do, measured in time the tester could observe (see STALL_MS).
@@ -141,7 +142,7 @@ export const expectMikey: StepHandler = async (run, p) => {
     const others = run.trace.events.filter((e): e is MikeyEvent => e.kind === 'mikey' && e.actor === 'sut' && e.id > start.id && !found.includes(e));
     if (p.optional) note(run, `optional: ${found.length} of ${count} ${kind} message(s)`);
     else {
-      run.tracker.fail('mikey.delivery', `the SUT sends ${count} ${kind} message(s) within ${window} ms`,
+      missedDeadline(run, meter, window, 'mikey.delivery', `the SUT sends ${count} ${kind} message(s) within ${window} ms`,
         `${count} ${kind} message(s)`, found.length === 0 ? `none${others.length ? ` (other MIKEY datagrams: ${others.map((o) => `frame ${o.frames.join(',')}`).join('; ')})` : ''}` : `${found.length}`,
         evidence(start, end, ...found, ...others));
     }

@@ -6,7 +6,8 @@ import { buildVerificationMessage, decodeMikey, mikeyProfile, type MikeyMessage 
 import { DigestAlgorithmError, DigestClientError, type DigestClientFaults } from '../../digest/index.ts';
 import { TesterUe } from '../../peers/index.ts';
 import { HarnessError } from '../errors.ts';
-import { evidence, named, note, remember, waitMs, windowMs, type CaseRun, type StepHandler } from '../context.ts';
+import { evidence, missedDeadline, named, note, remember, waitMs, windowMs, type CaseRun, type StepHandler } from '../context.ts';
+import { starvationMeter } from '../loop-monitor.ts';
 import { digestChallengeOf, verifyAuthenticationInfo, verifyChallenge, verifyMskResponseBody } from '../verify/http.ts';
 import { recordChecks } from './record.ts';
 
@@ -61,8 +62,9 @@ export const httpRequest: StepHandler = async (run, p) => {
     const original = named(run, p.replay);
     if (!original.exchange) throw new HarnessError(`'${p.replay}' is not an HTTP request`);
     note(run, `replaying the octets of request '${p.replay}' (same nonce, same nc; RFC 2617 §3.2.2)`);
+    const exchangeMeter = starvationMeter();
     const exchange = await ue.exchange(original.exchange.raw, timeout, run.signal);
-    const entry = remember(run, p.as, { ...original, events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange });
+    const entry = remember(run, p.as, { ...original, events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter });
     run.last.request = entry;
     return;
   }
@@ -116,14 +118,16 @@ export const httpRequest: StepHandler = async (run, p) => {
     authorization = fault === 'bad-response' ? TesterUe.withResponse(auth, flipHexDigit(auth.credentials.response)) : auth.header;
     if (fault !== 'none') note(run, `deliberate fault: ${fault}`);
     const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization });
+    const exchangeMeter = starvationMeter();
     const exchange = await ue.exchange(raw, timeout, run.signal);
-    run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, keys, authorization, password });
+    run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter, keys, authorization, password });
     run.last.requestedKeys = keys;
     return;
   }
   const raw = ue.buildRequest(target, body, { contentType: p.contentType });
+  const exchangeMeter = starvationMeter();
   const exchange = await ue.exchange(raw, timeout, run.signal);
-  run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, keys, password });
+  run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter, keys, password });
   run.last.requestedKeys = keys;
 };
 
@@ -135,9 +139,13 @@ function statusMatches(status: number, spec: unknown): boolean {
 export const expectHttpResponse: StepHandler = async (run, p) => {
   const req = p.to ? named(run, p.to) : run.last.request;
   if (!req?.exchange) throw new HarnessError('expect-http-response: no earlier http-request');
-  const { request, response, error } = req.exchange;
+  const { request, response, error, timedOut } = req.exchange;
   if (!response) {
-    run.tracker.fail('http.response', 'the BM-SC answers the MSK request', `an HTTP response within ${windowMs(run.profile, undefined, 'http')} ms`, error ?? 'no response', evidence(request));
+    const window = windowMs(run.profile, undefined, 'http');
+    const args = ['http.response', 'the BM-SC answers the MSK request', `an HTTP response within ${window} ms`, error ?? 'no response', evidence(request)] as const;
+    // Only a response that did not come in time is a deadline; a refused or reset connection is not.
+    if (timedOut && req.exchangeMeter) missedDeadline(run, req.exchangeMeter, window, ...args);
+    else run.tracker.fail(...args);
     remember(run, p.as, { events: [] });
     return;
   }

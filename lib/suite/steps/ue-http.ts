@@ -9,8 +9,8 @@ import {
 } from '../../digest/index.ts';
 import { mskRequestTarget, parseMskRequestBody, type MskRequestEntry } from '../../mbms/index.ts';
 import { HarnessError } from '../errors.ts';
-import { evidence, named, note, remember, windowMs, type CaseRun, type Named, type StepHandler } from '../context.ts';
-import { ioTurn, STALL_MS } from '../loop-monitor.ts';
+import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun, type Named, type StepHandler } from '../context.ts';
+import { ioTurn, STALL_MS, starvationMeter } from '../loop-monitor.ts';
 import type { HttpRequestEvent } from '../trace-types.ts';
 import type { CheckOutcome } from '../verify/mikey.ts';
 import type { Evidence } from '../verdict.ts';
@@ -228,6 +228,7 @@ export const expectHttpRequest: StepHandler = async (run, p) => {
   const bmsc = testerBmsc(run);
   const exp = p as RequestExpectation;
   const window = windowMs(run.profile, p.within, 'http');
+  const meter = starvationMeter();
   const start = note(run, `waiting up to ${window} ms for an MSK request of the UE`);
   const due = performance.now() + window;
   let pending = await bmsc.nextRequest(window, run.signal);
@@ -240,7 +241,7 @@ export const expectHttpRequest: StepHandler = async (run, p) => {
   }
   if (!pending) {
     const end = note(run, 'no MSK request arrived');
-    run.tracker.fail('http.request', `the UE sends an MSK request within ${window} ms`, 'an HTTP request of the UE', 'none', evidence(start, end));
+    missedDeadline(run, meter, window, 'http.request', `the UE sends an MSK request within ${window} ms`, 'an HTTP request of the UE', 'none', evidence(start, end));
     return 'stop';
   }
   const req = pending.event;
