@@ -127,7 +127,7 @@ export class TesterUe {
    * response events come from framing the recorded bytes (lib/trace LiveTcpConnection), never from a
    * library's idea of what was sent.
    */
-  async exchange(raw: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<HttpExchange> {
+  async exchange(raw: Buffer, timeoutMs: number, signal?: AbortSignal, extend?: () => number): Promise<HttpExchange> {
     if (this.closed) throw new PeerClosedError('UE');
     const { trace, bindAddress, bmscHttp } = this.options;
     const result: HttpExchange = { raw };
@@ -149,7 +149,14 @@ export class TesterUe {
         resolve(result);
       };
       const onAbort = () => finish('aborted');
-      const timer = setTimeout(() => { result.timedOut = true; finish(`no HTTP response within ${timeoutMs} ms`); }, timeoutMs);
+      // At the time limit `extend` may give time back (the tester was not running for part of it).
+      const expire = (): void => {
+        const more = extend?.() ?? 0;
+        if (more > 0) { timer = setTimeout(expire, more); return; }
+        result.timedOut = true;
+        finish(`no HTTP response within ${timeoutMs} ms`);
+      };
+      let timer = setTimeout(expire, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('connect', () => {
         const local = { address: socket.localAddress ?? bindAddress, port: socket.localPort ?? 0 };

@@ -12,7 +12,7 @@ import type { KeyMessageVerdict } from './verify/mikey.ts';
 import type { Evidence, VerdictTracker } from './verdict.ts';
 import { evidenceOf } from './verdict.ts';
 import { HarnessError } from './errors.ts';
-import { describeStarvation, starvationMargin, type starvationMeter } from './loop-monitor.ts';
+import { describeStarvation, hadWholeWindow, type starvationMeter } from './loop-monitor.ts';
 
 /** A MIKEY message of the SUT that a step matched and verified. */
 export interface ReceivedMessage {
@@ -133,18 +133,17 @@ export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
 export type { HttpRequestEvent, HttpResponseEvent, MikeyEvent };
 
 /**
- * The SUT missed a deadline ("within W ms"): FAIL, unless the tester itself was starved during the window
- * beyond its margin (loop-monitor.ts starvationMargin). Then "too late" may be the host's doing, not the
- * SUT's (and an embedded SUT shares the tester's process): INCONC, with the measured figures as evidence.
+ * The SUT missed a deadline ("within W ms"): FAIL when it had the whole window in time the tester was
+ * running (loop-monitor.ts hadWholeWindow); else the tester (and an embedded SUT, which shares its
+ * process) was starved, "too late" may be the host's doing: INCONC, with the measured figures.
  */
 export function missedDeadline(
   run: CaseRun, meter: ReturnType<typeof starvationMeter>, window: number,
   check: string, message: string, expected: unknown, actual: unknown, ev: Evidence,
 ): void {
   const figures = meter.read();
-  const margin = starvationMargin(window);
-  if (figures.lagMs > margin) {
-    run.tracker.inconc(check, `${message}: not judged, the tester was starved during the window beyond its ${Math.round(margin)} ms margin (${describeStarvation(figures)})`, ev, { expected, actual, testerStarved: figures });
+  if (!hadWholeWindow(figures, window)) {
+    run.tracker.inconc(check, `${message}: not judged, the tester was starved: ${Math.round(figures.wallMs - figures.lagMs)} ms of its running time in the window (${describeStarvation(figures)})`, ev, { expected, actual, testerStarved: figures });
     return;
   }
   run.tracker.fail(check, message, expected, actual, ev);

@@ -80,7 +80,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   const startedAt = performance.timeOrigin + performance.now();
   const t0 = performance.now();
   const sut = env.sut;
-  const tracker = new VerdictTracker();
+  const tracker = new VerdictTracker(def.role);
   const base = baseResult(def, sut, startedAt);
   const finish = (steps: StepResult[], trace: CaseResult['trace'], pcapPath?: string): CaseResult => ({
     ...base, verdict: tracker.final(), findings: [...tracker.findings], steps, trace,

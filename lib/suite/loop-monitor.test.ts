@@ -3,7 +3,7 @@
 // figures, one missed while the tester ran freely is FAIL.
 import { test, expect } from '@playwright/test';
 import { missedDeadline, type CaseRun } from './context.ts';
-import { starvationMargin, starvationMeter } from './loop-monitor.ts';
+import { starvationMeter } from './loop-monitor.ts';
 import { VerdictTracker } from './verdict.ts';
 
 const hold = (ms: number): void => { const until = performance.now() + ms; while (performance.now() < until) { /* the loop is held */ } };
@@ -14,7 +14,6 @@ test('the meter sees a held event loop as lag, and an idle wait as none', async 
   await turns(200);
   const free = idle.read();
   expect(free.wallMs).toBeGreaterThanOrEqual(195);
-  expect(free.lagMs).toBeLessThan(starvationMargin(200));
 
   const held = starvationMeter();
   await turns(20);
@@ -23,11 +22,13 @@ test('the meter sees a held event loop as lag, and an idle wait as none', async 
   const starved = held.read();
   expect(starved.longestStallMs).toBeGreaterThanOrEqual(290);
   expect(starved.lagMs).toBeGreaterThanOrEqual(290);
+  // an idle wait loses only what the host takes from it (nothing on an idle host), never a held loop's share
+  expect(free.lagMs).toBeLessThan(starved.lagMs - 200);
   // CPU time is what the host gave the busy loop: about the stall when idle, a fraction on a loaded host
   expect(starved.cpuMs).toBeGreaterThan(0);
 });
 
-test('a missed deadline is FAIL when the tester ran, INCONC with the figures when it was starved beyond the margin', async () => {
+test('a missed deadline is FAIL when the SUT had the whole window of the tester\'s running time, INCONC with the figures when not', async () => {
   const run = (): CaseRun => ({ tracker: new VerdictTracker() }) as unknown as CaseRun;
   const ev = { events: [], frames: [] };
 
@@ -43,5 +44,5 @@ test('a missed deadline is FAIL when the tester ran, INCONC with the figures whe
   missedDeadline(starved, busy, 100, 'mikey.delivery', 'the SUT sends 1 msk message(s) within 100 ms', '1 msk message(s)', 'none', ev);
   const [finding] = starved.tracker.findings;
   expect(finding).toMatchObject({ verdict: 'INCONC', check: 'mikey.delivery', expected: '1 msk message(s)', actual: 'none' });
-  expect(finding!.message).toMatch(/not judged, the tester was starved during the window beyond its 20 ms margin \(event loop \d+ ms behind in total \(longest stall \d+ ms\), process CPU \d+ ms in \d+ ms wall\)/);
+  expect(finding!.message).toMatch(/not judged, the tester was starved: \d+ ms of its running time in the window \(event loop \d+ ms behind in total \(longest stall \d+ ms\), process CPU \d+ ms in \d+ ms wall\)/);
 });

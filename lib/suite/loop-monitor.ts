@@ -42,10 +42,11 @@ export function readDelayBound(time: number): number {
 }
 
 /**
- * A window's timer that fires more than this late means the tester's process was not running (a loaded
- * host, a long GC): it observed nothing meanwhile, and an in-process SUT (the embedded references) was
- * frozen with it. Upper-bound windows ("the SUT sends X within W") give that time back once, up to one more
- * window, so the tester's own stalls are never blamed on the SUT; silence windows (lower bounds) never do.
+ * Time the tester may lose in a window without it counting: below this, lost time is scheduling noise.
+ * More lost means the tester's process was not running (a loaded host, a long GC): it observed nothing
+ * meanwhile, and an in-process SUT (the embedded references) was frozen with it. Upper-bound windows ("the
+ * SUT sends X within W") give that time back (windowClock), up to one more window, so the tester's own
+ * stalls are never blamed on the SUT; silence windows (lower bounds) never do.
  */
 export const STALL_MS = 20;
 
@@ -109,16 +110,39 @@ function lagBetween(from: number, to: number): { lagMs: number; longestStallMs: 
 }
 
 /**
- * How much of its own starvation a window tolerates before a missed deadline stops being evidence against
- * the SUT: a tenth of the window, at least STALL_MS. Beyond it the tester (and an embedded SUT with it)
- * lost enough of the window that "too late" may be the host's doing, so the miss is INCONC, not FAIL.
+ * Whether the SUT had the whole window in time the tester was running (wall time minus the tester's lag,
+ * within STALL_MS). If not, the tester (and an embedded SUT with it) lost enough of the window that "too
+ * late" may be the host's doing: a missed deadline is then INCONC, not FAIL.
  */
-export function starvationMargin(windowMs: number): number {
-  return Math.max(STALL_MS, windowMs / 10);
+export function hadWholeWindow(f: StarvationFigures, windowMs: number): boolean {
+  return f.wallMs - f.lagMs >= windowMs - STALL_MS;
 }
 
 /** The figures in words, for a finding's evidence. */
 export function describeStarvation(f: StarvationFigures): string {
   const r = (n: number) => Math.round(n);
   return `event loop ${r(f.lagMs)} ms behind in total (longest stall ${r(f.longestStallMs)} ms), process CPU ${r(f.cpuMs)} ms in ${r(f.wallMs)} ms wall`;
+}
+
+/**
+ * The clock of a window in which the SUT must do something: the SUT gets the whole window in time the
+ * tester was running. At the deadline, extend() gives back what the tester lost since the window opened
+ * (its event-loop lag, which also froze an embedded SUT) beyond what it already gave back, up to one more
+ * window in all; it returns the milliseconds given back, 0 when the window is over.
+ */
+export function windowClock(windowMs: number): { meter: ReturnType<typeof starvationMeter>; remaining: () => number; extend: () => number } {
+  const meter = starvationMeter();
+  let deadline = performance.now() + windowMs;
+  let givenBack = 0;
+  return {
+    meter,
+    remaining: () => deadline - performance.now(),
+    extend: () => {
+      const owed = Math.min(meter.read().lagMs - givenBack, windowMs - givenBack);
+      if (owed <= STALL_MS) return 0;
+      givenBack += owed;
+      deadline = performance.now() + owed;
+      return owed;
+    },
+  };
 }

@@ -5,6 +5,7 @@
 // carries expected vs actual and the evidence (trace event ids and pcap frame numbers) that proves it.
 // A case in which no check passed cannot be PASS: "nothing was checked" is INCONC.
 
+import { blameOf } from './rules.ts';
 import type { TraceEvent } from './trace-types.ts';
 
 export type Verdict = 'PASS' | 'FAIL' | 'INCONC' | 'ERROR' | 'NOT-APPLICABLE';
@@ -18,6 +19,11 @@ export interface Finding {
   expected?: unknown; actual?: unknown;
   evidence: Evidence;
   step?: number;
+  /**
+   * The device whose behaviour the finding judges (rules.ts blameOf): set on every finding of a device
+   * rule, live and offline alike; absent on findings about the run itself (capture, harness, preconditions).
+   */
+  blame?: Role;
   /**
    * Set on an INCONC that is the tester's own starvation, not the SUT's behaviour (context.ts
    * missedDeadline): what the tester got of the host during the window. A self-validation may run such a
@@ -71,6 +77,9 @@ export const NO_EVIDENCE: Evidence = Object.freeze({ events: [], frames: [] }) a
  * when at least one PASS finding was recorded; the verdict never improves once worsened.
  */
 export class VerdictTracker {
+  /** The side under test: the blame of rules that judge whichever side is under test (rules.ts). */
+  constructor(readonly sutRole?: Role) {}
+
   #verdict: Verdict = 'PASS';
   #findings: Finding[] = [];
   #step?: number;
@@ -82,7 +91,12 @@ export class VerdictTracker {
   atStep(index: number | undefined): void { this.#step = index; }
 
   add(finding: Finding): Finding {
-    const withStep: Finding = finding.step === undefined && this.#step !== undefined ? { ...finding, step: this.#step } : finding;
+    const blame = finding.blame ?? blameOf(finding.check, this.sutRole);
+    const withStep: Finding = {
+      ...finding,
+      ...(finding.step === undefined && this.#step !== undefined ? { step: this.#step } : {}),
+      ...(blame ? { blame } : {}),
+    };
     this.#findings.push(withStep);
     this.#verdict = worse(this.#verdict, withStep.verdict);
     return withStep;

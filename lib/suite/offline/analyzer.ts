@@ -14,6 +14,7 @@ import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mb
 import { findPayload, type KeyIds } from '../../mikey/index.ts';
 import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
 import { header, verifyAuthenticationInfo } from '../verify/http.ts';
+import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
 import type { Finding, Verdict } from '../verdict.ts';
 import type { EventConsumer, UdpRecord } from './events.ts';
@@ -25,11 +26,6 @@ export interface AnalyzerOptions {
   keys?: AnalyzeKeys;
   mikeyPorts: number[];
   limits?: Partial<InstanceLimits>;
-  /**
-   * A retransmitted copy sent this soon after the ACK was on the wire crossed it (the BM-SC had not
-   * read it yet); tolerated once per delivery (same rule as the live silence windows).
-   */
-  crossingMs?: number;
 }
 
 const epKey = (e: Endpoint): string => `${e.address.replace(/^::ffff:/, '')}|${e.port}`;
@@ -45,8 +41,10 @@ interface Copy {
   v: boolean;
   /** true/false when the MUK was known; undefined when the MAC could not be judged. */
   macValid?: boolean;
-  /** Counter above every earlier one for the MUK (replay protection, reference §6.1). */
+  /** Counter above every earlier one for the MUK (replay protection, RFC 3830 §5.3). */
   fresh: boolean;
+  /** Valid for the UE (verify/history.ts validForUe); undefined when the MAC could not be judged. */
+  valid?: boolean;
   acks: number;
   muk?: Buffer;
 }
@@ -84,9 +82,13 @@ interface RequestProcedure {
   orderPassed: boolean;
 }
 
-interface PullProcedure { instance: ProcedureInstance; address: string; trigger: MikeyEvent; deadline: number; satisfied: boolean }
+interface PullProcedure {
+  instance: ProcedureInstance; address: string; trigger: MikeyEvent; deadline: number; satisfied: boolean;
+  /** The trigger (or a copy of it) was valid for the UE; undefined while its MAC cannot be judged. */
+  triggerValid?: boolean;
+}
 
-interface MtkState { instance: ProcedureInstance; lastCounter?: { value: bigint; event: MikeyEvent }; lastMtkId?: { value: number; event: MikeyEvent } }
+interface MtkState { instance: ProcedureInstance; lastCounter?: { value: bigint; event: MikeyEvent }; lastMtkId?: { value: bigint; event: MikeyEvent; key?: Buffer } }
 
 interface SilenceWindow { mtk: MikeyEvent; ue: Endpoint; bmsc: Endpoint; csbId?: number; counter?: bigint; until: number; instance: ProcedureInstance }
 
@@ -98,13 +100,14 @@ export interface AnalyzerOutput {
 }
 
 const MAX_PROBLEMS = 50;
+/** Entries a per-key memory keeps (oldest forgotten first): bounded whatever the capture holds. */
+const MEMORY_CAP = 4096;
 
 export class OfflineAnalyzer implements EventConsumer {
   readonly #profile: MbmsProfile;
   readonly #keys: AnalyzeKeys;
   readonly #mikeyPorts: Set<number>;
   readonly #limits: InstanceLimits;
-  readonly #crossingMs: number;
   #counter = new Map<ProcedureKind, number>();
   #results: ProcedureResult[] = [];
   #totals: Record<string, CheckCounts> = {};
@@ -124,6 +127,8 @@ export class OfflineAnalyzer implements EventConsumer {
   #unattributed?: ProcedureInstance;
   #mukCounters = new Map<string, { value: bigint; event: MikeyEvent }>();
   #msks = new Map<string, { key: Buffer; rand?: Buffer }>();
+  /** The RAND of each MSK's first delivery (mikey.rand-per-msk), the most recent MEMORY_CAP MSKs. */
+  #randByMsk = new Map<string, { rand: Buffer; where: string }>();
   #btidByEndpoint = new Map<string, string>();
   #btidByAddress = new Map<string, string>();
 
@@ -132,7 +137,6 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#keys = options.keys ?? emptyKeys();
     this.#mikeyPorts = new Set(options.mikeyPorts);
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.#crossingMs = options.crossingMs ?? 10;
     for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
   }
 
@@ -216,7 +220,9 @@ export class OfflineAnalyzer implements EventConsumer {
       if (p.deadline < now) {
         this.#pulls.delete(address);
         if (!p.satisfied) {
-          if (atEnd && p.deadline > (this.#lastSeen ?? 0)) p.instance.inconc('pull.request', 'the capture ends before T_pull after the trigger', [p.trigger]);
+          if (p.triggerValid === false) p.instance.pass('pull.request', 'no MSK request after a trigger the UE must discard (a check of the trigger failed: the BM-SC\'s fault, judged on the trigger)', [p.trigger]);
+          else if (p.triggerValid === undefined) p.instance.inconc('pull.request', 'no MSK request after the trigger, whose validity for the UE cannot be judged without its MUK', [p.trigger]);
+          else if (atEnd && p.deadline > (this.#lastSeen ?? 0)) p.instance.inconc('pull.request', 'the capture ends before T_pull after the trigger', [p.trigger]);
           else p.instance.fail('pull.request', `after a valid trigger the UE sends an MSK request within T_pull = ${t.pullMs} ms (6.3.2.1, S-U1)`, 'HTTP POST of an MSK request', 'none', [p.trigger]);
         }
         this.#maybeClosePull(p.instance);
@@ -259,7 +265,13 @@ export class OfflineAnalyzer implements EventConsumer {
       this.#requests.set(address, r);
       // A pending solicited pull is answered by this request (S-U1)
       const pull = this.#pulls.get(address);
-      if (pull && !pull.satisfied) {
+      if (pull && !pull.satisfied && pull.triggerValid === false) {
+        pull.satisfied = true;
+        pull.instance.fail('pull.request', 'the UE starts a pull only on a trigger valid for it: this one failed a check and must be discarded (TS 33.246 §6.3.2.1)', 'no MSK request', `an MSK request ${fmt(req.time - pull.trigger.time)} ms after the trigger`, [pull.trigger, req]);
+        pull.instance.addEvent(req);
+        this.#pulls.delete(address);
+        this.#maybeClosePull(pull.instance);
+      } else if (pull && !pull.satisfied) {
         pull.satisfied = true;
         pull.instance.pass('pull.request', `the UE sent its MSK request ${fmt(req.time - pull.trigger.time)} ms after the trigger (within T_pull = ${this.#profile.timers.pullMs} ms)`, [pull.trigger, req]);
         pull.instance.addEvent(req);
@@ -388,7 +400,7 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (c.kind === 'mtk') this.#onMtk(event, c.keyIds ?? {});
     else if (c.kind === 'msk' || c.kind === 'trigger') this.#onKeyMessage(event, c.kind, c.keyIds ?? {});
-    else this.#stray().fail('mikey.decode', 'a datagram to the UE MIKEY port is one well-formed MIKEY message (RFC 3830 §6)', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event]);
+    else this.#stray().fail('mikey.decode', 'a datagram to the UE MIKEY port is one well-formed MIKEY message (RFC 3830 §6)', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event], 'bmsc');
   }
 
   #stray(): ProcedureInstance {
@@ -480,36 +492,45 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (muk && verdict.macValid && kind === 'msk' && verdict.keyData[0]) {
       // MSKs are learnt from the MSK messages: MTK messages under them are then judged too (O15 RAND)
-      this.#msks.set(ids, { key: verdict.keyData[0].key, rand: verdict.rand });
+      this.#remember(this.#msks, ids, { key: verdict.keyData[0].key, rand: verdict.rand });
+      // The MSK of a request's delivery must not have travelled in clear in its 200 OK
+      if (r?.ok && instance === r.instance) this.#outcome(instance, judgeNoKeyInBody(r.ok.body, verdict.keyData[0].key, ids), [r.ok, event]);
     }
 
-    // Counters (reference §6.1): strictly increasing per MUK, also across retransmissions when fresh TS (O18)
+    // Counters: strictly increasing per MUK, retransmissions included when refreshed (verify/history.ts)
     const mukKey = ueKeys?.btid ?? epKey(event.dst);
     const previous = this.#mukCounters.get(mukKey);
     let fresh = true;
     if (counter !== undefined) {
-      const prevCopy = delivery.copies.at(-1);
-      if (previous && counter <= previous.value) {
-        fresh = false;
-        if (isCopy && prevCopy?.counter === counter) {
-          if (this.#profile.retransmission.freshTs) instance.fail('retransmission.fresh-counter', 'a retransmission carries a fresh TS counter (O18 freshTs)', `> ${previous.value}`, counter.toString(), [prevCopy.event, event]);
-          else instance.pass('retransmission.fresh-counter', 'a byte-identical retransmission (O18 freshTs: false)', [event]);
-        } else instance.fail('counter.muk', 'the TS counter of every MIKEY message under one MUK is strictly increasing (RFC 3830 §5.3, reference §6.1)', `> ${previous.value}`, counter.toString(), [previous.event, event]);
-      } else {
-        instance.pass('counter.muk', `counter ${counter} above ${previous ? previous.value : 'none'} for this MUK`, [event]);
-        if (isCopy && this.#profile.retransmission.freshTs) instance.pass('retransmission.fresh-counter', 'retransmission with a fresh TS counter', [event]);
-        this.#mukCounters.set(mukKey, { value: counter, event: slim(event) });
-      }
+      const original = isCopy ? delivery.copies[0]!.event : undefined;
+      const outcomes = judgeCounter(counter, previous ? { value: previous.value, where: `frame ${previous.event.frames.join(',')}` } : undefined, {
+        key: 'muk', freshTs: this.#profile.retransmission.freshTs, bytes: event.bytes,
+        ...(original ? { retransmissionOf: { bytes: original.bytes, where: `frame ${original.frames.join(',')}` } } : {}),
+      });
+      for (const o of outcomes) this.#outcome(instance, o, [previous?.event, original, event]);
+      fresh = previous ? counter > previous.value : counter > 0n;
+      if (fresh) this.#remember(this.#mukCounters, mukKey, { value: counter, event: slim(event) });
+    }
+    // One RAND per MSK (MTK-message keys derive from it)
+    if (kind === 'msk' && verdict.rand) {
+      const seen = this.#randByMsk.get(ids);
+      for (const o of judgeRandPerMsk(verdict.rand, seen, ids)) this.#outcome(instance, o, [event]);
+      if (!seen) this.#remember(this.#randByMsk, ids, { rand: verdict.rand, where: `frame ${event.frames.join(',')}` });
     }
 
     // Retransmission after the ACK (A-B5): a copy after the delivery was acknowledged
     if (isCopy && delivery.ack) {
-      const crossing = event.time - delivery.ack.time <= this.#crossingMs && !delivery.crossedOnce;
+      const crossing = event.time - delivery.ack.time <= ackCrossingMs(this.#profile) && !delivery.crossedOnce;
       if (crossing) delivery.crossedOnce = true;
       else instance.fail('retransmission.after-ack', 'no retransmission once a valid verification message arrived (reference §1.2, A-B5)', 'no further copy', `copy ${fmt(event.time - delivery.ack.time)} ms after the ACK`, [delivery.ack.event, event]);
     }
 
-    delivery.copies.push({ event, csbId: verdict.csbId ?? -1, counter, v, macValid: muk ? verdict.macValid : undefined, fresh, acks: 0, muk });
+    const valid = muk ? validForUe(verdict, fresh) : undefined;
+    delivery.copies.push({ event, csbId: verdict.csbId ?? -1, counter, v, macValid: muk ? verdict.macValid : undefined, fresh, valid, acks: 0, muk });
+    // A solicited pull is expected only after a trigger valid for the UE: an invalid one is rightly ignored.
+    const pull = kind === 'trigger' && !isCopy ? this.#pulls.get(event.dst.address) : undefined;
+    if (pull && pull.trigger === event) pull.triggerValid = valid;
+    else if (pull && valid === true && pull.triggerValid !== true) pull.triggerValid = true;
     delivery.deadline = Math.max(delivery.deadline, event.time + Math.max(this.#profile.timers.ackMs, this.#retransmissionGap()));
   }
 
@@ -525,7 +546,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const instance = d.instance;
     const anyV = d.copies.some((c) => c.v);
     const acked = d.copies.some((c) => c.acks > 0);
-    const valid = d.copies.filter((c) => c.v && c.macValid === true && c.fresh);
+    const valid = d.copies.filter((c) => c.v && c.valid === true);
     // ACK iff V=1 (6.3.1 step 6, A-U3): a valid, fresh message with V=1 is acknowledged; nothing else is
     if (anyV && !acked) {
       if (valid.length > 0) {
@@ -534,7 +555,9 @@ export class OfflineAnalyzer implements EventConsumer {
       } else if (d.copies.every((c) => c.macValid === false)) {
         instance.pass('ack.iff-v', 'no verification message for messages whose MAC does not verify (RFC 3830 §5.3, G-U1)', d.copies.map((c) => c.event));
       } else if (d.copies.every((c) => !c.fresh || c.macValid === false)) {
-        instance.pass('ack.iff-v', 'no verification message for a replayed message (TS counter not above the last one; reference §6.1, G-U2)', d.copies.map((c) => c.event));
+        instance.pass('ack.iff-v', 'no verification message for a replayed message (TS counter not above the last one; RFC 3830 §5.3, G-U2)', d.copies.map((c) => c.event));
+      } else if (d.copies.every((c) => c.valid === false)) {
+        instance.pass('ack.iff-v', 'no verification message for a message the UE must discard (a message check failed: the BM-SC\'s fault, judged on the message)', d.copies.map((c) => c.event));
       } else if (d.copies.some((c) => c.macValid === undefined)) {
         instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
       }
@@ -579,23 +602,18 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (!msk) instance.inconc('mikey.mac', `MSK ${ids} is neither delivered in the capture nor in the keys file: MAC and MTK not judged`, [event]);
 
-    // Per-MSK counter and MTK ID (reference §6.1, §6.2; M-B1)
+    // Per-MSK counter and MTK ID (verify/history.ts): an MTK message repeated on the bearer keeps its ID
     if (verdict.counter !== undefined) {
       const prev = state.lastCounter;
-      if (prev && verdict.counter <= prev.value) instance.fail('counter.msk', 'the TS counter of MTK messages under one MSK is strictly increasing (reference §6.1, M-B1)', `> ${prev.value}`, verdict.counter.toString(), [prev.event, event]);
-      else {
-        instance.pass('counter.msk', `counter ${verdict.counter} above ${prev ? prev.value : 'none'} for this MSK`, [event]);
-        state.lastCounter = { value: verdict.counter, event: slim(event) };
-      }
+      for (const o of judgeCounter(verdict.counter, prev ? { value: prev.value, where: `frame ${prev.event.frames.join(',')}` } : undefined, { key: 'msk', freshTs: true, bytes: event.bytes })) this.#outcome(instance, o, [prev?.event, event]);
+      if (!prev || verdict.counter > prev.value) state.lastCounter = { value: verdict.counter, event: slim(event) };
     }
     if (keyIds.mtkId) {
-      const mtkId = keyIds.mtkId.readUIntBE(0, Math.min(keyIds.mtkId.length, 6));
+      const mtkId = BigInt(`0x${keyIds.mtkId.toString('hex') || '0'}`);
       const prev = state.lastMtkId;
-      if (prev && mtkId <= prev.value) instance.fail('mtk.id', 'the MTK ID of each new MTK under one MSK is greater than the last (reference §6.2, O21, M-B1)', `> ${prev.value}`, mtkId, [prev.event, event]);
-      else {
-        instance.pass('mtk.id', `MTK ID ${mtkId} above ${prev ? prev.value : 'none'}`, [event]);
-        state.lastMtkId = { value: mtkId, event: slim(event) };
-      }
+      const key = msk && verdict.macValid ? verdict.keyData[0]?.key : undefined;
+      for (const o of judgeMtkId(mtkId, prev ? { value: prev.value, where: `frame ${prev.event.frames.join(',')}`, key: prev.key } : undefined, { newMtk: false, key })) this.#outcome(instance, o, [prev?.event, event]);
+      if (!prev || mtkId > prev.value) state.lastMtkId = { value: mtkId, event: slim(event), key };
     }
     // Silence after the MTK message (6.3.3, M-U1): only the addressing is kept, not the octets
     const t = findPayload(verdict.message ?? { payloads: [] } as never, 'T');
@@ -655,7 +673,7 @@ export class OfflineAnalyzer implements EventConsumer {
       stray.addEvent(event);
       if (kind === 'ack') stray.inconc('ack.unmatched', 'a verification message that answers no MIKEY message of the capture (CSB ID and TS)', [event], { actual: { csbId, counter: t?.tsValue?.toString() } });
       else if (kind === 'error') stray.fail('mikey.error-message', `the UE sends MIKEY error messages only when the profile allows (O19 ueSendsErr: ${this.#profile.errors.ueSendsErr})`, 'no error message', 'MIKEY error message (data type 6)', [event]);
-      else stray.fail('mikey.decode', 'a datagram from the UE MIKEY port is one well-formed MIKEY message', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event]);
+      else stray.fail('mikey.decode', 'a datagram from the UE MIKEY port is one well-formed MIKEY message', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event], 'ue');
       return;
     }
     const { d, c } = match;
@@ -686,6 +704,11 @@ export class OfflineAnalyzer implements EventConsumer {
     d.ack = { time: event.time, event };
     // watch for copies after the ACK during the silence window (A-B5), then close
     d.deadline = event.time + this.#profile.timers.silenceMs;
+  }
+
+  #remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.set(key, value);
+    if (map.size > MEMORY_CAP) map.delete(map.keys().next().value!);
   }
 
   #outcome(instance: ProcedureInstance, check: CheckOutcome, cited: (TraceEvent | undefined)[]): void {

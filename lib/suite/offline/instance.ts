@@ -4,7 +4,8 @@
 // findings are kept up to a cap per check and the rest counted; events are kept up to a cap, plus every
 // event a kept non-PASS finding cites.
 import type { TraceEvent } from '../../trace/index.ts';
-import { evidenceOf, NO_EVIDENCE, worse, type Evidence, type Finding, type Verdict } from '../verdict.ts';
+import { blameOf } from '../rules.ts';
+import { evidenceOf, NO_EVIDENCE, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
 
 export type ProcedureKind = 'msk-request' | 'msk-push' | 'solicited-pull' | 'mtk-update' | 'unattributed';
 
@@ -76,7 +77,10 @@ export class ProcedureInstance {
     if (this.events.size < this.limits.events) this.events.set(event.id, event);
   }
 
-  add(finding: Finding, cited: (TraceEvent | undefined)[] = []): void {
+  add(found: Finding, cited: (TraceEvent | undefined)[] = []): void {
+    // The side the rule judges (rules.ts); a rule of either side names it where it is applied.
+    const blame = found.blame ?? blameOf(found.check);
+    const finding: Finding = blame ? { ...found, blame } : found;
     const counts = (this.checks[finding.check] ??= zeroCounts());
     counts[finding.verdict]++;
     this.onFinding(finding);
@@ -104,8 +108,8 @@ export class ProcedureInstance {
     this.add({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}) }, cited);
   }
 
-  fail(check: string, message: string, expected: unknown, actual: unknown, cited: (TraceEvent | undefined)[]): void {
-    this.add({ verdict: 'FAIL', check, message, expected, actual, evidence: evidenceOf(...cited) }, cited);
+  fail(check: string, message: string, expected: unknown, actual: unknown, cited: (TraceEvent | undefined)[], blame?: Role): void {
+    this.add({ verdict: 'FAIL', check, message, expected, actual, evidence: evidenceOf(...cited), ...(blame ? { blame } : {}) }, cited);
   }
 
   inconc(check: string, message: string, cited: (TraceEvent | undefined)[] = [], detail: { expected?: unknown; actual?: unknown } = {}): void {

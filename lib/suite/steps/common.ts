@@ -7,7 +7,8 @@ import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
 import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
-import { ioTurn, readDelayBound, STALL_MS, startLoopMonitor, starvationMeter } from '../loop-monitor.ts';
+import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
+import { ioTurn, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
@@ -98,37 +99,33 @@ export const expectMikey: StepHandler = async (run, p) => {
     if (nextOf && cls.keyIds && sameKeyIds(cls.keyIds, nextOf)) return false;
     return true;
   };
-  const meter = starvationMeter();
   const start = note(run, `waiting up to ${window} ms for ${count} ${kind} message(s)${retxOf ? ` (retransmissions of '${p.retransmissionOf}')` : ''}${sutMikey ? ` from ${sutMikey.address}` : ''}`);
   const found: MikeyEvent[] = [];
-  // The window bounds what the SUT must do, measured in time the tester could observe (see STALL_MS).
-  let deadline = performance.now() + window;
-  let givenBack = 0;
+  // The window bounds what the SUT must do, in time the tester was running (loop-monitor.ts windowClock).
+  const clock = windowClock(window);
+  const meter = clock.meter;
   let drained = false;
   while (found.length < count && !run.signal.aborted) {
     const existing = run.trace.events.find((e): e is MikeyEvent => matches(e) && !found.includes(e as MikeyEvent));
     if (existing) { found.push(existing); run.consumed.add(existing.id); continue; }
-    const remaining = deadline - performance.now();
+    const remaining = clock.remaining();
     if (remaining <= 0) {
-      if (drained) break;
-      // The window is over: datagrams that reached the tester's socket within it may not be read yet.
-      await ioTurn();
-      drained = true;
+      if (!drained) {
+        // The window is over: datagrams that reached the tester's socket within it may not be read yet.
+        await ioTurn();
+        drained = true;
+        continue;
+      }
+      const back = clock.extend();
+      if (back === 0) break;
+      drained = false;
+      note(run, `the tester was not running for part of the window (a loaded host): ${Math.round(back)} ms of the window given back`);
       continue;
     }
-    const due = performance.now() + remaining;
     const next = await run.trace.waitFor((e) => matches(e) && !found.includes(e as MikeyEvent), remaining, { signal: run.signal }).catch(() => undefined);
     if (next) {
       found.push(next as MikeyEvent);
       run.consumed.add(next.id);
-      continue;
-    }
-    const lateBy = performance.now() - due;
-    if (lateBy > STALL_MS && givenBack < window) {
-      const back = Math.min(lateBy, window - givenBack);
-      givenBack += back;
-      deadline = performance.now() + back;
-      note(run, `the tester's timer fired ${Math.round(lateBy)} ms late (its process was not running): ${Math.round(back)} ms of the window given back`);
     }
   }
   const end = note(run, `${found.length} of ${count} ${kind} message(s) received`);
@@ -177,6 +174,10 @@ export const expectMikey: StepHandler = async (run, p) => {
     const checks: CheckOutcome[] = [...verdict.checks];
     checks.push(...keyIdChecks(run, p, kind, verdict.keyIds, mskKeyIds, found.length));
     checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds));
+    // The MSK delivered after a 200 OK must not have travelled in clear in that answer (msk-response.no-key).
+    const ok = run.last.request?.exchange?.response;
+    const msk = kind === 'msk' && verdict.macValid ? verdict.keyData[0]?.key : undefined;
+    if (msk && ok?.status === 200) checks.push(judgeNoKeyInBody(ok.body, msk, `${hex(verdict.keyIds.keyDomainId)}/${hex(verdict.keyIds.mskId)}`));
     if (retxOf) checks.push(...intervalCheck(run, retxOf, found, event));
     received.push({ event, verdict });
     recordMessageChecks(run, `${kind.toUpperCase()} message ${frame}`, checks, evidence(event));
@@ -267,7 +268,7 @@ function intervalCheck(run: CaseRun, original: ReceivedMessage, found: readonly 
     : [{ check: 'mikey.retransmission-interval', ok: false, message: `retransmissions are spaced by the profile interval of ${run.profile.retransmission.intervalMs} ms (O18)`, expected: `>= ${min} ms after the previous copy (frame ${sequence[i - 1]!.frames.join(',')})`, actual: `${Math.round(gap)} ms` }];
 }
 
-/** Checks across the messages of the case: counters (RFC 3830 §5.3, reference §6.1), RAND per MSK (§5.3), MTK IDs (§6.2), retransmissions (O18). */
+/** Checks across the messages of the case (verify/history.ts): counters, RAND per MSK, MTK IDs, retransmissions (O18). */
 function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnType<typeof verifyKeyMessage>, retxOf: ReceivedMessage | undefined, mskKeyIds: KeyIds | undefined): CheckOutcome[] {
   const out: CheckOutcome[] = [];
   if (v.counter === undefined) return out;
@@ -280,45 +281,25 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
     prev = { value: earlier.value, event: note(run, `COUNTER ${earlier.value} was the highest seen for ${space === 'muk' ? `the MUK of ${run.session.identity.btid}` : space} in ${earlier.caseId}`) };
     run.counters.set(space, prev);
   }
-  const freshExpected = !retxOf || run.profile.retransmission.freshTs;
-  if (retxOf && !run.profile.retransmission.freshTs) {
-    const same = event.bytes.equals(retxOf.event.bytes);
-    out.push(same ? { check: 'mikey.retransmission', ok: true, message: 'retransmission repeats the message byte for byte (O18 freshTs=false)' }
-      : { check: 'mikey.retransmission', ok: false, message: 'retransmissions repeat the original octets (profile O18 freshTs=false)', expected: retxOf.event.bytes.toString('hex'), actual: event.bytes.toString('hex') });
-  }
-  if (freshExpected && prev) {
-    const ok = v.counter > prev.value;
-    const where = prev.event.kind === 'note' ? prev.event.text : `frame ${prev.event.frames.join(',')}`;
-    out.push(ok ? { check: 'mikey.counter', ok, message: `COUNTER ${v.counter} > ${prev.value} (${where})` }
-      : { check: 'mikey.counter', ok, message: `COUNTER strictly greater than every earlier one ${kind === 'mtk' ? 'for this MSK' : 'for this MUK'} (RFC 3830 §5.3, reference §6.1)`, expected: `> ${prev.value} (${where})`, actual: v.counter.toString() });
-  } else if (freshExpected && !prev && v.counter === 0n) {
-    out.push({ check: 'mikey.counter', ok: false, message: 'COUNTER starts at 1 or more (0 never passes a fresh replay check, reference §6.1)', expected: '>= 1', actual: '0' });
-  }
+  const where = (e: TraceEvent): string => (e.kind === 'note' ? e.text : `frame ${e.frames.join(',')}`);
+  out.push(...judgeCounter(v.counter, prev ? { value: prev.value, where: where(prev.event) } : undefined, {
+    key: kind === 'mtk' ? 'msk' : 'muk', freshTs: run.profile.retransmission.freshTs, bytes: event.bytes,
+    ...(retxOf ? { retransmissionOf: { bytes: retxOf.event.bytes, where: where(retxOf.event) } } : {}),
+  }));
   if (!prev || v.counter > prev.value) run.counters.set(space, { value: v.counter, event });
   if (kind === 'msk' && v.rand && v.keyIds.mskId) {
     const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
     const seen = run.randByMsk.get(key);
-    if (seen) {
-      const ok = seen.rand.equals(v.rand);
-      out.push(ok ? { check: 'mikey.rand-per-msk', ok, message: `same RAND as the earlier delivery of MSK ${key}` }
-        : { check: 'mikey.rand-per-msk', ok, message: 'every delivery of one MSK carries the same RAND: MTK keys derive from (MSK, RAND) (reference §5.3, O15)', expected: seen.rand.toString('hex'), actual: v.rand.toString('hex') });
-    } else run.randByMsk.set(key, { rand: v.rand, event });
-  }
-  if (kind === 'mtk' && v.keyIds.mtkId && run.step.params.mtkId === 'increasing') {
-    const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
-    const before = run.mtkIds.get(key);
-    const value = BigInt(`0x${v.keyIds.mtkId.toString('hex') || '0'}`);
-    if (!before) out.push({ check: 'mikey.mtk-id', ok: false, message: 'an earlier MTK message of this MSK to compare with', expected: 'an earlier MTK message', actual: 'none' });
-    else {
-      const ok = value > before.value;
-      out.push(ok ? { check: 'mikey.mtk-id', ok, message: `MTK ID ${value} > ${before.value}` }
-        : { check: 'mikey.mtk-id', ok, message: 'MTK ID strictly increasing under one MSK (reference §6.2, O21)', expected: `> ${before.value} (frame ${before.event.frames.join(',')})`, actual: value.toString() });
-    }
+    out.push(...judgeRandPerMsk(v.rand, seen ? { rand: seen.rand, where: where(seen.event) } : undefined, key));
+    if (!seen) run.randByMsk.set(key, { rand: v.rand, event });
   }
   if (kind === 'mtk' && v.keyIds.mtkId) {
     const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
     const value = BigInt(`0x${v.keyIds.mtkId.toString('hex') || '0'}`);
     const before = run.mtkIds.get(key);
+    // A step that expects a new MTK (after an MTK update) wants a higher ID; any other sees repeats too.
+    const newMtk = run.step.params.mtkId === 'increasing';
+    if (newMtk || before) out.push(...judgeMtkId(value, before ? { value: before.value, where: where(before.event) } : undefined, { newMtk }));
     if (!before || value > before.value) run.mtkIds.set(key, { value, event });
   }
   return out;
@@ -356,7 +337,7 @@ export const expectSilence: StepHandler = async (run, p) => {
   // A copy of `of` may cross the tester's ACK in flight: the SUT sent it before the ACK reached it. One
   // such copy arriving within one retransmission interval plus T_ack of the window start is tolerated (and
   // noted); any further copy, or a later one, breaks the silence (O18: retransmission stops after the ACK).
-  const graceUntil = start.time + run.profile.retransmission.intervalMs + run.profile.timers.ackMs;
+  const graceUntil = start.time + ackCrossingMs(run.profile);
   let tolerated: TraceEvent | undefined;
   const breaksAfterGrace = (e: TraceEvent): boolean => {
     if (!breaks(e)) return false;

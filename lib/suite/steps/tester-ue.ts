@@ -7,7 +7,7 @@ import { DigestAlgorithmError, DigestClientError, type DigestClientFaults } from
 import { TesterUe } from '../../peers/index.ts';
 import { HarnessError } from '../errors.ts';
 import { evidence, missedDeadline, named, note, remember, waitMs, windowMs, type CaseRun, type StepHandler } from '../context.ts';
-import { starvationMeter } from '../loop-monitor.ts';
+import { windowClock } from '../loop-monitor.ts';
 import { digestChallengeOf, verifyAuthenticationInfo, verifyChallenge, verifyMskResponseBody } from '../verify/http.ts';
 import { recordChecks } from './record.ts';
 
@@ -62,8 +62,9 @@ export const httpRequest: StepHandler = async (run, p) => {
     const original = named(run, p.replay);
     if (!original.exchange) throw new HarnessError(`'${p.replay}' is not an HTTP request`);
     note(run, `replaying the octets of request '${p.replay}' (same nonce, same nc; RFC 2617 §3.2.2)`);
-    const exchangeMeter = starvationMeter();
-    const exchange = await ue.exchange(original.exchange.raw, timeout, run.signal);
+    const clock = windowClock(timeout);
+    const exchangeMeter = clock.meter;
+    const exchange = await ue.exchange(original.exchange.raw, timeout, run.signal, clock.extend);
     const entry = remember(run, p.as, { ...original, events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter });
     run.last.request = entry;
     return;
@@ -118,15 +119,17 @@ export const httpRequest: StepHandler = async (run, p) => {
     authorization = fault === 'bad-response' ? TesterUe.withResponse(auth, flipHexDigit(auth.credentials.response)) : auth.header;
     if (fault !== 'none') note(run, `deliberate fault: ${fault}`);
     const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization });
-    const exchangeMeter = starvationMeter();
-    const exchange = await ue.exchange(raw, timeout, run.signal);
+    const clock = windowClock(timeout);
+    const exchangeMeter = clock.meter;
+    const exchange = await ue.exchange(raw, timeout, run.signal, clock.extend);
     run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter, keys, authorization, password });
     run.last.requestedKeys = keys;
     return;
   }
   const raw = ue.buildRequest(target, body, { contentType: p.contentType });
-  const exchangeMeter = starvationMeter();
-  const exchange = await ue.exchange(raw, timeout, run.signal);
+  const clock = windowClock(timeout);
+  const exchangeMeter = clock.meter;
+  const exchange = await ue.exchange(raw, timeout, run.signal, clock.extend);
   run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter, keys, password });
   run.last.requestedKeys = keys;
 };
