@@ -155,8 +155,9 @@ test('MTK update: MAC under the MSK learnt from the MSK message; a lower MTK ID,
     const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
     c.advance(5).ack(m.bytes);
     c.advance(500).mtk({ counter: 1, mskId: 0x00010001, mtkId: 1, msk: MSK, mskRand: RAND });
-    c.advance(500).mtk({ counter: 2, mskId: 0x00010001, mtkId: 2, msk: MSK, mskRand: RAND });
-    c.advance(500).mtk({ counter: 3, mskId: 0x00010001, mtkId: 2, msk: MSK, mskRand: RAND }); // MTK 2 sent again
+    const mtk2 = randomBytes(16);
+    c.advance(500).mtk({ counter: 2, mskId: 0x00010001, mtkId: 2, msk: MSK, mskRand: RAND, mtk: mtk2 });
+    c.advance(500).mtk({ counter: 3, mskId: 0x00010001, mtkId: 2, msk: MSK, mskRand: RAND, mtk: mtk2 }); // MTK 2 sent again
     c.advance(1000);
   });
   expect(good.verdict).toBe('PASS');
@@ -263,4 +264,108 @@ test('O19: a MIKEY error message answering a bad-MAC MSK message is allowed with
   const mskOnly = await judge(build, { profile: p });
   expect(fails(mskOnly).map((f) => f.check)).not.toContain('mikey.error-message');
   expect(mskOnly.checks['mikey.error-message']?.PASS).toBe(1);
+});
+
+// ---- one judge, blame on the right side (captures between two devices) ------------------------------
+
+const failsBy = (r: AnalysisResult) => r.procedures.flatMap((p) => p.findings.filter((f) => f.verdict === 'FAIL').map((f) => `${f.blame ?? '-'}:${f.check}`)).sort();
+
+test('a UE rightly ignoring a trigger with a bad MAC or a replayed counter is not blamed: the BM-SC is', async () => {
+  const badMac = await judge((c) => {
+    c.trigger({ counter: 1, badMac: true });
+    c.advance(5000);
+  });
+  expect(failsBy(badMac)).toEqual(['bmsc:mikey.mac', 'bmsc:retransmission.count']);
+
+  const replayed = await judge((c) => {
+    const m = c.msk({ counter: 9, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(1000).trigger({ counter: 9 });
+    c.advance(5000);
+  });
+  expect(failsBy(replayed)).toEqual(['bmsc:mikey.counter', 'bmsc:retransmission.count']);
+
+  // a UE that starts a pull on the bad trigger is the one at fault
+  const pulled = await judge((c) => {
+    c.trigger({ counter: 1, badMac: true });
+    c.advance(50).mskRequest({ mskIds: [0x00010001] });
+    c.advance(5000);
+  });
+  expect(failsBy(pulled)).toContain('ue:pull.request');
+});
+
+test('MSK messages with NULL encryption: the BM-SC FAILs, the UE that discards them does not', async () => {
+  const r = await judge((c) => {
+    c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND, nullEncryption: true });
+    c.advance(5000);
+  });
+  const fails = failsBy(r);
+  expect(fails).toContain('bmsc:mikey.encr-alg');
+  expect(fails.filter((f) => f.startsWith('ue:'))).toEqual([]);
+});
+
+test('the 200 OK with the MSK in clear fails msk-response.no-key, blamed on the BM-SC', async () => {
+  const clean = await judge((c) => {
+    c.mskRequest({ mskIds: [0x00010001] });
+    const m = c.advance(20).msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(2000);
+  });
+  expect(failsBy(clean)).toEqual([]);
+  expect(clean.checks['msk-response.no-key']!.PASS).toBe(1);
+  const leak = await judge((c) => {
+    c.mskRequest({ mskIds: [0x00010001], okBodyExtra: `<!-- ${MSK.toString('hex')} -->` });
+    const m = c.advance(20).msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(2000);
+  });
+  expect(failsBy(leak)).toContain('bmsc:msk-response.no-key');
+});
+
+test('the UE\'s Digest is judged as live: nc on a reused nonce, uri without the query, qop=auth where auth-int is required', async () => {
+  const grant = (c: SyntheticCapture, counter: number) => {
+    const m = c.advance(20).msk({ counter, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(m.bytes);
+    c.advance(2000);
+  };
+  const reusedOk = await judge((c) => {
+    const { nonce } = c.mskRequest({ mskIds: [0x00010001] });
+    grant(c, 1);
+    c.mskRequest({ mskIds: [0x00010001], reuse: { nonce, nc: '00000002' } });
+    grant(c, 2);
+  });
+  expect(failsBy(reusedOk)).toEqual([]);
+  const ncStuck = await judge((c) => {
+    const { nonce } = c.mskRequest({ mskIds: [0x00010001] });
+    grant(c, 1);
+    c.mskRequest({ mskIds: [0x00010001], reuse: { nonce, nc: '00000001' } });
+    grant(c, 2);
+  });
+  expect(failsBy(ncStuck)).toEqual(['ue:digest.nc']);
+
+  const noQuery = await judge((c) => {
+    c.mskRequest({ mskIds: [0x00010001], digestUri: profile().http.path });
+    grant(c, 1);
+  });
+  expect(failsBy(noQuery)).toContain('ue:digest.uri');
+
+  const p = profile();
+  p.http.qop = 'auth-int';
+  const weakQop = await judge((c) => {
+    c.mskRequest({ mskIds: [0x00010001], offerQop: ['auth', 'auth-int'], useQop: 'auth' });
+    grant(c, 1);
+  }, { profile: p });
+  expect(failsBy(weakQop)).toContain('ue:digest.qop');
+});
+
+test('one MSK delivered twice with different RANDs fails mikey.rand-per-msk, as live', async () => {
+  const r = await judge((c) => {
+    const a = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(5).ack(a.bytes);
+    c.advance(2000);
+    const b = c.msk({ counter: 2, mskId: 0x00010001, msk: MSK, rand: randomBytes(16) });
+    c.advance(5).ack(b.bytes);
+    c.advance(2000);
+  });
+  expect(failsBy(r)).toEqual(['bmsc:mikey.rand-per-msk']);
 });

@@ -9,11 +9,12 @@
 //   msk-push       unsolicited MSK message (+ retransmissions) -> ACK iff V=1 (6.3.2.1)
 //   solicited-pull trigger (key IDs 0) -> ACK iff V=1 -> the UE's MSK request within T_pull (6.3.2.1)
 //   mtk-update     MTK messages under one MSK, V=0, no UDP back from the UE within the silence window (6.3.3)
-import { computeResponse, digestEquals, parseChallenges, parseCredentials, type DigestCredentials } from '../../digest/index.ts';
+import { parseChallenges, parseCredentials, type DigestChallenge, type DigestCredentials } from '../../digest/index.ts';
 import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mbms/index.ts';
 import { findPayload, type KeyIds } from '../../mikey/index.ts';
 import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
 import { header, verifyAuthenticationInfo } from '../verify/http.ts';
+import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
 import type { Finding, Verdict } from '../verdict.ts';
@@ -71,6 +72,8 @@ interface RequestProcedure {
   authorised?: HttpRequestEvent;
   credentials?: DigestCredentials;
   challengeNonce?: string;
+  /** The challenge of the 401, parsed (what the credentials are judged against). */
+  challengeParsed?: DigestChallenge;
   challenge?: HttpResponseEvent;
   ok?: HttpResponseEvent;
   /** MSK IDs the 200 OK grants (per-MSK status success), when the body could be read. */
@@ -129,6 +132,9 @@ export class OfflineAnalyzer implements EventConsumer {
   #msks = new Map<string, { key: Buffer; rand?: Buffer }>();
   /** The RAND of each MSK's first delivery (mikey.rand-per-msk), the most recent MEMORY_CAP MSKs. */
   #randByMsk = new Map<string, { rand: Buffer; where: string }>();
+  /** Challenges seen, by nonce, and how often each UE used each nonce (digest.nc): the last MEMORY_CAP. */
+  #challengeByNonce = new Map<string, DigestChallenge>();
+  #nonceUses = new Map<string, number>();
   #btidByEndpoint = new Map<string, string>();
   #btidByAddress = new Map<string, string>();
 
@@ -287,6 +293,9 @@ export class OfflineAnalyzer implements EventConsumer {
       r.instance.ue = btid;
       this.#btidByAddress.set(address, btid);
     } else r.instance.ue ??= address;
+    // The request itself: request line, header fields and body shape (verify/http-request.ts)
+    for (const c of judgeRequestHeaders(this.#profile, req)) this.#outcome(r.instance, c, [req]);
+    for (const c of judgeRequestBody(this.#profile, req).checks) this.#outcome(r.instance, c, [req]);
     if (authorization === undefined) return;
 
     r.state = 'authorised';
@@ -296,7 +305,7 @@ export class OfflineAnalyzer implements EventConsumer {
     try {
       credentials = parseCredentials(authorization);
     } catch (e) {
-      r.instance.fail('digest.response', 'the Authorization header is Digest credentials (RFC 2617 §3.2.2)', 'Digest credentials', (e as Error).message, [req]);
+      r.instance.fail('digest.authorization', 'the Authorization header is Digest credentials (RFC 2617 §3.2.2)', 'Digest credentials', (e as Error).message, [req]);
       return;
     }
     r.credentials = credentials;
@@ -305,20 +314,19 @@ export class OfflineAnalyzer implements EventConsumer {
       else r.instance.fail('digest.nonce', 'the authorised POST answers the nonce of the 401 challenge (RFC 2617 §3.2.2)', r.challengeNonce, credentials.nonce, [r.challenge, req]);
     }
     const ue = this.#ueByBtid(credentials.username);
-    if (!ue?.ksNaf) {
-      r.instance.inconc('digest.response', `no Ks_NAF for B-TID ${credentials.username} in the keys file: the Digest response cannot be recomputed`, [req]);
-      return;
-    }
-    try {
-      const { response } = computeResponse({
-        algorithm: credentials.algorithm, username: credentials.username, realm: credentials.realm, password: digestPassword(ue.ksNaf),
-        nonce: credentials.nonce, cnonce: credentials.cnonce, nc: credentials.nc, qop: credentials.qop, method: req.method, uri: credentials.uri, body: req.body,
-      });
-      if (digestEquals(response, credentials.response)) r.instance.pass('digest.response', `Digest response verifies with base64(Ks_NAF) over the exact body (qop=${credentials.qop ?? 'none'})`, [req]);
-      else r.instance.fail('digest.response', 'Digest response recomputed from Ks_NAF, nonce, nc, cnonce, method, uri and the body (RFC 2617 §3.2.2.1)', response, credentials.response, [req]);
-    } catch (e) {
-      r.instance.fail('digest.response', 'the credentials can be recomputed (algorithm, qop)', 'supported algorithm and directives', (e as Error).message, [req]);
-    }
+    if (!ue?.ksNaf) r.instance.inconc('digest.response', `no Ks_NAF for B-TID ${credentials.username} in the keys file: the Digest response cannot be recomputed`, [req]);
+    // The challenge this nonce came with, when the capture holds it; else a nonce of an earlier session
+    // (preemptive reuse): judged against what the profile challenges with, nc and opaque not judged.
+    const seen = this.#challengeByNonce.get(credentials.nonce);
+    const challenge: DigestChallenge = seen ?? { realm: credentials.realm, nonce: credentials.nonce, qop: [this.#profile.http.qop], algorithm: this.#profile.http.algorithm, extra: {} };
+    const usesKey = `${credentials.username}|${credentials.nonce}`;
+    const earlierUses = this.#nonceUses.get(usesKey) ?? 0;
+    const checks = judgeCredentials(req, credentials, {
+      profile: this.#profile, challenge, foreign: seen === undefined, earlierUses,
+      ...(ue?.ksNaf ? { password: digestPassword(ue.ksNaf) } : {}),
+    });
+    for (const c of checks) this.#outcome(r.instance, c, [r.challenge, req]);
+    this.#remember(this.#nonceUses, usesKey, earlierUses + 1);
   }
 
   #onHttpResponse(res: HttpResponseEvent): void {
@@ -333,10 +341,12 @@ export class OfflineAnalyzer implements EventConsumer {
       r.challenge = res;
       r.deadline = res.time + this.#profile.timers.httpMs;
       try {
-        r.challengeNonce = parseChallenges(header(res.headers, 'www-authenticate') ?? '')[0]?.nonce;
+        r.challengeParsed = parseChallenges(header(res.headers, 'www-authenticate') ?? '')[0];
       } catch {
-        r.challengeNonce = undefined;
+        r.challengeParsed = undefined;
       }
+      r.challengeNonce = r.challengeParsed?.nonce;
+      if (r.challengeParsed) this.#remember(this.#challengeByNonce, r.challengeParsed.nonce, r.challengeParsed);
       return;
     }
     if (res.status !== 200) {

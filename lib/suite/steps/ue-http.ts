@@ -14,15 +14,12 @@ import { ioTurn, windowClock } from '../loop-monitor.ts';
 import type { HttpRequestEvent } from '../trace-types.ts';
 import type { CheckOutcome } from '../verify/mikey.ts';
 import type { Evidence } from '../verdict.ts';
+import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { testerBmsc, ueState } from './ue-state.ts';
 
 const header = (headers: readonly [string, string][], name: string): string | undefined =>
   headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
 
-/** Product tokens of a User-Agent value (RFC 9110 §10.1.5): product[/version], comments in parentheses skipped. */
-export function productTokens(userAgent: string): string[] {
-  return userAgent.replace(/\([^)]*\)/g, ' ').split(/[\s;,]+/).filter(Boolean).map((p) => p.split('/')[0]!.toLowerCase());
-}
 
 /** Passing checks of one request in one PASS finding, each failure a FAIL finding of its own (expected vs actual). */
 function recordRequestChecks(run: CaseRun, what: string, checks: readonly CheckOutcome[], ev: Evidence): void {
@@ -40,50 +37,9 @@ interface RequestExpectation {
   body?: 'msk-request' | 'any';
 }
 
-/** Request line and header fields of an MSK request (reference §2.2, A-U1). */
-function headerChecks(run: CaseRun, req: HttpRequestEvent): CheckOutcome[] {
-  const http = run.profile.http;
-  const out: CheckOutcome[] = [];
-  const target = mskRequestTarget(run.profile);
-  out.push(req.method === 'POST'
-    ? { check: 'http.method', ok: true, message: 'method POST' }
-    : { check: 'http.method', ok: false, message: 'the MSK request is a POST (reference §2.2)', expected: 'POST', actual: req.method });
-  out.push(req.target === target
-    ? { check: 'http.uri', ok: true, message: `Request-URI ${req.target}` }
-    : { check: 'http.uri', ok: false, message: 'the Request-URI is the profile\'s MSK request URI (O2)', expected: target, actual: req.target });
-  const type = header(req.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
-  out.push(type === http.requestContentType.toLowerCase()
-    ? { check: 'http.content-type', ok: true, message: `Content-Type ${type}` }
-    : { check: 'http.content-type', ok: false, message: 'the body has the MSK request media type (reference §2.1)', expected: http.requestContentType, actual: type ?? 'absent' });
-  const ua = header(req.headers, 'user-agent');
-  const token = http.userAgentToken.toLowerCase();
-  out.push(ua !== undefined && productTokens(ua).includes(token)
-    ? { check: 'http.user-agent', ok: true, message: `User-Agent "${ua}" carries ${http.userAgentToken}` }
-    : { check: 'http.user-agent', ok: false, message: `User-Agent carries the product token ${http.userAgentToken} (TS 24.109 Annex B.3)`, expected: `a product token ${http.userAgentToken}`, actual: ua ?? 'no User-Agent' });
-  return out;
-}
-
-/** The MSK request body (reference §2.3, O3): parses, lists keys, of domains the UE takes part in. */
-function bodyChecks(run: CaseRun, req: HttpRequestEvent, knownDomains: readonly Buffer[]): { checks: CheckOutcome[]; keys: MskRequestEntry[] } {
-  let keys: MskRequestEntry[];
-  try {
-    keys = parseMskRequestBody(req.body, run.profile);
-  } catch (e) {
-    return { checks: [{ check: 'http.body', ok: false, message: 'the body is an MSK request of the profile shape (O3)', expected: `<${run.profile.xml.requestRoot}> with key domain and MSK ID elements`, actual: (e as Error).message }], keys: [] };
-  }
-  const checks: CheckOutcome[] = [];
-  if (keys.length === 0) checks.push({ check: 'http.body', ok: false, message: 'the MSK request names at least one MSK', expected: '>= 1 (Key Domain ID, MSK ID)', actual: 0 });
-  else checks.push({ check: 'http.body', ok: true, message: `MSK request for ${keys.map((k) => `${k.keyDomainId.toString('hex')}/${k.mskId.toString(16).padStart(8, '0')}`).join(', ')}` });
-  const foreign = keys.filter((k) => !knownDomains.some((d) => d.equals(k.keyDomainId)));
-  if (foreign.length > 0) {
-    checks.push({ check: 'http.body.key-domain', ok: false, message: 'the requested MSKs belong to a Key Domain of the UE\'s services or of the keys the BM-SC sent (S-U1, O20)', expected: knownDomains.map((d) => d.toString('hex')), actual: foreign.map((k) => k.keyDomainId.toString('hex')) });
-  }
-  return { checks, keys };
-}
-
 /**
- * Digest credentials of a request (RFC 2617 §3.2.2; reference §3, A-U1): every directive against the
- * tester's challenge, and the response recomputed with lib/digest computeResponse from base64(Ks_NAF).
+ * Digest credentials of a request (verify/http-request.ts judgeCredentials): against the tester's
+ * challenge of that nonce, the nc this UE owes, and the response recomputed from base64(Ks_NAF).
  */
 function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectation): { checks: CheckOutcome[]; credentials?: DigestCredentials } {
   const bmsc = testerBmsc(run);
@@ -101,18 +57,7 @@ function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectati
     checks.push({ check: 'digest.authorization', ok: false, message: 'Authorization is Digest credentials (RFC 7616 §3.4)', expected: 'Digest username=..., realm=..., nonce=..., uri=..., response=...', actual: `${(e as Error).message}: ${value}` });
     return { checks };
   }
-  const identity = run.session.identity;
   const btid = exp.btid ?? 'same';
-  if (btid === 'same') {
-    checks.push(c.username === identity.btid
-      ? { check: 'digest.username', ok: true, message: `username is the B-TID ${c.username}` }
-      : { check: 'digest.username', ok: false, message: 'username is the provisioned B-TID (reference §3.3)', expected: identity.btid, actual: c.username });
-  } else {
-    checks.push(c.username !== identity.btid
-      ? { check: 'digest.username', ok: true, message: `a new B-TID ${c.username} after re-bootstrapping` }
-      : { check: 'digest.username', ok: false, message: 'after a 401 without stale the UE re-bootstraps: a new B-TID (reference §7.2 A-U5)', expected: `a B-TID other than ${identity.btid}`, actual: c.username });
-  }
-
   // Which nonce: the latest challenge, the latest nextnonce, or any nonce the tester issued.
   const issued = bmsc.nonceRecord(c.nonce);
   if (exp.nonce) {
@@ -129,70 +74,17 @@ function digestChecks(run: CaseRun, req: HttpRequestEvent, exp: RequestExpectati
       });
   }
   // A nonce this tester did not issue in this case: a UE that keeps nonces across sessions answers
-  // preemptively with one from an earlier exchange (RFC 2617 §3.2.3 allows reuse). Its directives are judged
-  // against what this BM-SC would have challenged (realm, qop, algorithm of the profile); how often it was used
-  // before (nc) and its opaque cannot be known here. A correct digest on it is answered stale=TRUE.
+  // preemptively with one from an earlier exchange; judged against what this BM-SC would have challenged.
   const foreign = !issued && !exp.nonce;
   if (foreign) note(run, `the credentials use nonce ${c.nonce}, which this BM-SC did not issue in this case (preemptive, from an earlier session)`);
   const challenge: DigestChallenge = issued?.challenge ?? (foreign ? profileChallenge(run, c.nonce) : bmsc.latestChallenge?.challenge ?? profileChallenge(run, c.nonce));
-  checks.push(c.realm === challenge.realm
-    ? { check: 'digest.realm', ok: true, message: `realm "${c.realm}" copied verbatim` }
-    : { check: 'digest.realm', ok: false, message: 'realm is the challenged realm copied verbatim (RFC 2617 §3.2.2, TS 24.109 §5.2)', expected: challenge.realm, actual: c.realm });
-  checks.push(c.uri === req.target
-    ? { check: 'digest.uri', ok: true, message: `uri equals the Request-URI ${req.target}` }
-    : { check: 'digest.uri', ok: false, message: 'the uri directive equals the Request-URI (RFC 2617 §3.2.2.5)', expected: req.target, actual: c.uri });
-  if (challenge.opaque !== undefined && !foreign) {
-    checks.push(c.opaque === challenge.opaque
-      ? { check: 'digest.opaque', ok: true, message: 'opaque echoed' }
-      : { check: 'digest.opaque', ok: false, message: 'opaque is returned unchanged (RFC 2617 §3.2.2)', expected: challenge.opaque, actual: c.opaque ?? 'absent' });
-  }
-  const challengeAlg = normalizeAlgorithm(challenge.algorithm) ?? 'MD5';
-  const usedAlg = normalizeAlgorithm(c.algorithm) ?? (c.algorithm === undefined ? 'MD5' : c.algorithm);
-  checks.push(usedAlg === challengeAlg
-    ? { check: 'digest.algorithm', ok: true, message: `algorithm ${usedAlg}` }
-    : { check: 'digest.algorithm', ok: false, message: 'the algorithm of the challenge (RFC 2617 §3.2.2; absent = MD5)', expected: challengeAlg, actual: c.algorithm ?? 'absent (MD5)' });
-  const offered = challenge.qop ?? [];
-  const profileQop = run.profile.http.qop;
-  if (offered.length === 0) {
-    checks.push(c.qop === undefined && c.cnonce === undefined && c.nc === undefined
-      ? { check: 'digest.qop', ok: true, message: 'no qop offered, none used' }
-      : { check: 'digest.qop', ok: false, message: 'without qop-options no qop, cnonce or nc (RFC 2617 §3.2.2)', expected: 'no qop/cnonce/nc', actual: { qop: c.qop, cnonce: c.cnonce, nc: c.nc } });
-  } else {
-    const want = offered.includes(profileQop) ? profileQop : undefined;
-    const ok = c.qop !== undefined && offered.includes(c.qop) && (want === undefined || c.qop === want);
-    checks.push(ok
-      ? { check: 'digest.qop', ok, message: `qop=${c.qop}` }
-      : { check: 'digest.qop', ok, message: `qop is one of the offered options, the profile's ${profileQop} when offered (RFC 2617 §3.2.2, O5)`, expected: want ?? offered, actual: c.qop ?? 'absent' });
-    checks.push(c.cnonce
-      ? { check: 'digest.cnonce', ok: true, message: 'cnonce present' }
-      : { check: 'digest.cnonce', ok: false, message: 'cnonce is sent with qop (RFC 2617 §3.2.2)', expected: 'a cnonce', actual: 'absent' });
-    const uses = state.nonceUses.get(c.nonce) ?? 0;
-    const wantNc = exp.nc ?? uses + 1;
-    const ncText = wantNc.toString(16).padStart(8, '0');
-    if (foreign && exp.nc === undefined) {
-      checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) > 0
-        ? { check: 'digest.nc', ok: true, message: `nc=${c.nc} (earlier uses of this nonce unknown)` }
-        : { check: 'digest.nc', ok: false, message: 'nc is 8 hex digits counting from 00000001 (RFC 2617 §3.2.2)', expected: '00000001 or more', actual: c.nc ?? 'absent' });
-    } else {
-      checks.push(c.nc !== undefined && /^[0-9a-fA-F]{8}$/.test(c.nc) && parseInt(c.nc, 16) === wantNc
-        ? { check: 'digest.nc', ok: true, message: `nc=${c.nc}` }
-        : { check: 'digest.nc', ok: false, message: `nc counts the requests sent with this nonce, ${ncText} here (RFC 2617 §3.2.2)`, expected: ncText, actual: c.nc ?? 'absent' });
-    }
-  }
+  checks.push(...judgeCredentials(req, c, {
+    profile: run.profile, challenge, foreign, earlierUses: state.nonceUses.get(c.nonce) ?? 0,
+    ...(exp.nc !== undefined ? { nc: exp.nc } : {}),
+    username: { btid: run.session.identity.btid, mode: btid },
+    ...(btid === 'same' ? { password: bmsc.password } : {}),
+  }));
   state.nonceUses.set(c.nonce, (state.nonceUses.get(c.nonce) ?? 0) + 1);
-  if (btid === 'same') {
-    try {
-      const expected = computeResponse({
-        algorithm: c.algorithm, username: c.username, realm: c.realm, password: bmsc.password, nonce: c.nonce, cnonce: c.cnonce,
-        nc: c.nc, qop: c.qop, method: req.method, uri: c.uri, body: req.body,
-      });
-      checks.push(digestEquals(expected.response, c.response)
-        ? { check: 'digest.response', ok: true, message: `response ${c.response} recomputed with base64(Ks_NAF)${c.qop === 'auth-int' ? ' over the body' : ''}` }
-        : { check: 'digest.response', ok: false, message: 'response = KD(H(A1), nonce:nc:cnonce:qop:H(A2)) with password base64(Ks_NAF) (RFC 2617 §3.2.2.1, reference §3.1)', expected: expected.response, actual: c.response });
-    } catch (e) {
-      checks.push({ check: 'digest.response', ok: false, message: 'the directives allow the response to be recomputed (RFC 2617 §3.2.2)', expected: 'qop with cnonce and nc', actual: (e as Error).message });
-    }
-  }
   return { checks, credentials: c };
 }
 
@@ -248,11 +140,11 @@ export const expectHttpRequest: StepHandler = async (run, p) => {
   }
   const req = pending.event;
   const checks: CheckOutcome[] = [];
-  if (exp.headers) checks.push(...headerChecks(run, req));
+  if (exp.headers) checks.push(...judgeRequestHeaders(run.profile, req));
   let keys: MskRequestEntry[] = [];
   const knownDomains = [...bmsc.composer.knownKeyDomains()];
   if (exp.body === 'msk-request') {
-    const b = bodyChecks(run, req, knownDomains);
+    const b = judgeRequestBody(run.profile, req, knownDomains);
     checks.push(...b.checks);
     keys = b.keys;
   } else {

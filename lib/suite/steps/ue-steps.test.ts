@@ -18,7 +18,8 @@ import { LiveTrace } from '../../trace/index.ts';
 import type { CaseRun } from '../context.ts';
 import type { CaseDef, StepDef } from '../loader.ts';
 import { VerdictTracker } from '../verdict.ts';
-import { expectHttpRequest, productTokens, respondHttp } from './ue-http.ts';
+import { expectHttpRequest, respondHttp } from './ue-http.ts';
+import { productTokens } from '../verify/http-request.ts';
 import { sendMikey } from './ue-mikey.ts';
 
 const BTID = 'ue-steps-test@bsf.mbms-conform.invalid';
