@@ -6,7 +6,7 @@ import type { TestInfo } from '@playwright/test';
 import * as allure from 'allure-js-commons';
 import { ladderSvg } from './ladder.ts';
 import { digestWorksheet, failingEventIds, failureDocuments, failuresText, hasDigest, mikeyDocuments, mikeyDocumentsText } from './evidence.ts';
-import { mapVerdict, type AllureStatus } from '../suite/index.ts';
+import { findingTitle, mapVerdict, type AllureStatus, type Role } from '../suite/index.ts';
 import { allure2Categories, EPIC, LABEL, parentSuiteForRole, verdictMessage, verdictReason } from './status.ts';
 import type { CaseResult, RunInfo, Verdict } from './types.ts';
 import { VERDICTS } from './types.ts';
@@ -172,9 +172,9 @@ function stringify(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
-function findingDetails(f: { check: string; message: string; expected?: unknown; actual?: unknown }): { message: string; expected?: string; actual?: string } {
+function findingDetails(f: { check: string; message: string; blame?: Role; expected?: unknown; actual?: unknown }): { message: string; expected?: string; actual?: string } {
   return {
-    message: `${f.check}: ${f.message}`,
+    message: findingTitle(f),
     ...(f.expected !== undefined ? { expected: stringify(f.expected) } : {}),
     ...(f.actual !== undefined ? { actual: stringify(f.actual) } : {}),
   };

@@ -15,11 +15,16 @@ import { packageVersion } from './version.ts';
 import { reportedReason, type ReportVerdict, type ReportedCase } from './run-plan.ts';
 import type { RunInfo, SutRole } from './types.ts';
 
+const headlineBlame = (c: Pick<ReportedCase, 'verdict' | 'findings'>): SutRole | undefined =>
+  c.verdict === 'PASS' ? undefined : c.findings.find((f) => f.verdict === c.verdict)?.blame;
+
 export const CERTIFICATION_FORMAT = 'mbms-conform-certification/1';
 
 export interface CertificationCase {
   id: string; role: SutRole; clause: string; procedure: string; title: string; requirement: string;
   mandatory: boolean; severity: string; verdict: ReportVerdict; reason: string;
+  /** The side whose behaviour the headline finding judges (rules.ts), when it judges a device. */
+  blame?: SutRole;
   sut: string; faults?: string[];
   startedAt: string; durationMs: number;
   pcap?: { file: string; bytes: number; sha256: string };
@@ -86,6 +91,7 @@ export function buildCertification(cases: readonly ReportedCase[], runInfo?: Run
       return {
         id: c.id, role: c.role, clause: c.clause, procedure: c.procedure, title: c.title, requirement: c.requirement,
         mandatory: c.mandatory, severity: c.severity, verdict: c.verdict, reason: reportedReason(c),
+        ...(headlineBlame(c) ? { blame: headlineBlame(c) } : {}),
         sut: c.sut.name, ...(c.sut.faults?.length ? { faults: c.sut.faults } : {}),
         startedAt: new Date(c.startedAt).toISOString(), durationMs: Math.round(c.durationMs * 1000) / 1000,
         ...(pcap ? { pcap } : {}),

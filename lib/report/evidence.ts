@@ -1,6 +1,7 @@
 // The evidence documents attached to each case: decoded MIKEY messages with the verdicts of the
 // checks that looked at them (MAC, decryption, ...), the HTTP Digest worksheet of the exchange,
 // and expected versus actual of every failure. Plain data, serialized as JSON and as text.
+import { SIDE_NAMES, type Role } from '../suite/verdict.ts';
 import { toReportJson } from './redact.ts';
 import type { CaseResult, Finding, HttpRequestEvent, HttpResponseEvent, TraceEvent } from './types.ts';
 import { mikeyKind } from './ladder.ts';
@@ -116,7 +117,7 @@ export function hasDigest(doc: DigestWorksheetDocument): boolean {
 }
 
 export interface FailureDocument {
-  verdict: string; check: string; message: string; step?: number;
+  verdict: string; check: string; blame?: Role; message: string; step?: number;
   expected: unknown; actual: unknown; evidence: { events: number[]; frames: number[] };
 }
 
@@ -124,14 +125,14 @@ export interface FailureDocument {
 export function failureDocuments(result: CaseResult, opts: { allowSecrets?: boolean } = {}): FailureDocument[] {
   const all = [...result.findings, ...result.steps.flatMap((s) => s.findings)].filter((f, i, a) => a.indexOf(f) === i);
   return all.filter((f) => f.verdict === 'FAIL' || f.verdict === 'ERROR' || f.verdict === 'INCONC').map((f) => ({
-    verdict: f.verdict, check: f.check, message: f.message, ...(f.step !== undefined ? { step: f.step } : {}),
+    verdict: f.verdict, check: f.check, ...(f.blame ? { blame: f.blame } : {}), message: f.message, ...(f.step !== undefined ? { step: f.step } : {}),
     expected: toReportJson(f.expected, opts) ?? null, actual: toReportJson(f.actual, opts) ?? null, evidence: f.evidence,
   }));
 }
 
 export function failuresText(docs: FailureDocument[]): string {
   return docs.map((d) => [
-    `${d.verdict} ${d.check}${d.step !== undefined ? ` (step ${d.step})` : ''}: ${d.message}`,
+    `${d.verdict} ${d.blame ? `[${SIDE_NAMES[d.blame]}] ` : ''}${d.check}${d.step !== undefined ? ` (step ${d.step})` : ''}: ${d.message}`,
     `  expected: ${JSON.stringify(d.expected)}`,
     `  actual:   ${JSON.stringify(d.actual)}`,
     `  evidence: events ${d.evidence.events.join(',') || '-'}; pcap frames ${d.evidence.frames.join(',') || '-'}`,

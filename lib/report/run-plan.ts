@@ -6,6 +6,7 @@
 // interrupted run can never read as a complete one.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findingTitle } from '../suite/verdict.ts';
 import type { CaseResult, Finding, SutRole, Verdict } from './types.ts';
 
 export const RUN_PLAN_FORMAT = 'mbms-conform-run-plan/1';
@@ -127,5 +128,5 @@ export function completeWithPlan(judged: readonly CaseResult[], plans: readonly 
 /** The headline reason of a reported case: its first finding with its verdict, else its note. */
 export function reportedReason(c: Pick<ReportedCase, 'verdict' | 'findings' | 'note'>): string {
   const first = c.findings.find((f: Finding) => f.verdict === c.verdict);
-  return first ? `${first.check}: ${first.message}` : c.note ?? '';
+  return first ? findingTitle(first) : c.note ?? '';
 }

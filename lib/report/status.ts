@@ -1,7 +1,7 @@
 // How a verdict (DESIGN.md "Verdicts", ETSI style) shows in the report: labels, status messages and
 // categories. The verdict -> Playwright/Allure status table itself lives in one place, lib/suite
 // status-map (`mapVerdict`); the report reads `allureIntended` from it and never keeps its own copy.
-import type { AllureStatus } from '../suite/index.ts';
+import { findingTitle, type AllureStatus } from '../suite/index.ts';
 import type { CaseResult, Verdict } from './types.ts';
 
 export type { AllureStatus } from '../suite/index.ts';
@@ -34,7 +34,7 @@ export function verdictMessage(verdict: Verdict, clause: string, reason: string)
 /** The first reason of the verdict: the first finding with the case's verdict (DESIGN.md: first FAIL reason is kept). */
 export function verdictReason(result: Pick<CaseResult, 'verdict' | 'findings'>): string {
   const first = result.findings.find((f) => f.verdict === result.verdict) ?? result.findings.find((f) => f.verdict !== 'PASS');
-  return first ? `${first.check}: ${first.message}` : '';
+  return first ? findingTitle(first) : '';
 }
 
 const regexEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -140,3 +140,11 @@ export class VerdictTracker {
 export function headline(result: Pick<CaseResult, 'verdict' | 'findings'>): Finding | undefined {
   return result.findings.find((f) => f.verdict === result.verdict);
 }
+
+/** The device names of the reports. */
+export const SIDE_NAMES: Readonly<Record<Role, string>> = { bmsc: 'BM-SC', ue: 'UE' };
+
+/** A finding's headline: "[UE] ack.iff-v: ..." (the blamed side first, when it judges a device). */
+export function findingTitle(f: Pick<Finding, 'check' | 'message' | 'blame'>): string {
+  return `${f.blame ? `[${SIDE_NAMES[f.blame]}] ` : ''}${f.check}: ${f.message}`;
+}

@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { mapVerdict } from '../status-map.ts';
-import type { Finding } from '../verdict.ts';
+import { findingTitle, type Finding } from '../verdict.ts';
 import type { AnalysisResult } from './analyze.ts';
 import type { ProcedureResult } from './instance.ts';
 import { analysisJson } from './summary.ts';
@@ -27,7 +27,7 @@ function details(f: Finding | undefined): { message?: string; trace?: string } |
   if (!f) return undefined;
   const where = `events ${f.evidence.events.join(',') || '-'}; frames ${f.evidence.frames.join(',') || '-'}`;
   const ea = f.expected !== undefined || f.actual !== undefined ? `\nexpected: ${stringify(f.expected)}\nactual:   ${stringify(f.actual)}` : '';
-  return { message: `${f.verdict} [${f.check}] ${f.message}`, trace: `${where}${ea}` };
+  return { message: `${f.verdict} ${findingTitle(f)}`, trace: `${where}${ea}` };
 }
 
 /** Writes the results into `dir` (created); returns the paths of the result files. */
@@ -75,7 +75,7 @@ export function writeAllureResults(result: AnalysisResult, dir: string, options:
       statusDetails: details(headline) ?? {},
       stage: 'finished',
       start, stop,
-      description: `Offline re-judging of ${capture}, frames ${p.firstFrame}-${p.lastFrame} (${p.eventCount} events): **${p.verdict}**${headline && p.verdict !== 'PASS' ? ` — ${headline.check}: ${headline.message}` : ''}`,
+      description: `Offline re-judging of ${capture}, frames ${p.firstFrame}-${p.lastFrame} (${p.eventCount} events): **${p.verdict}**${headline && p.verdict !== 'PASS' ? ` — ${findingTitle(headline)}` : ''}`,
       labels: [
         { name: 'epic', value: 'TS 33.246 key management' },
         { name: 'feature', value: feature },

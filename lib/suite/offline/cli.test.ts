@@ -49,7 +49,8 @@ test('a fault capture: exit 1, the failing check with its frames in the summary,
   const r = await run([`${PCAPS}/ue-ack-mtk.pcap`, ...BASE, '--allure-results', allure]);
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/FAIL\s+mtk-update#1/);
-  expect(r.stdout).toMatch(/FAIL\s+mtk\.silence: .*frames 13,14\]/);
+  expect(r.stdout).toMatch(/FAIL\s+\[UE\] mtk\.silence: .*frames 13,14\]/);
+  expect(r.stdout).toContain("failed by the UE (mtk.silence)");
   expect(r.stdout).toContain('Verdict: FAIL (1 PASS, 1 FAIL)');
   const results = readdirSync(allure).filter((f) => f.endsWith('-result.json')).map((f) => JSON.parse(readFileSync(join(allure, f), 'utf8')));
   const failed = results.filter((x) => x.status === 'failed');

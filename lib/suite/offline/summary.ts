@@ -2,11 +2,19 @@
 // analysis; the exit code rule of `mbms-conform analyze`.
 import { basename } from 'node:path';
 import type { TraceEvent } from '../../trace/index.ts';
-import type { Finding, Verdict } from '../verdict.ts';
+import type { Finding, Role, Verdict } from '../verdict.ts';
 import type { AnalysisResult } from './analyze.ts';
 import type { CheckCounts } from './instance.ts';
 
 const COLUMNS: Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
+const SIDE: Record<Role, string> = { bmsc: '[BM-SC]', ue: '[UE]' };
+
+/** Which side failed which rules in one procedure instance: "failed by the UE: ack.iff-v; by the BM-SC: mikey.mac". */
+export function failedBy(findings: readonly Finding[]): Partial<Record<Role, string[]>> {
+  const by: Partial<Record<Role, string[]>> = {};
+  for (const f of findings) if (f.verdict === 'FAIL' && f.blame) (by[f.blame] ??= []).includes(f.check) || by[f.blame]!.push(f.check);
+  return by;
+}
 
 /** 0: every procedure instance PASS (or NOT-APPLICABLE); 1: anything else (FAIL, INCONC, ERROR, or none found). */
 export function exitCodeOf(result: Pick<AnalysisResult, 'verdict'>): 0 | 1 {
@@ -20,7 +28,8 @@ const show = (v: unknown): string => {
 
 function findingLine(f: Finding): string[] {
   const where = `events ${f.evidence.events.join(',') || '-'}, frames ${f.evidence.frames.join(',') || '-'}`;
-  const lines = [`      ${f.verdict.padEnd(6)} ${f.check}: ${f.message} [${where}]`];
+  const side = f.blame ? `${SIDE[f.blame]} ` : '';
+  const lines = [`      ${f.verdict.padEnd(6)} ${side}${f.check}: ${f.message} [${where}]`];
   if (f.expected !== undefined || f.actual !== undefined) lines.push(`             expected ${show(f.expected)}; actual ${show(f.actual)}`);
   return lines;
 }
@@ -36,6 +45,9 @@ export function formatSummary(result: AnalysisResult): string {
   for (const p of result.procedures) {
     const frames = p.firstFrame === p.lastFrame ? `frame ${p.firstFrame}` : `frames ${p.firstFrame}-${p.lastFrame}`;
     out.push(`  ${p.verdict.padEnd(6)} ${p.id.padEnd(18)} ${p.clause.padEnd(8)} ${p.title}${p.ue ? ` (${p.ue})` : ''}, ${p.eventCount} events, ${frames}`);
+    const by = failedBy(p.findings);
+    const blamed = (['bmsc', 'ue'] as const).filter((r) => by[r]).map((r) => `the ${r === 'bmsc' ? 'BM-SC' : 'UE'} (${by[r]!.join(', ')})`);
+    if (blamed.length) out.push(`      failed by ${blamed.join(' and ')}`);
     for (const f of p.findings) if (f.verdict !== 'PASS') out.push(...findingLine(f));
     if (p.omittedFindings > 0) out.push(`      ... ${p.omittedFindings} more non-PASS findings (counted under Checks)`);
   }
@@ -76,7 +88,7 @@ export function analysisJson(result: AnalysisResult): unknown {
     procedures: result.procedures.map((p) => ({
       id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
       firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
-      checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
+      failedBy: failedBy(p.findings), checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
     })),
     checks: result.checks,
     problems: result.problems, problemCount: result.problemCount,
