@@ -17,7 +17,7 @@ import { header, verifyAuthenticationInfo } from '../verify/http.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
-import type { Finding, Verdict } from '../verdict.ts';
+import type { Finding, Role, Verdict } from '../verdict.ts';
 import type { EventConsumer, UdpRecord } from './events.ts';
 import { DEFAULT_LIMITS, ProcedureInstance, zeroCounts, type CheckCounts, type InstanceLimits, type ProcedureKind, type ProcedureResult } from './instance.ts';
 import { emptyKeys, type AnalyzeKeys, type UeKeys } from './keys.ts';
@@ -294,8 +294,8 @@ export class OfflineAnalyzer implements EventConsumer {
       this.#btidByAddress.set(address, btid);
     } else r.instance.ue ??= address;
     // The request itself: request line, header fields and body shape (verify/http-request.ts)
-    for (const c of judgeRequestHeaders(this.#profile, req)) this.#outcome(r.instance, c, [req]);
-    for (const c of judgeRequestBody(this.#profile, req).checks) this.#outcome(r.instance, c, [req]);
+    for (const c of judgeRequestHeaders(this.#profile, req)) this.#outcome(r.instance, c, [req], 'ue');
+    for (const c of judgeRequestBody(this.#profile, req).checks) this.#outcome(r.instance, c, [req], 'ue');
     if (authorization === undefined) return;
 
     r.state = 'authorised';
@@ -310,8 +310,8 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     r.credentials = credentials;
     if (r.challengeNonce !== undefined) {
-      if (credentials.nonce === r.challengeNonce) r.instance.pass('digest.nonce', 'the authorised POST answers the nonce of the challenge', [r.challenge, req]);
-      else r.instance.fail('digest.nonce', 'the authorised POST answers the nonce of the 401 challenge (RFC 2617 §3.2.2)', r.challengeNonce, credentials.nonce, [r.challenge, req]);
+      if (credentials.nonce === r.challengeNonce) r.instance.pass('digest.nonce', 'the authorised POST answers the nonce of the challenge', [r.challenge, req], undefined, 'ue');
+      else r.instance.fail('digest.nonce', 'the authorised POST answers the nonce of the 401 challenge (RFC 2617 §3.2.2)', r.challengeNonce, credentials.nonce, [r.challenge, req], 'ue');
     }
     const ue = this.#ueByBtid(credentials.username);
     if (!ue?.ksNaf) r.instance.inconc('digest.response', `no Ks_NAF for B-TID ${credentials.username} in the keys file: the Digest response cannot be recomputed`, [req]);
@@ -325,7 +325,7 @@ export class OfflineAnalyzer implements EventConsumer {
       profile: this.#profile, challenge, foreign: seen === undefined, earlierUses,
       ...(ue?.ksNaf ? { password: digestPassword(ue.ksNaf) } : {}),
     });
-    for (const c of checks) this.#outcome(r.instance, c, [r.challenge, req]);
+    for (const c of checks) this.#outcome(r.instance, c, [r.challenge, req], 'ue');
     this.#remember(this.#nonceUses, usesKey, earlierUses + 1);
   }
 
@@ -368,7 +368,7 @@ export class OfflineAnalyzer implements EventConsumer {
       else {
         const rspauth = this.#profile.http.rspauthMandatory ? 'valid' : 'present';
         const { checks } = verifyAuthenticationInfo(res.headers, res.body, { rspauth, echo: true }, { authorization: header(request.headers, 'authorization')!, password: digestPassword(ue.ksNaf) });
-        for (const c of checks) this.#outcome(r.instance, c, [request, res]);
+        for (const c of checks) this.#outcome(r.instance, c, [request, res], 'bmsc');
       }
     }
     try {
@@ -493,7 +493,7 @@ export class OfflineAnalyzer implements EventConsumer {
     // Structure, MAC and decryption (A-B4, S-B1, G-B2), as a UE would check it
     for (const check of verdict.checks) {
       if (!muk && (check.check === 'mikey.mac' || check.check === 'mikey.key-data')) continue;
-      this.#outcome(instance, check, [event]);
+      this.#outcome(instance, check, [event], 'bmsc');
     }
     if (!muk) instance.inconc('mikey.mac', `no MUK for the UE at ${event.dst.address}:${event.dst.port} in the keys file: MAC and key data not judged`, [event]);
     if (kind === 'trigger') {
@@ -608,7 +608,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const verdict: KeyMessageVerdict = verifyKeyMessage(event.bytes, { kind: 'mtk', psk: msk?.key ?? Buffer.alloc(16), derivationRand, profile: this.#profile.mikey, v: false });
     for (const check of verdict.checks) {
       if (!msk && (check.check === 'mikey.mac' || check.check === 'mikey.key-data')) continue;
-      this.#outcome(instance, check, [event]);
+      this.#outcome(instance, check, [event], 'bmsc');
     }
     if (!msk) instance.inconc('mikey.mac', `MSK ${ids} is neither delivered in the capture nor in the keys file: MAC and MTK not judged`, [event]);
 
@@ -709,7 +709,7 @@ export class OfflineAnalyzer implements EventConsumer {
     if (c.macValid === true) instance.pass('ack.iff-v', `verification message ${fmt(event.time - c.event.time)} ms after a valid message with V=1`, [c.event, event]);
     else instance.inconc('ack.iff-v', 'a verification message was sent, but the MAC of the message could not be judged without the MUK', [c.event, event]);
     if (event.time - c.event.time > this.#profile.timers.ackMs) instance.fail('ack.timing', `the verification message within T_ack = ${this.#profile.timers.ackMs} ms`, `<= ${this.#profile.timers.ackMs} ms`, `${fmt(event.time - c.event.time)} ms`, [c.event, event]);
-    if (c.muk) for (const check of verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks) this.#outcome(instance, check, [c.event, event]);
+    if (c.muk) for (const check of verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks) this.#outcome(instance, check, [c.event, event], 'ue');
     else instance.inconc('ack.mac', 'no MUK: the V MAC of the verification message is not judged', [event]);
     d.ack = { time: event.time, event };
     // watch for copies after the ACK during the silence window (A-B5), then close
@@ -721,9 +721,10 @@ export class OfflineAnalyzer implements EventConsumer {
     if (map.size > MEMORY_CAP) map.delete(map.keys().next().value!);
   }
 
-  #outcome(instance: ProcedureInstance, check: CheckOutcome, cited: (TraceEvent | undefined)[]): void {
-    if (check.ok) instance.pass(check.check, check.message, cited, check.actual);
-    else instance.fail(check.check, check.message, check.expected, check.actual, cited);
+  /** A check outcome as a finding; `blame` names the side for rules of either side (rules.ts 'sut'). */
+  #outcome(instance: ProcedureInstance, check: CheckOutcome, cited: (TraceEvent | undefined)[], blame?: Role): void {
+    if (check.ok) instance.pass(check.check, check.message, cited, check.actual, blame);
+    else instance.fail(check.check, check.message, check.expected, check.actual, cited, blame);
   }
 }
 

@@ -98,14 +98,14 @@ export class ProcedureInstance {
     if (finding.verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
   }
 
-  pass(check: string, message: string, cited: (TraceEvent | undefined)[], actual?: unknown): void {
+  pass(check: string, message: string, cited: (TraceEvent | undefined)[], actual?: unknown, blame?: Role): void {
     // Past the examples a PASS is only counted: no evidence built (a million MTK messages pass here)
     if ((this.#kept.get(`${check}|PASS`) ?? 0) >= this.limits.passExamples) {
       (this.checks[check] ??= zeroCounts()).PASS++;
       this.onFinding({ verdict: 'PASS', check, message, evidence: NO_EVIDENCE });
       return;
     }
-    this.add({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}) }, cited);
+    this.add({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}), ...(blame ? { blame } : {}) }, cited);
   }
 
   fail(check: string, message: string, expected: unknown, actual: unknown, cited: (TraceEvent | undefined)[], blame?: Role): void {
