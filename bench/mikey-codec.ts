@@ -29,7 +29,7 @@ function measure(name: string, op: (i: number) => unknown): void {
   console.log(`| ${name} | ${iterations} | ${seconds.toFixed(2)} | ${Math.round(iterations / seconds).toLocaleString('en')} | ${(seconds / iterations * 1e6).toFixed(2)} | ${heapGrowth.toFixed(1)} |`);
 }
 
-console.log(`MIKEY layer, ${bytes.length}-octet MSK message (reference §8.3 V3), Node ${process.version}`);
+console.log(`MIKEY layer, ${bytes.length}-octet MSK message (protocol §8.3 V3), Node ${process.version}`);
 console.log('| operation | iterations | seconds | ops/s | µs/op | heap growth MB |');
 console.log('|---|---|---|---|---|---|');
 measure('decodeMikey (strict)', () => decodeMikey(bytes));

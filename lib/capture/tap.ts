@@ -8,7 +8,7 @@ import { IPPROTO_TCP, IPPROTO_UDP, TcpFlags, ethernetFrame, ipPacket, tcpSegment
 import { type Endpoint, LinkType, addressToBytes, normalizeAddress } from './inet.ts';
 import { PcapWriter } from './pcap-writer.ts';
 
-/** Reference §9 O1: UDP port of MIKEY towards the UE. */
+/** Protocol §9 O1: UDP port of MIKEY towards the UE. */
 export const DEFAULT_MIKEY_PORT = 4359;
 
 export interface TapRecorderOptions {

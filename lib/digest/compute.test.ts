@@ -1,4 +1,4 @@
-// Known answers: RFC 2617 §3.5, RFC 7616 §3.9.1 (published) and reference §8.1/§8.2 (derived, [X]).
+// Known answers: RFC 2617 §3.5, RFC 7616 §3.9.1 (published) and protocol §8.1/§8.2 (derived, [X]).
 import { test, expect } from '@playwright/test';
 import { computeResponse, computeRspauth, digestHash, normalizeAlgorithm } from './index.ts';
 
@@ -26,7 +26,7 @@ const RFC7616 = {
   uri: '/dir/index.html',
 };
 
-test('RFC 2617 §3.5 MD5 qop=auth: H(A1), H(A2), response (published) and rspauth (reference §8.1)', () => {
+test('RFC 2617 §3.5 MD5 qop=auth: H(A1), H(A2), response (published) and rspauth (protocol §8.1)', () => {
   const r = computeResponse(RFC2617);
   expect(r.ha1).toBe('939e7578ed9e3c518a452acee763bce9');
   expect(r.ha2).toBe('39aff3a2bab6126f332b942af96d3366');
@@ -36,7 +36,7 @@ test('RFC 2617 §3.5 MD5 qop=auth: H(A1), H(A2), response (published) and rspaut
   expect(computeRspauth(RFC2617).worksheet.a2).toBe(':/dir/index.html');
 });
 
-test('RFC 7616 §3.9.1 MD5 and SHA-256 (published), -sess and rspauth (reference §8.1 derived)', () => {
+test('RFC 7616 §3.9.1 MD5 and SHA-256 (published), -sess and rspauth (protocol §8.1 derived)', () => {
   const md5 = computeResponse({ ...RFC7616, algorithm: 'MD5' });
   expect(md5.ha1).toBe('3d78807defe7de2157e2b0b6573a855f');
   expect(md5.ha2).toBe('39aff3a2bab6126f332b942af96d3366');
@@ -93,7 +93,7 @@ const RESPONSE_BODY = Buffer.from(
   '<?xml version="1.0" encoding="UTF-8"?>\n<mskResponse><mskID>AAEAAQ==</mskID><status>200</status></mskResponse>\n',
 );
 
-test('reference §8.2 MBMS auth-int example: every intermediate hash', () => {
+test('protocol §8.2 MBMS auth-int example: every intermediate hash', () => {
   expect(REQUEST_BODY.length).toBe(119);
   expect(RESPONSE_BODY.length).toBe(110);
   expect(Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex').toString('base64')).toBe(MBMS.password);

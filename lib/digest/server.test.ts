@@ -55,7 +55,7 @@ test('RFC 2617 §3.5 Authorization header (published text) is accepted', () => {
   const r = server.verify({ method: 'GET', uri: '/dir/index.html', authorization, body: Buffer.alloc(0) });
   expect(r).toMatchObject({ outcome: 'ok', status: 200, username: 'Mufasa' });
   const info = parseAuthenticationInfo(server.authenticationInfo(r.credentials!, { responseBody: Buffer.alloc(0) }));
-  // reference §8.1 rspauth for this exchange.
+  // protocol §8.1 rspauth for this exchange.
   expect(info).toMatchObject({ qop: 'auth', rspauth: '376602cfd2f4e8e5e78b948a85263e85', cnonce: '0a4f113b', nc: '00000001' });
   // The same digest with the wrong method fails.
   expect(server.verify({ method: 'POST', uri: '/dir/index.html', authorization, body: Buffer.alloc(0) }).outcome).toBe('bad-response');

@@ -5,12 +5,12 @@ import {
   defaultProfile, keyDomainIdFromPlmn, mskId, MbmsBodyError, type MbmsProfile,
 } from './index.ts';
 
-// Reference §8.2, exact bytes incl. the final LF.
+// Protocol §8.2, exact bytes incl. the final LF.
 const REQUEST_8_2 = '<?xml version="1.0" encoding="UTF-8"?>\n<mskRequest><keyDomainID>APEQ</keyDomainID><mskID>AAEAAQ==</mskID></mskRequest>\n';
 const RESPONSE_8_2 = '<?xml version="1.0" encoding="UTF-8"?>\n<mskResponse><mskID>AAEAAQ==</mskID><status>200</status></mskResponse>\n';
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
-test.describe('MSK request/response bodies (reference §2.3, §2.4, §8.2)', () => {
+test.describe('MSK request/response bodies (protocol §2.3, §2.4, §8.2)', () => {
   const profile = defaultProfile();
   const domain = keyDomainIdFromPlmn('001', '01');
 

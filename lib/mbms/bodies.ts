@@ -1,4 +1,4 @@
-// MSK request and response bodies (reference §2.3, §2.4; element names and ID encoding from O3,
+// MSK request and response bodies (protocol §2.3, §2.4; element names and ID encoding from O3,
 // status codes from O4). Built with fast-xml-parser's XMLBuilder and read with its XMLParser:
 // never by string concatenation, so escaping and well-formedness are the library's job.
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -6,13 +6,13 @@ import { MbmsBodyError } from './errors.ts';
 import { KEY_DOMAIN_ID_LENGTH, MSK_ID_LENGTH, mskIdFromBytes, mskIdToBytes } from './keyids.ts';
 import type { MbmsProfile, XmlProfile } from './profile.ts';
 
-/** One requested key: Key Domain ID (3 octets) and MSK ID (reference §2.3). */
+/** One requested key: Key Domain ID (3 octets) and MSK ID (protocol §2.3). */
 export interface MskRequestEntry {
   keyDomainId: Buffer;
   mskId: number;
 }
 
-/** One per-MSK result: MSK ID and its status code (O4) (reference §2.4). */
+/** One per-MSK result: MSK ID and its status code (O4) (protocol §2.4). */
 export interface MskResponseEntry {
   mskId: number;
   status: number;
@@ -68,9 +68,9 @@ function document(rootName: string, namespace: string, children: OrderedNode[], 
 }
 
 /**
- * The MSK request body (reference §2.3). Flat layout (entryElement null): a Key Domain ID element
+ * The MSK request body (protocol §2.3). Flat layout (entryElement null): a Key Domain ID element
  * whenever the domain changes, then the MSK ID elements of that domain. With the default profile one
- * entry {00F110, 0x00010001} gives the 119 octets of reference §8.2.
+ * entry {00F110, 0x00010001} gives the 119 octets of protocol §8.2.
  */
 export function buildMskRequestBody(keys: readonly MskRequestEntry[], profile: Pick<MbmsProfile, 'xml'>): string {
   const xml = profile.xml;
@@ -92,7 +92,7 @@ export function buildMskRequestBody(keys: readonly MskRequestEntry[], profile: P
   return document(xml.requestRoot, xml.requestNamespace, children, xml);
 }
 
-/** The MSK response body (reference §2.4): per entry the MSK ID and its status (O4). §8.2: 110 octets. */
+/** The MSK response body (protocol §2.4): per entry the MSK ID and its status (O4). §8.2: 110 octets. */
 export function buildMskResponseBody(entries: readonly MskResponseEntry[], profile: Pick<MbmsProfile, 'xml'>): string {
   const xml = profile.xml;
   const children: OrderedNode[] = [];
@@ -143,7 +143,7 @@ function parseRoot(body: string | Uint8Array, rootName: string, namespace: strin
   return elementsOf(root.children, `<${rootName}>`);
 }
 
-/** Reads an MSK request body (reference §2.3); throws MbmsBodyError on malformed XML, missing fields or bad IDs. */
+/** Reads an MSK request body (protocol §2.3); throws MbmsBodyError on malformed XML, missing fields or bad IDs. */
 export function parseMskRequestBody(body: string | Uint8Array, profile: Pick<MbmsProfile, 'xml'>): MskRequestEntry[] {
   const xml = profile.xml;
   const entries: MskRequestEntry[] = [];
@@ -178,7 +178,7 @@ export function parseMskRequestBody(body: string | Uint8Array, profile: Pick<Mbm
   return entries;
 }
 
-/** Reads an MSK response body (reference §2.4); statuses are returned as numbers for the O4 table. */
+/** Reads an MSK response body (protocol §2.4); statuses are returned as numbers for the O4 table. */
 export function parseMskResponseBody(body: string | Uint8Array, profile: Pick<MbmsProfile, 'xml'>): MskResponseEntry[] {
   const xml = profile.xml;
   const entries: MskResponseEntry[] = [];

@@ -24,7 +24,7 @@ export class ProfileError extends Error {
   }
 }
 
-/** An MSK request/response body that is not well-formed XML or lacks / mis-encodes a field (reference §2.3, §2.4). */
+/** An MSK request/response body that is not well-formed XML or lacks / mis-encodes a field (protocol §2.3, §2.4). */
 export class MbmsBodyError extends Error {
   readonly code = 'ERR_MBMS_BODY';
   readonly reason: string;
@@ -35,7 +35,7 @@ export class MbmsBodyError extends Error {
   }
 }
 
-/** A key identifier (Key Domain ID, MSK ID, MTK ID, MKI) outside its layout (reference §4.2, §6.2). */
+/** A key identifier (Key Domain ID, MSK ID, MTK ID, MKI) outside its layout (protocol §4.2, §6.2). */
 export class KeyIdError extends Error {
   readonly code = 'ERR_MBMS_KEY_ID';
   readonly reason: string;

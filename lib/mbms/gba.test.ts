@@ -2,12 +2,12 @@ import { test, expect } from '@playwright/test';
 import { createHash } from 'node:crypto';
 import { nafId, realm, realmHost, realmMatches, digestPassword } from './index.ts';
 
-test('NAF_ID = FQDN || 01 00 00 00 01 (reference §3.4)', () => {
+test('NAF_ID = FQDN || 01 00 00 00 01 (protocol §3.4)', () => {
   expect(nafId('bmsc.example.com').toString('hex')).toBe(`${Buffer.from('bmsc.example.com').toString('hex')}0100000001`);
   expect(nafId('a').length).toBe(6);
 });
 
-test('realm = 3GPP-bootstrapping@<FQDN> and its checks (reference §3.3, O6)', () => {
+test('realm = 3GPP-bootstrapping@<FQDN> and its checks (protocol §3.3, O6)', () => {
   expect(realm('bmsc.example.com')).toBe('3GPP-bootstrapping@bmsc.example.com');
   expect(realm('bmsc.example.com', '3GPP-bootstrapping-uicc')).toBe('3GPP-bootstrapping-uicc@bmsc.example.com');
   expect(realmHost('3GPP-bootstrapping@bmsc.example.com')).toBe('bmsc.example.com');
@@ -18,7 +18,7 @@ test('realm = 3GPP-bootstrapping@<FQDN> and its checks (reference §3.3, O6)', (
   expect(realmMatches('other@bmsc.example.com', ['3GPP-bootstrapping'])).toBe(false);
 });
 
-test('Digest password = base64(Ks_NAF), reference §8.2 value, and it gives the §8.2 H(A1)', () => {
+test('Digest password = base64(Ks_NAF), protocol §8.2 value, and it gives the §8.2 H(A1)', () => {
   const ksNaf = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
   const password = digestPassword(ksNaf);
   expect(password).toBe('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=');

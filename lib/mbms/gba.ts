@@ -1,17 +1,17 @@
-// GBA bindings of the MBMS Ua interface: NAF_ID, realm and the Digest password (reference §3.3, §3.4, O6, O23).
+// GBA bindings of the MBMS Ua interface: NAF_ID, realm and the Digest password (protocol §3.3, §3.4, O6, O23).
 
-/** Ua security protocol identifier "MBMS per TS 33.246" (TS 33.220 Annex H; reference §1 preconditions). */
+/** Ua security protocol identifier "MBMS per TS 33.246" (TS 33.220 Annex H; protocol §1 preconditions). */
 export const UA_PROTOCOL_ID_MBMS = Buffer.from([0x01, 0x00, 0x00, 0x00, 0x01]);
 
-/** Default realm prefix for GBA_ME (reference §3.3, O6). */
+/** Default realm prefix for GBA_ME (protocol §3.3, O6). */
 export const DEFAULT_REALM_PREFIX = '3GPP-bootstrapping';
 
-/** NAF_ID = FQDN(BM-SC) || Ua security protocol id 01 00 00 00 01 (reference §3.4). */
+/** NAF_ID = FQDN(BM-SC) || Ua security protocol id 01 00 00 00 01 (protocol §3.4). */
 export function nafId(fqdn: string): Buffer {
   return Buffer.concat([Buffer.from(fqdn, 'utf8'), UA_PROTOCOL_ID_MBMS]);
 }
 
-/** Digest realm of the BM-SC acting as NAF: `<prefix>@<NAF FQDN>` (reference §3.3). */
+/** Digest realm of the BM-SC acting as NAF: `<prefix>@<NAF FQDN>` (protocol §3.3). */
 export function realm(fqdn: string, prefix: string = DEFAULT_REALM_PREFIX): string {
   return `${prefix}@${fqdn}`;
 }
@@ -32,7 +32,7 @@ export function realmMatches(realmValue: string, prefixes: readonly string[], fq
 
 /**
  * HTTP Digest password on Ua = base64 of Ks_NAF (GBA_ME) / Ks_ext_NAF (GBA_U), standard alphabet with padding,
- * no line wrap (reference §3.3). Accepts the key as bytes or as a hex string.
+ * no line wrap (protocol §3.3). Accepts the key as bytes or as a hex string.
  */
 export function digestPassword(ksNaf: Uint8Array | string): string {
   const bytes = typeof ksNaf === 'string' ? hexToBytes(ksNaf) : Buffer.from(ksNaf);

@@ -1,4 +1,4 @@
-// Public API of lib/mbms: the 33.246 profile (reference §9), key IDs, GBA bindings and MSK bodies.
+// Public API of lib/mbms: the 33.246 profile (protocol §9), key IDs, GBA bindings and MSK bodies.
 export { ProfileError, MbmsBodyError, KeyIdError } from './errors.ts';
 export {
   defaultProfile, referenceProfile, mskRequestTarget, deepMerge, DEFAULT_STATUS_CODES,

@@ -4,7 +4,7 @@ import {
   mtkIdFromBytes, srtpMki, parseSrtpMki, isNewerKeyNumber, isTriggerKeyId, keyGroupKey, mskKey, KeyIdError,
 } from './index.ts';
 
-test.describe('Key Domain ID from PLMN (reference §4.2, O14)', () => {
+test.describe('Key Domain ID from PLMN (protocol §4.2, O14)', () => {
   test('001/01 encodes as 00 F1 10 (MNC3 = F for a two-digit MNC)', () => {
     expect(keyDomainIdFromPlmn('001', '01').toString('hex')).toBe('00f110');
   });
@@ -30,7 +30,7 @@ test.describe('Key Domain ID from PLMN (reference §4.2, O14)', () => {
   });
 });
 
-test.describe('MSK ID, MTK ID, MKI (reference §6.2, O13, O21, O22)', () => {
+test.describe('MSK ID, MTK ID, MKI (protocol §6.2, O13, O21, O22)', () => {
   test('MSK ID = Key Group (high 2 octets) || Key Number (low 2 octets)', () => {
     expect(mskId(1, 1)).toBe(0x00010001);
     expect(mskId(0xabcd, 0x1234)).toBe(0xabcd1234);

@@ -1,19 +1,19 @@
 // MBMS key identifiers: Key Domain ID, MSK ID, MTK ID and the SRTP MKI built from them
-// (reference §4.2 "EXT Key ID", §6.2 "Key identifier rules", open points O13, O14, O21, O22).
+// (protocol §4.2 "EXT Key ID", §6.2 "Key identifier rules", open points O13, O14, O21, O22).
 import { KeyIdError } from './errors.ts';
 
-/** Length of a Key Domain ID: MCC || MNC in 3 octets (RFC 4563 Key ID type 0; reference §4.2). */
+/** Length of a Key Domain ID: MCC || MNC in 3 octets (RFC 4563 Key ID type 0; protocol §4.2). */
 export const KEY_DOMAIN_ID_LENGTH = 3;
-/** Length of an MSK ID: Key Group (2) || Key Number (2) (TS 31.102 EF_MSK; reference §4.2). */
+/** Length of an MSK ID: Key Group (2) || Key Number (2) (TS 31.102 EF_MSK; protocol §4.2). */
 export const MSK_ID_LENGTH = 4;
-/** Default MTK ID length (reference §4.2, O13: 2 octets, UNCONFIRMED). */
+/** Default MTK ID length (protocol §4.2, O13: 2 octets, UNCONFIRMED). */
 export const DEFAULT_MTK_ID_LENGTH = 2;
 
 const MCC_PATTERN = /^[0-9]{3}$/;
 const MNC_PATTERN = /^[0-9]{2,3}$/;
 
 /**
- * Key Domain ID from a PLMN (reference §4.2, O14 default "PLMN BCD"): the 3GPP PLMN-ID layout
+ * Key Domain ID from a PLMN (protocol §4.2, O14 default "PLMN BCD"): the 3GPP PLMN-ID layout
  * `MCC2 MCC1 | MNC3 MCC3 | MNC2 MNC1`, low nibble first, MNC3 = 0xF for a two-digit MNC.
  * 001/01 -> 00 F1 10.
  */
@@ -49,14 +49,14 @@ function checkUint16(name: string, value: number): void {
   }
 }
 
-/** MSK ID (as a 32-bit unsigned number) = Key Group (high 16 bits) || Key Number (low 16 bits) (reference §6.2). */
+/** MSK ID (as a 32-bit unsigned number) = Key Group (high 16 bits) || Key Number (low 16 bits) (protocol §6.2). */
 export function mskId(group: number, number: number): number {
   checkUint16('Key Group', group);
   checkUint16('Key Number', number);
   return ((group << 16) >>> 0) + number;
 }
 
-/** Splits an MSK ID into its Key Group and Key Number (reference §6.2). */
+/** Splits an MSK ID into its Key Group and Key Number (protocol §6.2). */
 export function parseMskId(id: number): { group: number; number: number } {
   if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
     throw new KeyIdError(`MSK ID must be an integer 0..2^32-1, got ${id}`);
@@ -94,7 +94,7 @@ export function mtkIdFromBytes(bytes: Uint8Array, length: number = DEFAULT_MTK_I
 
 /**
  * Whether `candidate` is acceptable after `current` under the O21 rule "strict increase, no wrap"
- * (reference §6.2: key numbers and MTK IDs increase by one per new key; 0 is reserved as "no key").
+ * (protocol §6.2: key numbers and MTK IDs increase by one per new key; 0 is reserved as "no key").
  * `current` undefined = nothing held yet: any non-zero value is acceptable.
  */
 export function isNewerKeyNumber(candidate: number, current: number | undefined): boolean {
@@ -102,12 +102,12 @@ export function isNewerKeyNumber(candidate: number, current: number | undefined)
   return current === undefined || candidate > current;
 }
 
-/** Key-ID value 0 marks the solicited-pull trigger and is never a real key (reference §6.2, O20). */
+/** Key-ID value 0 marks the solicited-pull trigger and is never a real key (protocol §6.2, O20). */
 export function isTriggerKeyId(id: number | Uint8Array): boolean {
   return typeof id === 'number' ? id === 0 : Buffer.from(id).every((b) => b === 0);
 }
 
-/** SRTP MKI for streaming = MSK ID || MTK ID (reference §6.2, O22: 6 octets with a 2-octet MTK ID). */
+/** SRTP MKI for streaming = MSK ID || MTK ID (protocol §6.2, O22: 6 octets with a 2-octet MTK ID). */
 export function srtpMki(msk: number, mtk: number, mtkIdLength: number = DEFAULT_MTK_ID_LENGTH): Buffer {
   return Buffer.concat([mskIdToBytes(msk), mtkIdToBytes(mtk, mtkIdLength)]);
 }
@@ -127,7 +127,7 @@ export function mskKey(keyDomainId: Uint8Array, id: number): string {
   return `${Buffer.from(keyDomainId).toString('hex')}/${mskIdToBytes(id).toString('hex')}`;
 }
 
-/** Map key for "(domain, key group)", the scope of the two MSK slots (reference §6.2, TS 31.102 EF_MSK). */
+/** Map key for "(domain, key group)", the scope of the two MSK slots (protocol §6.2, TS 31.102 EF_MSK). */
 export function keyGroupKey(keyDomainId: Uint8Array, id: number): string {
   return `${Buffer.from(keyDomainId).toString('hex')}/${parseMskId(id).group.toString(16).padStart(4, '0')}`;
 }

@@ -15,7 +15,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, 
 const validateCompiled = ajv.compile<MbmsProfile>(profileSchema);
 
 export interface LoadProfileOptions {
-  /** Profile the file is merged over: 'default' (reference §9, real devices) or 'reference' (short timers). */
+  /** Profile the file is merged over: 'default' (protocol §9, real devices) or 'reference' (short timers). */
   base?: 'default' | 'reference' | MbmsProfile;
 }
 

@@ -13,7 +13,7 @@ function profileErrorOf(action: () => unknown): ProfileError {
   throw new Error('expected a ProfileError');
 }
 
-test.describe('profile defaults (reference §9)', () => {
+test.describe('profile defaults (protocol §9)', () => {
   test('defaultProfile carries the §9 suggested values', () => {
     const p = defaultProfile();
     expect(p.ports.ueMikey).toBe(4359);                                   // O1

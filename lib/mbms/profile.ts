@@ -1,4 +1,4 @@
-// The MBMS profile: every open point of reference §9 (O1-O24) as plain JSON-serialisable data, with the
+// The MBMS profile: every open point of protocol §9 (O1-O24) as plain JSON-serialisable data, with the
 // reference's "default we suggest" values. Each field names its open point; profile.schema.json describes
 // the same fields for users writing YAML/JSON profiles.
 import { defaultMikeyProfile, type MikeyProfile } from './mikey-link.ts';
@@ -8,15 +8,15 @@ export type { MikeyProfile };
 /** Digest algorithms of RFC 2617 / RFC 7616 the profile may select (O5). */
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess' | 'SHA-512-256' | 'SHA-512-256-sess';
 
-/** O2, O5, O6 and the HTTP media types of reference §2.1. */
+/** O2, O5, O6 and the HTTP media types of protocol §2.1. */
 export interface HttpProfile {
   /** O2: path of the MSK request URI. */
   path: string;
   /** O2: query string of the MSK request URI, without '?' ('' = none). */
   query: string;
-  /** Reference §2.1: Content-Type of the MSK request body. */
+  /** Protocol §2.1: Content-Type of the MSK request body. */
   requestContentType: string;
-  /** Reference §2.1: Content-Type of the MSK response body. */
+  /** Protocol §2.1: Content-Type of the MSK response body. */
   responseContentType: string;
   /** O5: qop the BM-SC offers and the UE must use. */
   qop: 'auth-int' | 'auth';
@@ -26,17 +26,17 @@ export interface HttpProfile {
   rspauthMandatory: boolean;
   /** O5: the BM-SC sends nextnonce in Authentication-Info and the UE uses it for its next request. */
   nextnonce: boolean;
-  /** Reference §2.2: product token in User-Agent (24.109 B.3: '3gpp-gba' for GBA_ME/GBA_U). */
+  /** Protocol §2.2: product token in User-Agent (24.109 B.3: '3gpp-gba' for GBA_ME/GBA_U). */
   userAgentToken: string;
   /** O6: accepted realm prefixes (realm = '<prefix>@<NAF FQDN>'). */
   realmPrefixes: string[];
   /** O6: whether the UE checks that the realm's host equals the BM-SC FQDN. */
   checkRealmHost: boolean;
-  /** Reference §3.2: lifetime of a server nonce before it is answered with stale=true. */
+  /** Protocol §3.2: lifetime of a server nonce before it is answered with stale=true. */
   nonceTtlMs: number;
 }
 
-/** O3: XML shape of the MSK request and response bodies (reference §2.3, §2.4). */
+/** O3: XML shape of the MSK request and response bodies (protocol §2.3, §2.4). */
 export interface XmlProfile {
   requestRoot: string;
   /** Namespace of the request root ('' = no xmlns attribute). */
@@ -48,7 +48,7 @@ export interface XmlProfile {
   mskIdElement: string;
   statusElement: string;
   /**
-   * Element wrapping each request/response entry; null = flat layout (reference §2.3: a keyDomainID element
+   * Element wrapping each request/response entry; null = flat layout (protocol §2.3: a keyDomainID element
    * followed by the mskID elements of that domain; response: mskID then status per entry).
    */
   entryElement: string | null;
@@ -101,7 +101,7 @@ export interface SolicitedPullProfile {
   jitterMs: number;
 }
 
-/** O13, O14, O21: key identifier layout and rules (reference §4.2, §6.2). */
+/** O13, O14, O21: key identifier layout and rules (protocol §4.2, §6.2). */
 export interface KeyIdsProfile {
   /** O14: Key Domain ID byte layout. */
   keyDomainLayout: 'plmn-bcd';
@@ -190,7 +190,7 @@ export const DEFAULT_STATUS_CODES: StatusCodes = Object.freeze({
 }) as StatusCodes;
 
 /**
- * Reference §9 "default we suggest", for real devices: T = 2 s retransmission, 3 tries, fresh TS;
+ * Protocol §9 "default we suggest", for real devices: T = 2 s retransmission, 3 tries, fresh TS;
  * timers sized for a device on a real network.
  */
 export function defaultProfile(): MbmsProfile {

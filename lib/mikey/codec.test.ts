@@ -1,5 +1,5 @@
 // Codec behaviour: byte layouts of every payload (RFC 3830 §6, RFC 4563), property round trips at boundary
-// lengths (reference §7.3 G-C1), strict-decode rules with offset and reason (§6.3, G-C3), lenient decoding.
+// lengths (protocol §7.3 G-C1), strict-decode rules with offset and reason (§6.3, G-C3), lenient decoding.
 import { test, expect } from '@playwright/test';
 import fc from 'fast-check';
 import {
@@ -135,7 +135,7 @@ const payloadArb: fc.Arbitrary<Payload> = fc.oneof(
   fc.record({ type: fc.constant('ERR' as const), errorNo: fc.nat({ max: 12 }), reserved: fc.nat({ max: 0xffff }) }),
 );
 
-/** Encoded size per the reference §4.10 parser-length table, independent of the codec. */
+/** Encoded size per the protocol §4.10 parser-length table, independent of the codec. */
 function expectedSize(p: Payload): number {
   switch (p.type) {
     case 'EXT': return 4 + (p.keyIds ? p.keyIds.reduce((n, k) => n + 2 + k.value.length, 0) : p.data!.length);

@@ -19,7 +19,7 @@ export interface EncodeOptions {
 /**
  * Encodes a message tree. Lengths, next-payload chaining, #CS and the KEMAC MAC are computed unless the
  * tree sets them; the KEMAC MAC is HMAC-SHA-1-160(authKey, octets from HDR octet 0 through the MAC alg
- * octet) (reference §5.6).
+ * octet) (protocol §5.6).
  */
 export function encodeMikey(msg: MikeyMessage, opts: EncodeOptions = {}): Buffer {
   const w = new ByteWriter();
@@ -131,7 +131,7 @@ export function encodeKeyData(list: readonly KeyData[]): Buffer {
 }
 
 /**
- * Decodes decrypted KEMAC data (reference §7.3 G-C3): lengths must stay inside the plaintext, the chain must
+ * Decodes decrypted KEMAC data (protocol §7.3 G-C3): lengths must stay inside the plaintext, the chain must
  * end with next = 0 exactly at its end. Error offsets are `baseOffset` + position in the plaintext.
  */
 export function decodeKeyData(plain: Uint8Array, baseOffset = 0): KeyData[] {

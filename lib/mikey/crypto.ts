@@ -1,4 +1,4 @@
-// MIKEY crypto (RFC 3830 §4.1, §4.2.3, §5.2; reference §5): MIKEY-1 PRF, key derivation from a pre-shared
+// MIKEY crypto (RFC 3830 §4.1, §4.2.3, §5.2; protocol §5): MIKEY-1 PRF, key derivation from a pre-shared
 // key or a TGK, AES-CM-128 key transport, KEMAC MAC and verification-message MAC.
 import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { MikeyCryptoError } from './errors.ts';
@@ -63,8 +63,8 @@ export interface MessageKeys {
 }
 
 /**
- * Keys protecting a MIKEY message in PSK mode (reference §5.2): inkey = MUK for MSK messages and triggers,
- * MSK for MTK messages; rand may be empty (MTK messages without a RAND, reference §5.3 option b).
+ * Keys protecting a MIKEY message in PSK mode (protocol §5.2): inkey = MUK for MSK messages and triggers,
+ * MSK for MTK messages; rand may be empty (MTK messages without a RAND, protocol §5.3 option b).
  */
 export function deriveMessageKeys(psk: Buffer, csbId: number, rand: Buffer): MessageKeys {
   return {
@@ -110,7 +110,7 @@ export function aesCmIv(saltKey: Buffer, csbId: number, t64: bigint): Buffer {
   return iv;
 }
 
-/** AES-CM-128 (SRTP counter mode, prefix 0) encryption or decryption of KEMAC data (reference §5.5). */
+/** AES-CM-128 (SRTP counter mode, prefix 0) encryption or decryption of KEMAC data (protocol §5.5). */
 export function aesCm128(encrKey: Buffer, saltKey: Buffer, csbId: number, t64: bigint, data: Buffer): Buffer {
   if (encrKey.length !== 16) throw new MikeyCryptoError(`AES-CM-128 key must be 128 bits, got ${encrKey.length * 8}`);
   const c = createCipheriv('aes-128-ctr', encrKey, aesCmIv(saltKey, csbId, t64));
@@ -122,7 +122,7 @@ export function kemacMac(authKey: Buffer, coveredOctets: Buffer): Buffer {
   return hmacSha1(authKey, coveredOctets);
 }
 
-/** Inputs of the verification MAC appended after the message (reference §5.7, open point O16). */
+/** Inputs of the verification MAC appended after the message (protocol §5.7, open point O16). */
 export type VerificationMacVariant = 'rfc-ids-ts8' | 'rfc-ids-ts4' | 'ts8-only';
 export const verificationMacVariants: readonly VerificationMacVariant[] = ['rfc-ids-ts8', 'rfc-ids-ts4', 'ts8-only'];
 

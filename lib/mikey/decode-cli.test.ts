@@ -1,4 +1,4 @@
-// `mbms-conform decode` end to end: the real command in a child process, fed the reference §8.3 V3 vector.
+// `mbms-conform decode` end to end: the real command in a child process, fed the protocol §8.3 V3 vector.
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // Errors of the MIKEY layer (RFC 3830, RFC 4563, TS 33.246 profile): one class per failure, stable codes.
 
-/** A MIKEY message that cannot be parsed (strict rules of reference §4 / §6.3). */
+/** A MIKEY message that cannot be parsed (strict rules of protocol §4 / §6.3). */
 export class MikeyDecodeError extends Error {
   readonly code = 'ERR_MIKEY_DECODE';
   /** Byte offset in the message (or in the key-data plaintext for key-data errors) where the problem lies. */

@@ -1,4 +1,4 @@
-// Mutation fuzzing of the decoder (reference §7.2 G-U8, §7.3): valid messages are bit-flipped, truncated,
+// Mutation fuzzing of the decoder (protocol §7.2 G-U8, §7.3): valid messages are bit-flipped, truncated,
 // given lying lengths, re-chained (next-payload rewrites, loops, duplicated payloads) and padded, with a fixed
 // seed. Every outcome must be a message or a MikeyDecodeError, never another exception; an accepted mutant
 // re-encodes to the same octets; the walk always moves forward (so it cannot hang).

@@ -1,5 +1,5 @@
 // Public API of lib/mikey: MIKEY codec (RFC 3830 + RFC 4563) driven by one payload table, MIKEY-1 crypto,
-// and the TS 33.246 message builders/readers with their profile options (reference §9 O7-O16, O20).
+// and the TS 33.246 message builders/readers with their profile options (protocol §9 O7-O16, O20).
 export * from './errors.ts';
 export * from './payloads.ts';
 export {

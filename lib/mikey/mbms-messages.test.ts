@@ -1,4 +1,4 @@
-// 33.246 builders and readers (reference §1, §4.10, §5, §9). MACs and ciphertexts are checked with node
+// 33.246 builders and readers (protocol §1, §4.10, §5, §9). MACs and ciphertexts are checked with node
 // crypto directly and the key values of vectors V1/V5, not with the code under test.
 import { test, expect } from '@playwright/test';
 import { createCipheriv, createHmac } from 'node:crypto';
@@ -160,7 +160,7 @@ test('SRTP-ID map and SP from the profile (O9, O11), KV interval and SPI (O12)',
     .toThrow(MikeyProfileError);
 });
 
-test('the default profile is frozen plain JSON with the reference §9 defaults', () => {
+test('the default profile is frozen plain JSON with the protocol §9 defaults', () => {
   expect(JSON.parse(JSON.stringify(defaultMikeyProfile))).toEqual(defaultMikeyProfile);
   expect(Object.isFrozen(defaultMikeyProfile.verification)).toBe(true);
   expect(defaultMikeyProfile).toMatchObject({

@@ -1,4 +1,4 @@
-// TS 33.246 MIKEY messages (reference §1, §4.10, §5): builders for MSK messages, MTK messages, solicited-pull
+// TS 33.246 MIKEY messages (protocol §1, §4.10, §5): builders for MSK messages, MTK messages, solicited-pull
 // triggers and verification messages, and readers that verify MACs and decrypt key data. Every shape choice
 // the reference leaves open comes from the MikeyProfile (§9 O7-O16, O20).
 import {
@@ -131,7 +131,7 @@ export interface MskMessageInput {
   mutate?: Mutate;
 }
 
-/** MSK message (reference §4.10): HDR, EXT(Key IDs), T, RAND, [IDi], [IDr], [SP], KEMAC(MSK) under the MUK. */
+/** MSK message (protocol §4.10): HDR, EXT(Key IDs), T, RAND, [IDi], [IDr], [SP], KEMAC(MSK) under the MUK. */
 export function buildMskMessage(input: MskMessageInput): BuiltMessage {
   const profile = input.profile ?? defaultMikeyProfile;
   const keys = deriveMessageKeys(input.muk, input.csbId, input.rand);
@@ -154,7 +154,7 @@ export function buildMskMessage(input: MskMessageInput): BuiltMessage {
 
 export interface MtkMessageInput {
   msk: Buffer;
-  /** RAND of the MSK message (reference §5.3 option a); required when profile O15 is 'msk-rand'. */
+  /** RAND of the MSK message (protocol §5.3 option a); required when profile O15 is 'msk-rand'. */
   mskRand?: Buffer;
   csbId: number;
   /** TS value: the MSK's counter (COUNTER) or NTP value. */
@@ -180,7 +180,7 @@ export function mtkDerivationRand(profile: MikeyProfile, mskRand: Buffer | undef
   return mskRand;
 }
 
-/** MTK message (reference §4.10): HDR, EXT(domain, MSK ID, MTK ID), T, [RAND], [IDi], [IDr], KEMAC(MTK) under the MSK. */
+/** MTK message (protocol §4.10): HDR, EXT(domain, MSK ID, MTK ID), T, [RAND], [IDi], [IDr], KEMAC(MTK) under the MSK. */
 export function buildMtkMessage(input: MtkMessageInput): BuiltMessage {
   const profile = input.profile ?? defaultMikeyProfile;
   const rand = mtkDerivationRand(profile, input.mskRand);
@@ -222,7 +222,7 @@ export interface TriggerInput {
 }
 
 /**
- * Solicited-pull trigger (reference §1.3, O20): an MSK-message shape whose Key IDs named in
+ * Solicited-pull trigger (protocol §1.3, O20): an MSK-message shape whose Key IDs named in
  * profile.trigger.zeroKeyIds are zero, with a KEMAC carrying no key data (or no KEMAC at all).
  */
 export function buildSolicitedPullTrigger(input: TriggerInput): BuiltMessage {
@@ -267,7 +267,7 @@ function randOf(msg: MikeyMessage): Buffer | undefined {
 }
 
 /**
- * Verification message (reference §4.10, §5.7, O16): HDR(type 1, same CSB ID and CS ID map), [EXT], T
+ * Verification message (protocol §4.10, §5.7, O16): HDR(type 1, same CSB ID and CS ID map), [EXT], T
  * (echoed), [IDr], V. The V MAC is computed after `mutate` unless mutate replaced the ver data.
  */
 export function buildVerificationMessage(input: VerificationInput): BuiltMessage {
@@ -346,7 +346,7 @@ export interface KeyMessageReading {
 
 const isZero = (b: Buffer | undefined) => b !== undefined && b.every((x) => x === 0);
 
-/** Message kind from data type and Key IDs (reference §1.3, §4.10, §6.2, O20). */
+/** Message kind from data type and Key IDs (protocol §1.3, §4.10, §6.2, O20). */
 export function classifyKeyMessage(msg: MikeyMessage, profile: MikeyProfile = defaultMikeyProfile): KeyMessageKind {
   if (msg.hdr.dataType === DataType.PSK_VER) return 'ack';
   if (msg.hdr.dataType === DataType.ERROR) return 'error';
@@ -405,7 +405,7 @@ export function readKeyMessage(
     reading.error = 'KEMAC MAC alg is NULL: the message is not authenticated';
     return reading;
   }
-  // MAC coverage: HDR octet 0 through the MAC alg octet (reference §5.6).
+  // MAC coverage: HDR octet 0 through the MAC alg octet (protocol §5.6).
   const macAlgAt = kemac.offset + 4 + kemac.encrData.length;
   const expected = kemacMac(keys.authKey, buf.subarray(0, macAlgAt + 1));
   reading.macValid = constantTimeEqual(expected, kemac.mac);

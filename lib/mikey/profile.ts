@@ -1,4 +1,4 @@
-// MIKEY options of the 33.246 profile: every open point of reference §9 that touches MIKEY, with the §9
+// MIKEY options of the 33.246 profile: every open point of protocol §9 that touches MIKEY, with the §9
 // default. Plain JSON-serialisable data so lib/mbms can embed it in the full profile and its JSON schema.
 import type { VerificationMacVariant, CounterPadding } from './crypto.ts';
 
@@ -11,7 +11,7 @@ export interface MikeyProfile {
   timestamp: { type: 'counter' | 'ntp-utc' | 'ntp'; skewWindowSeconds: number };
   /** O8: how a 32-bit COUNTER becomes the 64-bit T of the AES-CM IV. */
   ivCounterPadding: CounterPadding;
-  /** O9: payload set per message type (order follows reference §4.10). */
+  /** O9: payload set per message type (order follows protocol §4.10). */
   payloads: {
     msk: { idi: boolean; idr: boolean; sp: boolean };
     mtk: { rand: boolean; idi: boolean; idr: boolean };
@@ -32,11 +32,11 @@ export interface MikeyProfile {
   verification: { macVariant: VerificationMacVariant; ext: boolean; idr: boolean; timestamp: 'echoed' | 'fresh' };
   /** O20: solicited-pull trigger shape. */
   trigger: { zeroKeyIds: KeyIdName[]; mtkId: boolean; kemac: 'empty' | 'absent' };
-  /** Algorithms of KEMAC (reference §4.7: NULL must be rejected). */
+  /** Algorithms of KEMAC (protocol §4.7: NULL must be rejected). */
   algorithms: { encr: 'AES-CM-128'; mac: 'HMAC-SHA-1-160' };
 }
 
-/** Reference §9 defaults. */
+/** Protocol §9 defaults. */
 export const defaultMikeyProfile: MikeyProfile = deepFreeze({
   timestamp: { type: 'counter', skewWindowSeconds: 300 },
   ivCounterPadding: 'left-zero',
@@ -93,7 +93,7 @@ const keyDataChoice = (what: string) => obj(`${what} key data`, {
 });
 
 /** JSON Schema of MikeyProfile (no $schema/$id, so it embeds as a sub-schema). */
-export const mikeyProfileSchema = obj('MIKEY options of the 33.246 profile (reference §9 O7-O16, O20)', {
+export const mikeyProfileSchema = obj('MIKEY options of the 33.246 profile (protocol §9 O7-O16, O20)', {
   timestamp: obj('O7: TS type of key messages', {
     type: enumOf('TS type', ['counter', 'ntp-utc', 'ntp']),
     skewWindowSeconds: { type: 'number', minimum: 0, description: 'Allowed clock skew for NTP timestamps' },
@@ -129,7 +129,7 @@ export const mikeyProfileSchema = obj('MIKEY options of the 33.246 profile (refe
   keyDomainIdLayout: enumOf('O14: Key Domain ID layout', ['plmn-bcd', 'opaque']),
   mtkRandSource: enumOf('O15: RAND of the MTK-message key derivation', ['msk-rand', 'empty']),
   verification: obj('O16: verification message', {
-    macVariant: enumOf('V MAC input (reference §5.7)', ['rfc-ids-ts8', 'rfc-ids-ts4', 'ts8-only']),
+    macVariant: enumOf('V MAC input (protocol §5.7)', ['rfc-ids-ts8', 'rfc-ids-ts4', 'ts8-only']),
     ext: bool('ACK carries the EXT payload'),
     idr: bool('ACK carries IDr'),
     timestamp: enumOf('ACK timestamp', ['echoed', 'fresh']),

@@ -1,4 +1,4 @@
-// Reference §8.3 MIKEY vectors V1-V6, byte for byte (values computed by two independent implementations).
+// Protocol §8.3 MIKEY vectors V1-V6, byte for byte (values computed by two independent implementations).
 import { test, expect } from '@playwright/test';
 import {
   aesCm128, aesCmIv, buildMskMessage, buildVerificationMessage, decodeKeyData, decodeMikey, deriveMessageKeys,

@@ -1,9 +1,9 @@
-// MIKEY messages of the tester BM-SC (reference §1.2-§1.4, §4.10, §6): MSK messages under the UE's MUK,
+// MIKEY messages of the tester BM-SC (protocol §1.2-§1.4, §4.10, §6): MSK messages under the UE's MUK,
 // MTK messages under an MSK, solicited-pull triggers, built with the lib/mikey builders from the profile and
-// then deliberately corrupted for the negative cases of reference §7.2 (G-U1, G-U2, G-U4..G-U9, M-U1).
+// then deliberately corrupted for the negative cases of protocol §7.2 (G-U1, G-U2, G-U4..G-U9, M-U1).
 //
 // The composer keeps what a BM-SC keeps: one COUNTER space per MUK (MSK messages and triggers) and one per
-// MSK (MTK messages) (reference §6.1), the MSKs it made with their RAND and the fixed CSB ID of their MTK
+// MSK (MTK messages) (protocol §6.1), the MSKs it made with their RAND and the fixed CSB ID of their MTK
 // messages (O10, O15: every UE must derive the same MTK-message keys), and the last MTK ID per MSK.
 
 import { randomBytes, randomInt } from 'node:crypto';
@@ -28,7 +28,7 @@ export interface TesterMsk {
   mskId: number;
   /** 128-bit MSK (TGK, O12). */
   key: Buffer;
-  /** RAND of every MSK message carrying this MSK: input of its MTK messages' key derivation (reference §5.3, O15). */
+  /** RAND of every MSK message carrying this MSK: input of its MTK messages' key derivation (protocol §5.3, O15). */
   rand: Buffer;
   /** CSB ID of the MTK messages under this MSK (O10 fixed per MSK). */
   mtkCsbId: number;
@@ -92,11 +92,11 @@ export interface ComposedMikey {
 
 export interface ComposerOptions {
   profile: MbmsProfile;
-  /** The UE's MUK (Ks_NAF under GBA_ME, reference §3.4). */
+  /** The UE's MUK (Ks_NAF under GBA_ME, protocol §3.4). */
   muk: Buffer;
   /** A MUK the UE no longer uses (old B-TID's Ks_NAF), for G-U4; default: 32 random octets. */
   oldMuk?: Buffer;
-  /** IDi (BM-SC identity, NAF FQDN) and IDr (the UE's B-TID) of MSK messages and triggers (reference §4.5). */
+  /** IDi (BM-SC identity, NAF FQDN) and IDr (the UE's B-TID) of MSK messages and triggers (protocol §4.5). */
   idi: string;
   idr: string;
   /** The services the UE takes part in: Key Domain ID and MSK IDs (the first one is "current"). */
@@ -106,12 +106,12 @@ export interface ComposerOptions {
   /**
    * Highest COUNTER already used per counter space ('muk:current', 'msk:<domain hex>/<MSK ID hex>'), as
    * counters() returned it at the end of an earlier case: a UE that keeps its replay counters across cases
-   * (reference §6.1) must keep seeing fresh ones.
+   * (protocol §6.1) must keep seeing fresh ones.
    */
   initialCounters?: Record<string, number>;
   /**
    * Highest Key Number used per key group ('<domain hex>/<group>'), as keyNumbers() returned it: a UE that keeps
-   * its MSKs across cases gets the newest of them as "current" and really new ones as "next" (reference §6.2).
+   * its MSKs across cases gets the newest of them as "current" and really new ones as "next" (protocol §6.2).
    */
   initialKeyNumbers?: Record<string, number>;
 }
@@ -206,7 +206,7 @@ export class BmscMikeyComposer {
     return this.mskFor(domain, carried > (id & 0xffff) ? (((id >>> 16) << 16) | carried) >>> 0 : id);
   }
 
-  /** A new MSK in the same key group as `of` with the next Key Number (reference §6.2). */
+  /** A new MSK in the same key group as `of` with the next Key Number (protocol §6.2). */
   nextMsk(of?: TesterMsk): TesterMsk {
     const base = of ?? this.currentMsk();
     const group = base.mskId >>> 16;
@@ -227,7 +227,7 @@ export class BmscMikeyComposer {
     const highest = this.counterOf(space);
     const value = choice.mode === 'next' ? highest + 1 : choice.mode === 'plus' ? highest + choice.n : choice.value;
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-      throw new PeerArgumentError(`tester BM-SC: COUNTER ${value} is outside 0..2^32-1 (reference §6.1: wrap unsupported)`);
+      throw new PeerArgumentError(`tester BM-SC: COUNTER ${value} is outside 0..2^32-1 (protocol §6.1: wrap unsupported)`);
     }
     if (value > highest) this.#counters.set(space, value);
     return value;
@@ -300,7 +300,7 @@ export class BmscMikeyComposer {
       case 'random': return randomBytes(kind === 'mtk' ? 16 : this.muk.length);
       case 'msk':
       case 'deleted-msk':
-        if (kind !== 'mtk' || !msk) throw new PeerArgumentError(`tester BM-SC: key '${choice}' protects MTK messages only (reference §1.4)`);
+        if (kind !== 'mtk' || !msk) throw new PeerArgumentError(`tester BM-SC: key '${choice}' protects MTK messages only (protocol §1.4)`);
         return msk.key;
     }
   }
@@ -365,7 +365,7 @@ export function applyCorruption(built: BuiltMessage, corrupt: MikeyCorruption, p
       return remac(bytes);
     case 'unknown-payload-13': {
       // The first payload's next-payload octet names code 13, which RFC 3830 Table 6.1.b does not assign;
-      // a parser cannot know its length, so the rest of the chain cannot be walked (reference §4).
+      // a parser cannot know its length, so the rest of the chain cannot be walked (protocol §4).
       const first = payloadOffset(built.bytes, decodeMikey(built.bytes).payloads[0]!.type);
       bytes[first] = 13;
       return remac(bytes);
@@ -379,7 +379,7 @@ export function applyCorruption(built: BuiltMessage, corrupt: MikeyCorruption, p
     case 'trailing-garbage':
       return Buffer.concat([bytes, Buffer.from([0xde, 0xad, 0xbe, 0xef])]);
     case 'null-encryption':
-      // KEMAC encryption NULL: the key data in clear (RFC 3830 §4.2.3), MAC recomputed (reference §4.7).
+      // KEMAC encryption NULL: the key data in clear (RFC 3830 §4.2.3), MAC recomputed (protocol §4.7).
       return reencode((m) => {
         const kemac = findPayload(m, 'KEMAC');
         const t = findPayload(m, 'T');

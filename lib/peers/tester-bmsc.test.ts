@@ -1,5 +1,5 @@
 // Tests of the tester BM-SC (UE under test): its HTTP answers over real loopback sockets, checked against the
-// reference §8.2 known answers (rspauth 60be6032..., the 110-octet MSK response body) rather than against the
+// protocol §8.2 known answers (rspauth 60be6032..., the 110-octet MSK response body) rather than against the
 // code that computes them, and its MIKEY messages and corruptions, checked octet by octet with node:crypto HMAC
 // and the strict decoder.
 
@@ -19,7 +19,7 @@ import { LiveTrace } from '../trace/index.ts';
 import { TesterBmsc } from './tester-bmsc.ts';
 import { BmscMikeyComposer, MIKEY_CORRUPTIONS, UNKNOWN_KEY_DOMAIN, type ComposedMikey } from './tester-bmsc-mikey.ts';
 
-// Reference §8.2 inputs and known answers.
+// Protocol §8.2 inputs and known answers.
 const BTID = 'AbCdEf0123456789@bsf.example.com';
 const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
 const FQDN = 'bmsc.example.com';
@@ -215,7 +215,7 @@ test.describe('tester BM-SC MIKEY composer', () => {
     const update = m.compose({ kind: 'msk', keyIds: 'next' });
     expect(update.mskId).toBe(0x00010002);
     expect(m.currentMsk().mskId).toBe(0x00010002);
-    // every delivery of one MSK carries its RAND (reference §5.3)
+    // every delivery of one MSK carries its RAND (protocol §5.3)
     expect(m.compose({ kind: 'msk', msk: first.msk! }).rand.equals(first.rand)).toBe(true);
   });
 

@@ -1,4 +1,4 @@
-// The tester's BM-SC emulator, for a UE under test (reference §1, §7.2): an HTTP server that hands each
+// The tester's BM-SC emulator, for a UE under test (protocol §1, §7.2): an HTTP server that hands each
 // request of the UE to the case (which decides the answer step by step) and answers it with octets it writes
 // itself — 401 Digest challenges (stale, qop, algorithm; RFC 2617 §3.2.1), 200 OK with the MSK response body
 // and Authentication-Info whose rspauth is right, wrong or absent, with or without nextnonce (§3.2.3) — and a
@@ -59,9 +59,9 @@ export interface HttpAnswer {
 
 /** The UE under test as the tester BM-SC knows it (what a real BM-SC learns from the BSF over Zn and from registration). */
 export interface TesterBmscSut {
-  /** B-TID and Ks_NAF (= MUK under GBA_ME, reference §3.4); the Digest password is base64(Ks_NAF). */
+  /** B-TID and Ks_NAF (= MUK under GBA_ME, protocol §3.4); the Digest password is base64(Ks_NAF). */
   identity: { btid: string; ksNaf: Buffer };
-  /** BM-SC FQDN: realm host (reference §3.3) and IDi of MSK messages. */
+  /** BM-SC FQDN: realm host (protocol §3.3) and IDi of MSK messages. */
   nafFqdn: string;
   profile: MbmsProfile;
   /** The services the UE takes part in (Key Domain ID, MSK IDs; the first MSK ID is the "current" one). */
@@ -255,19 +255,19 @@ export class TesterBmsc {
     return this.sut;
   }
 
-  /** MSK/MTK/trigger composer: counters per MUK and per MSK, the MSKs made so far (reference §6.1). */
+  /** MSK/MTK/trigger composer: counters per MUK and per MSK, the MSKs made so far (protocol §6.1). */
   get composer(): BmscMikeyComposer {
     this.need();
     return this.mikeyComposer!;
   }
 
-  /** Digest realm: '<first accepted prefix>@<BM-SC FQDN>' (reference §3.3, O6). */
+  /** Digest realm: '<first accepted prefix>@<BM-SC FQDN>' (protocol §3.3, O6). */
   get realm(): string {
     const sut = this.need();
     return realm(sut.nafFqdn, sut.profile.http.realmPrefixes[0]);
   }
 
-  /** The Digest password of the UE: base64(Ks_NAF) (reference §3.3). */
+  /** The Digest password of the UE: base64(Ks_NAF) (protocol §3.3). */
   get password(): string {
     return digestPassword(this.need().identity.ksNaf);
   }
@@ -292,7 +292,7 @@ export class TesterBmsc {
     return randomBytes(16).toString('base64');
   }
 
-  /** Answers 401 with a fresh Digest challenge (RFC 2617 §3.2.1, reference §1.1 step 2). */
+  /** Answers 401 with a fresh Digest challenge (RFC 2617 §3.2.1, protocol §1.1 step 2). */
   answerChallenge(pending: PendingRequest, options: ChallengeOptions = {}): { event?: HttpResponseEvent; challenge: DigestChallenge } {
     const sut = this.need();
     const http = sut.profile.http;
@@ -310,7 +310,7 @@ export class TesterBmsc {
   }
 
   /**
-   * Answers 200 OK with the MSK response body (reference §2.4) and Authentication-Info (RFC 2617 §3.2.3):
+   * Answers 200 OK with the MSK response body (protocol §2.4) and Authentication-Info (RFC 2617 §3.2.3):
    * qop, cnonce and nc echoed, rspauth = KD(H(A1), nonce:nc:cnonce:qop:H(":" uri [":" H(body)])) computed
    * with lib/digest over the octets of the body sent, or deliberately wrong or absent.
    */

@@ -1,4 +1,4 @@
-// The tester's UE emulator, for a BM-SC under test (reference §1.1-§1.4, §7.1): an HTTP client for the MSK
+// The tester's UE emulator, for a BM-SC under test (protocol §1.1-§1.4, §7.1): an HTTP client for the MSK
 // request (6.3.1) with HTTP Digest from lib/digest (including deliberate faults for negative cases), and a
 // UDP socket on the UE's MIKEY port that receives MSK/MTK messages and triggers and sends verification
 // messages. Every octet sent or received is recorded through the case's LiveTrace (pcap + events).
@@ -12,7 +12,7 @@ import { serializeRequest } from './http-wire.ts';
 import { RecordedUdpSocket } from './udp.ts';
 
 export interface UeIdentity {
-  /** B-TID: the Digest username (reference §3.3). */
+  /** B-TID: the Digest username (protocol §3.3). */
   btid: string;
   /** Ks_NAF = MUK (GBA_ME); the Digest password is base64(Ks_NAF). */
   ksNaf: Buffer;

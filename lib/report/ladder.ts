@@ -61,9 +61,9 @@ const idValue = (bytes: Uint8Array | undefined): bigint => {
 };
 
 /**
- * What a MIKEY message is, read from its header and EXT Key IDs (reference §1, §4.2):
+ * What a MIKEY message is, read from its header and EXT Key IDs (protocol §1, §4.2):
  * data type 1 = verification message (ACK), 6 = error; data type 0 with all key IDs zero =
- * solicited-pull trigger (reference §1.3), with a non-zero MTK ID = MTK message, else MSK message.
+ * solicited-pull trigger (protocol §1.3), with a non-zero MTK ID = MTK message, else MSK message.
  */
 export function mikeyKind(event: Pick<MikeyEvent, 'message' | 'decodeError'>): string {
   const m = event.message as MikeyView | undefined;

@@ -19,7 +19,7 @@ export type SutRole = CaseResult['role'];
 export interface RunInfo {
   sut: { name: string; role?: SutRole; embedded?: boolean; vendor?: string; model?: string; version?: string; address?: string };
   profileName?: string;
-  /** Profile values (reference §9); secrets are redacted when written unless `allowSecrets`. */
+  /** Profile values (protocol §9); secrets are redacted when written unless `allowSecrets`. */
   profile?: Record<string, unknown>;
   /** Capability statement: capability name -> supported / value. */
   capabilities?: Record<string, unknown>;

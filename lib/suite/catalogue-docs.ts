@@ -21,8 +21,8 @@ export function checksMarkdown(): string {
     'when the rule judges a device, the side it blames (BM-SC or UE). The live suites and `mbms-conform analyze`',
     'apply the same rules. Ids: A = UE-initiated MSK request (6.3.1), P = push of MSKs (6.3.2.1), S =',
     'push-solicited pull, M = MTK update (6.3.3), G = generic MIKEY handling; B = BM-SC under test, U = UE',
-    'under test. Clauses are those of 3GPP TS 33.246; the profile options (O1-O24) are described in',
-    '[profile.md](profile.md).',
+    'under test. Clauses are those of 3GPP TS 33.246; the protocol facts behind the rules and the profile',
+    'options (O1-O24) are in [protocol.md](protocol.md).',
     '',
   ];
   for (const role of ['bmsc', 'ue'] as Role[]) {

@@ -61,11 +61,11 @@ export interface CaseRun {
   counters: Map<string, { value: bigint; event: TraceEvent }>;
   /**
    * External SUT: the highest COUNTER per counter space seen in earlier cases of this run (the SUT keeps its
-   * state across cases, so its counters must keep increasing across them too; reference §6.1). Keys:
+   * state across cases, so its counters must keep increasing across them too; protocol §6.1). Keys:
    * '<B-TID>|muk' and 'msk:<domain>/<MSK ID>'. Undefined for embedded SUTs (fresh per case).
    */
   counterHistory?: Map<string, { value: bigint; caseId: string }>;
-  /** RAND seen per MSK (domain/mskId hex), reference §5.3. */
+  /** RAND seen per MSK (domain/mskId hex), protocol §5.3. */
   randByMsk: Map<string, { rand: Buffer; event: MikeyEvent }>;
   /** Last MTK ID per MSK. */
   mtkIds: Map<string, { value: bigint; event: MikeyEvent }>;
@@ -100,7 +100,7 @@ export function evidence(...events: (TraceEvent | undefined)[]): Evidence {
 
 const TIMER = /^(?:([0-9]+(?:\.[0-9]+)?)\*)?(deliver|ack|pull|silence|rekey|http|retransmission|retransmissions|nonce-ttl)$/;
 
-/** Milliseconds of a window: a profile timer name (optionally scaled) or a number (reference §9 O24, O18). */
+/** Milliseconds of a window: a profile timer name (optionally scaled) or a number (protocol §9 O24, O18). */
 export function windowMs(profile: MbmsProfile, window: string | number | undefined, fallback: string): number {
   const w = window ?? fallback;
   if (typeof w === 'number') return w;

@@ -244,7 +244,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
 
 const counterHistories = new WeakMap<SutProvider, Map<string, { value: bigint; caseId: string }>>();
 
-/** The counters an external SUT showed in earlier cases of this process (reference §6.1: they never go back). */
+/** The counters an external SUT showed in earlier cases of this process (protocol §6.1: they never go back). */
 function counterHistoryOf(sut: SutProvider): Map<string, { value: bigint; caseId: string }> {
   let h = counterHistories.get(sut);
   if (!h) { h = new Map(); counterHistories.set(sut, h); }

@@ -67,8 +67,8 @@ test('semantic checks: one action per step, role, references, applicability, id 
   expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    applicability: msk-pushh\n')).message).toMatch(/unknown capability 'msk-pushh'/);
   expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    applicability: "msk-push &&"\n')).message).toMatch(/does not parse/);
   expect(loadError(HEAD + CASE('ue/6.3.1/01', '      - http-request: {}\n')).message).toMatch(/must start with 'bmsc\/'/);
-  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    checks: [A-B14]\n')).message).toMatch(/'A-B14' is not a reference §7 check/);
-  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    checks: [A-U1]\n')).message).toMatch(/not a reference §7 check of the BM-SC role/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    checks: [A-B14]\n')).message).toMatch(/'A-B14' is not a protocol §7 check/);
+  expect(loadError(HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n', '    checks: [A-U1]\n')).message).toMatch(/not a protocol §7 check of the BM-SC role/);
   expect(loadError((HEAD + CASE('bmsc/6.3.1/01', '      - http-request: {}\n')).replace(MODELINE, '')).message).toMatch(/modeline/);
   const syntax = loadError(`${HEAD}  - id: [unclosed\n`);
   expect(syntax.message).toMatch(/YAML syntax/);
@@ -84,7 +84,7 @@ test('duplicate case ids across files are refused', () => {
   expect(() => loadSuites('bmsc', root)).toThrow(DuplicateCaseError);
 });
 
-test('the shipped suites load and cover every reference §7.1 and §7.2 check', () => {
+test('the shipped suites load and cover every protocol §7.1 and §7.2 check', () => {
   const bmsc = loadCases('bmsc');
   expect(bmsc.length).toBeGreaterThanOrEqual(25);
   // Spelled out here rather than read from CHECKS, so a check dropped from the registry is noticed too.

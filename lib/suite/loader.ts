@@ -145,7 +145,7 @@ export function loadSuiteFile(file: string, options: { requireModeline?: boolean
     if (!c.id.startsWith(`${role}/`)) fail(source, [...casePath, 'id'], `case id '${c.id}' must start with '${role}/' (the file's role)`);
     const caseExpr = checkExpression(c.applicability, [...casePath, 'applicability']);
     (c.checks ?? []).forEach((k: string, ki: number) => {
-      if (!CHECKS[role].includes(k)) fail(source, [...casePath, 'checks', ki], `'${k}' is not a reference §7 check of the ${role === 'bmsc' ? 'BM-SC' : 'UE'} role (${CHECKS[role].join(', ')})`);
+      if (!CHECKS[role].includes(k)) fail(source, [...casePath, 'checks', ki], `'${k}' is not a protocol §7 check of the ${role === 'bmsc' ? 'BM-SC' : 'UE'} role (${CHECKS[role].join(', ')})`);
     });
     const names = new Set<string>();
     const steps: StepDef[] = c.steps.map((s: any, si: number): StepDef => {

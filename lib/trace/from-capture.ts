@@ -7,7 +7,7 @@ import { Trace, type TraceProblem } from './trace.ts';
 import type { Actor, Endpoint, HttpRequestEvent, HttpResponseEvent, MikeyEvent, TraceEventInput } from './types.ts';
 
 export interface TraceFromCaptureOptions {
-  /** UDP ports carrying MIKEY (reference §9 O1, default profile: [4359]). */
+  /** UDP ports carrying MIKEY (protocol §9 O1, default profile: [4359]). */
   mikeyPorts: number[];
   /** TCP server ports carrying HTTP; default: every TCP connection is parsed as HTTP. */
   httpPorts?: number[];

@@ -13,7 +13,7 @@ import { LiveTrace, traceFromCapture, TraceClosedError, type TraceEvent, type Mi
 
 const tempPcap = (name: string) => join(mkdtempSync(join(tmpdir(), 'mbms-trace-')), name);
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-// Reference §8.3 vector V3: a 150-octet MIKEY MSK message (CSB ID 0x11223344)
+// Protocol §8.3 vector V3: a 150-octet MIKEY MSK message (CSB ID 0x11223344)
 const V3 = h(`010015801122334400010503000b000300f1100104000100010b02000000010610a0a1a2a3a4a5a6a7a8a9aaabacadaeaf
 06010010626d73632e6578616d706c652e636f6d0101002041624364456630313233343536373839406273662e6578616d70
 6c652e636f6d0001001459e3637f7e9624d7cf07a448ffbc6f8bcf984c9701eceace3d2ee6095d7a76b164f279ef6bfefadcbd`);

@@ -97,7 +97,7 @@ test.describe('6.3.1 UE-initiated MSK request', () => {
     const r = await rig();
     try {
       const { challenge, reply, client } = await fullRequest(r);
-      // Step 2: Digest challenge with the GBA realm and qop=auth-int (reference §2.2, §3.3).
+      // Step 2: Digest challenge with the GBA realm and qop=auth-int (protocol §2.2, §3.3).
       const [ch] = parseChallenges(challenge.headers.get('www-authenticate')!);
       expect(ch!.realm).toBe(`3GPP-bootstrapping@${NAF}`);
       expect(ch!.qop).toEqual(['auth-int']);
@@ -128,7 +128,7 @@ test.describe('6.3.1 UE-initiated MSK request', () => {
       const acked = waitEvent(r, 'ack-in');
       await r.ue.send(ack(r, first), first.from);
       expect((await acked).counter).toBe(1);
-      // A retransmission may cross the ACK on the wire; after that, silence (reference §1.2).
+      // A retransmission may cross the ACK on the wire; after that, silence (protocol §1.2).
       expect((await r.ue.collect(r.profile.timers.silenceMs)).length).toBeLessThanOrEqual(1);
       const state = await callControlApi(r.bmsc.endpoints.control, 'GET', '/state');
       expect(state.body.outstandingAcks).toEqual([]);
@@ -148,7 +148,7 @@ test.describe('6.3.1 UE-initiated MSK request', () => {
       for (const m of received) expect(m.macValid).toBe(true);
       const macs = received.map((m) => findPayload(m.message, 'KEMAC')!.mac!.toString('hex'));
       expect(new Set(macs).size).toBe(macs.length);
-      // Same MSK, same RAND in every copy (reference §5.3).
+      // Same MSK, same RAND in every copy (protocol §5.3).
       expect(new Set(received.map((m) => m.keyData[0]!.key.toString('hex'))).size).toBe(1);
       expect(new Set(received.map((m) => m.rand!.toString('hex'))).size).toBe(1);
       expect(await r.ue.collect(r.profile.timers.silenceMs)).toEqual([]);
@@ -300,7 +300,7 @@ test.describe('BM-SC-initiated procedures through the control API', () => {
       const msk1 = read(r, await ue1.next(BOUND));
       const msk2 = read(r, await ue2.next(BOUND), OTHER_KS_NAF);
       expect(msk1.keyData[0]!.key).toEqual(msk2.keyData[0]!.key);
-      expect(msk1.rand).toEqual(msk2.rand); // the RAND belongs to the MSK (reference §5.3)
+      expect(msk1.rand).toEqual(msk2.rand); // the RAND belongs to the MSK (protocol §5.3)
       const msk = msk1.keyData[0]!.key;
       const readings = [];
       for (let round = 0; round < 2; round++) {
@@ -521,7 +521,7 @@ test.describe('BM-SC faults', () => {
   test('every fault of the table has a check here and a clause it violates', () => {
     expect(BMSC_FAULTS.length).toBeGreaterThanOrEqual(12);
     expect(Object.keys(faultChecks).sort()).toEqual(BMSC_FAULTS.map((f) => f.name).sort());
-    for (const f of BMSC_FAULTS) expect(f.violates).toMatch(/(RFC|TS|reference) /);
+    for (const f of BMSC_FAULTS) expect(f.violates).toMatch(/(RFC|TS|protocol) /);
   });
 
   for (const fault of BMSC_FAULTS) {

@@ -130,7 +130,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   #control?: ControlServer;
   #endpoints?: BmscEndpoints;
   #deliveries = new Map<number, Delivery>();
-  /** `${csbId}:${counter}` of every transmission of an open delivery -> delivery id (reference §1.2). */
+  /** `${csbId}:${counter}` of every transmission of an open delivery -> delivery id (protocol §1.2). */
   #ackIndex = new Map<string, number>();
   #nextDeliveryId = 1;
   #nextRequestId = 1;
@@ -234,7 +234,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   // ---- HTTP: MSK request (6.3.1) ---------------------------------------------------------------------------
 
   #makeDigestServer(): DigestServer {
-    // TS 24.109 / reference §3.3: realm "3GPP-bootstrapping@<NAF FQDN>"; the fault drops the GBA prefix.
+    // TS 24.109 / protocol §3.3: realm "3GPP-bootstrapping@<NAF FQDN>"; the fault drops the GBA prefix.
     const realmValue = this.faults.has('bmsc-wrong-realm')
       ? this.config.nafFqdn
       : realm(this.config.nafFqdn, this.#profile.http.realmPrefixes[0]);
@@ -244,7 +244,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       algorithm: this.#profile.http.algorithm,
       nonceTtlMs: this.#profile.http.nonceTtlMs,
       now: () => this.#clock(),
-      // Digest password on Ua = base64(Ks_NAF) (reference §3.3).
+      // Digest password on Ua = base64(Ks_NAF) (protocol §3.3).
       lookupPassword: (username) => {
         const rec = this.#users.get(username);
         return rec ? digestPassword(rec.user.ksNaf) : undefined;
@@ -332,7 +332,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       outcome = verdict.outcome;
     }
     const rec = this.#users.get(btid)!;
-    // Wrong media type or malformed XML: 4xx and never a key (reference §7.1 A-B13).
+    // Wrong media type or malformed XML: 4xx and never a key (protocol §7.1 A-B13).
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== http.requestContentType.toLowerCase()) {
       return { answer: { ...textAnswer(415, 'media-type', `Content-Type must be ${http.requestContentType}`), btid } };
@@ -346,7 +346,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     }
     // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; MIKEY goes to the plain IPv4 address.
     if (!rec.user.ueAddress) rec.lastAddress = remote.address.replace(/^::ffff:(?=\d+\.)/, '');
-    // Per-MSK authorisation (reference §2.4, O4): the response is 200 even if some MSKs are refused.
+    // Per-MSK authorisation (protocol §2.4, O4): the response is 200 even if some MSKs are refused.
     const codes = this.#profile.statusCodes;
     const granted: Msk[] = [];
     const entries: MskResponseEntry[] = requested.map((entry) => {
@@ -355,7 +355,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       if (!subscribed && !this.faults.has('bmsc-grant-unsubscribed')) {
         return { mskId: entry.mskId, status: codes.notAuthorised ?? 403 };
       }
-      // MSK ID with Key Number 0 asks for the current MSK of the group (reference §2.3).
+      // MSK ID with Key Number 0 asks for the current MSK of the group (protocol §2.3).
       const msk = entry.mskId % 0x10000 === 0
         ? this.#state!.current(entry.keyDomainId, group)
         : this.#state!.find(entry.keyDomainId, entry.mskId);
@@ -423,7 +423,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
 
   // ---- MIKEY out ---------------------------------------------------------------------------------------------
 
-  /** Next COUNTER for a MUK or MSK (reference §6.1), with the counter faults applied. */
+  /** Next COUNTER for a MUK or MSK (protocol §6.1), with the counter faults applied. */
   #nextCounter(name: string): { counter: number; faults: string[] } {
     const book = this.#state!.counters;
     const last = this.#lastCounterSent.get(name);
@@ -594,7 +594,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     d.timer = undefined;
     d.done = true;
     // V=0 deliveries are never answered: forget them now. A closed V=1 delivery stays matchable for one
-    // more ACK window, so a late ACK is still matched (and accepted at most once, reference §6.1), then
+    // more ACK window, so a late ACK is still matched (and accepted at most once, protocol §6.1), then
     // it is forgotten too (a long-running BM-SC must not grow without bound).
     if (!d.v) this.#forgetDelivery(d);
     else this.#retireLater(d);
@@ -645,7 +645,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       return;
     }
     if (d.acked) {
-      // Reference §6.1: an ACK is accepted at most once.
+      // Protocol §6.1: an ACK is accepted at most once.
       reject('duplicate ACK (delivery already acknowledged)', { csbId, counter, deliveryId: d.id });
       return;
     }
@@ -690,7 +690,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     return sent;
   }
 
-  /** Push solicited pull: a MIKEY trigger whose Key IDs are 0x0 (reference §1.3, O20). */
+  /** Push solicited pull: a MIKEY trigger whose Key IDs are 0x0 (protocol §1.3, O20). */
   async solicitedPull(args: { btid: string; keyDomainId?: Buffer; v?: boolean }): Promise<MikeySent[]> {
     const rec = this.#userOrThrow(args.btid);
     const to = this.#targetOrThrow(args.btid);
@@ -740,7 +740,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
         idi: this.config.nafFqdn, profile: this.#mikeyProfile, mutate: this.#keyMessageFaults('mtk', mtk, applied),
       });
       const bytes = this.#finishBytes(built, applied);
-      // Point-to-multipoint (reference §1.4): the same octets to every receiver, no ACK expected.
+      // Point-to-multipoint (protocol §1.4): the same octets to every receiver, no ACK expected.
       for (const to of targets) {
         await this.#send(bytes, to);
         this.emit('mikey-out', {
@@ -911,7 +911,7 @@ function headerPairs(raw: string[]): [string, string][] {
   return out;
 }
 
-/** MSK request bodies list a few key IDs; anything this large is not one (reference §2.3). */
+/** MSK request bodies list a few key IDs; anything this large is not one (protocol §2.3). */
 const MAX_REQUEST_BODY = 64 * 1024;
 
 

@@ -16,9 +16,9 @@ export interface BmscSubscription {
 }
 
 export interface BmscUser {
-  /** B-TID: the Digest username (reference §3.3). */
+  /** B-TID: the Digest username (protocol §3.3). */
   btid: string;
-  /** Ks_NAF = MUK (GBA_ME, reference §3.4); the Digest password is base64(Ks_NAF). */
+  /** Ks_NAF = MUK (GBA_ME, protocol §3.4); the Digest password is base64(Ks_NAF). */
   ksNaf: Buffer;
   /** Where MIKEY goes; default: source address of the user's last MSK request (O17 mirror). */
   ueAddress?: string;
@@ -50,7 +50,7 @@ export interface ReferenceBmscConfig {
   faults: string[];
   /** JSON file for keys and counters; without it state lives in memory only (lost on restart). */
   stateFile?: string;
-  /** V flag of MSK messages (request an ACK, reference §1.2). Default true. */
+  /** V flag of MSK messages (request an ACK, protocol §1.2). Default true. */
   mskAck: boolean;
   /** V flag of solicited-pull triggers (O20 "V configurable"). Default true. */
   triggerAck: boolean;
@@ -100,7 +100,7 @@ export function resolveBmscConfig(options: ReferenceBmscOptions): ReferenceBmscC
 
 // ---- parsing of the JSON/YAML forms (file and control API share them) ------------------------------------
 
-/** Key Domain ID from 6 hex digits or `MCC-MNC` / `MCC/MNC` (reference §4.2, O14). */
+/** Key Domain ID from 6 hex digits or `MCC-MNC` / `MCC/MNC` (protocol §4.2, O14). */
 export function parseKeyDomainId(text: string): Buffer {
   if (/^[0-9a-fA-F]{6}$/.test(text)) return Buffer.from(text, 'hex');
   const plmn = /^([0-9]{3})[-/]([0-9]{2,3})$/.exec(text);

@@ -1,5 +1,5 @@
 // Whatever arrives on the MSK request port, the BM-SC answers 4xx, never 5xx, and never sends a key
-// without valid credentials (reference §7.1 A-B6, A-B7, A-B13). Property-based: random bodies, media types
+// without valid credentials (protocol §7.1 A-B6, A-B7, A-B13). Property-based: random bodies, media types
 // and Authorization values, including well-formed Digest credentials with random values.
 import { test, expect } from '@playwright/test';
 import fc from 'fast-check';

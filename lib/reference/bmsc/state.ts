@@ -1,17 +1,17 @@
 // Keys and counters of the reference BM-SC, persisted in the state file so a restart continues where it
 // stopped: MSKs per (Key Domain ID, Key Group) with their Key Numbers, the RAND and MTK CSB ID that belong
-// to each MSK, the MTK ID sequence, and the COUNTER per MUK and per MSK (reference §6.1, §6.2, §5.3).
+// to each MSK, the MTK ID sequence, and the COUNTER per MUK and per MSK (protocol §6.1, §6.2, §5.3).
 
 import { randomBytes } from 'node:crypto';
 import { mskId as makeMskId } from '../../mbms/index.ts';
 import { CounterBook, JsonStateStore, ReferenceStateError, type CounterCeilings } from '../common/index.ts';
 
-/** One MSK. Its RAND and MTK CSB ID are fixed for its whole life (reference §5.3 consequence). */
+/** One MSK. Its RAND and MTK CSB ID are fixed for its whole life (protocol §5.3 consequence). */
 export interface Msk {
   keyDomainId: Buffer;
   keyGroup: number;
   keyNumber: number;
-  /** MSK ID = Key Group ‖ Key Number (reference §6.2). */
+  /** MSK ID = Key Group ‖ Key Number (protocol §6.2). */
   id: number;
   key: Buffer;
   /** RAND carried in every MSK message of this MSK and used for its MTK messages (O15 'msk-rand'). */
@@ -50,7 +50,7 @@ interface StoredState {
 
 export interface BmscStateOptions {
   stateFile?: string;
-  /** MSKs kept per key group (TS 31.102 EF_MSK: 2; reference §6.2). */
+  /** MSKs kept per key group (TS 31.102 EF_MSK: 2; protocol §6.2). */
   maxMsksPerGroup: number;
   /** MTK key length in octets. */
   mtkLength?: number;
@@ -61,12 +61,12 @@ export interface BmscStateOptions {
   counterReserveBlock?: number;
 }
 
-/** Counter name of the MSK-message counter of one MUK (reference §6.1). */
+/** Counter name of the MSK-message counter of one MUK (protocol §6.1). */
 export function mukCounterName(btid: string): string {
   return `muk:${btid}`;
 }
 
-/** Counter name of the MTK-message counter of one MSK (reference §6.1). */
+/** Counter name of the MTK-message counter of one MSK (protocol §6.1). */
 export function mskCounterName(keyDomainId: Buffer, mskId: number): string {
   return `msk:${keyDomainId.toString('hex')}/${mskId.toString(16).padStart(8, '0')}`;
 }
@@ -147,7 +147,7 @@ export class BmscState {
   }
 
   #newMsk(group: { keyDomainId: Buffer; keyGroup: number; lastKeyNumber: number }): Msk {
-    // Key Number 0 is reserved ("no key" / trigger, reference §6.2); numbers strictly increase (O21).
+    // Key Number 0 is reserved ("no key" / trigger, protocol §6.2); numbers strictly increase (O21).
     const keyNumber = group.lastKeyNumber + 1;
     if (keyNumber > 0xffff) throw new RangeError(`key group ${group.keyGroup}: Key Numbers exhausted (no wrap, O21)`);
     group.lastKeyNumber = keyNumber;

@@ -45,7 +45,7 @@ export class TestUdp {
     });
   }
 
-  /** Everything that arrives within a silence window (a profile timer, reference §9 O24). */
+  /** Everything that arrives within a silence window (a profile timer, protocol §9 O24). */
   async collect(windowMs: number): Promise<Datagram[]> {
     const out: Datagram[] = [];
     for (;;) {

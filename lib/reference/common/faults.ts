@@ -9,10 +9,10 @@ import { UnknownFaultError } from './errors.ts';
 
 export type ReferenceRole = 'bmsc' | 'ue';
 
-/** The four procedures of TS 33.246 clause 6.3 (source numbering; reference §1). */
+/** The four procedures of TS 33.246 clause 6.3 (source numbering; protocol §1). */
 export type ReferenceProcedure = 'msk-request' | 'msk-push' | 'solicited-pull' | 'mtk-update';
 
-/** Source clause of each procedure (reference §1 headings). */
+/** Source clause of each procedure (protocol §1 headings). */
 export const PROCEDURE_CLAUSES: Readonly<Record<ReferenceProcedure, string>> = {
   'msk-request': '6.3.1',
   'msk-push': '6.3.2.1',

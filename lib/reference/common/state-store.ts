@@ -1,7 +1,7 @@
 // Persistent state of a reference (counters, keys), kept in one JSON file.
 //
 // Replay protection in MBMS rests on 32-bit COUNTER timestamps that only ever increase: one per MUK for
-// MSK messages, one per MSK for MTK messages (reference §6.1). A UE stores the last counter it accepted, so
+// MSK messages, one per MSK for MTK messages (protocol §6.1). A UE stores the last counter it accepted, so
 // a BM-SC that restarts and reuses a counter gets its messages dropped as replays. The store therefore
 // writes atomically (temporary file, fsync, rename, fsync of the directory), so after a crash the file
 // holds either the old or the new state, never a torn one; and counters are reserved on disk before a
@@ -124,7 +124,7 @@ export class CounterBook {
   next(key: string): number {
     const value = this.last(key) + 1;
     if (value > MAX_COUNTER) {
-      // Counter wrap is unsupported (reference §6.1): the key must be renewed first.
+      // Counter wrap is unsupported (protocol §6.1): the key must be renewed first.
       throw new RangeError(`counter ${key} exhausted (2^32 - 1 reached); renew the key`);
     }
     if (value > (this.#ceiling.get(key) ?? 0)) {

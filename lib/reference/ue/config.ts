@@ -18,10 +18,10 @@ export interface UeService {
 }
 
 export interface UeConfig {
-  /** GBA credentials as after a Ub run (reference §3.3): B-TID and Ks_NAF (hex, 32 octets). Optional: POST /bootstrap. */
+  /** GBA credentials as after a Ub run (protocol §3.3): B-TID and Ks_NAF (hex, 32 octets). Optional: POST /bootstrap. */
   btid?: string;
   ksNaf?: string;
-  /** MIKEY pre-shared key (MUK) as hex when it differs from Ks_NAF: Ks_int_NAF under GBA_U (reference §3.4, O23). */
+  /** MIKEY pre-shared key (MUK) as hex when it differs from Ks_NAF: Ks_int_NAF under GBA_U (protocol §3.4, O23). */
   muk?: string;
   /** Origin of the BM-SC's HTTP server, e.g. 'http://127.0.0.1:4380'; the path comes from profile.http (O2). */
   bmscUrl: string;
@@ -34,11 +34,11 @@ export interface UeConfig {
   profile?: MbmsProfile;
   faults?: string[];
   services?: UeService[];
-  /** JSON file keeping the replay counters across restarts (reference §6.1). In memory when absent. */
+  /** JSON file keeping the replay counters across restarts (protocol §6.1). In memory when absent. */
   statePath?: string;
 }
 
-/** Key Domain ID from the control-API spelling: 6 hex digits or MCC-MNC (reference §9 O14). */
+/** Key Domain ID from the control-API spelling: 6 hex digits or MCC-MNC (protocol §9 O14). */
 export function parseKeyDomainId(text: string): Buffer {
   const plmn = /^([0-9]{3})-([0-9]{2,3})$/.exec(text);
   if (plmn) return keyDomainIdFromPlmn(plmn[1]!, plmn[2]!);

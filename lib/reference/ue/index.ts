@@ -1,4 +1,4 @@
-// Public API of the reference UE (reference §1, §6): ReferenceUe, its configuration, fault table and the
+// Public API of the reference UE (protocol §1, §6): ReferenceUe, its configuration, fault table and the
 // pieces it is built from (key store, MIKEY processing, MSK request client).
 export { ReferenceUe } from './ue.ts';
 export type {

@@ -1,4 +1,4 @@
-// Key store and pull-key selection of the reference UE (reference §6.2, O20, O21), without sockets.
+// Key store and pull-key selection of the reference UE (protocol §6.2, O20, O21), without sockets.
 import { test, expect } from '@playwright/test';
 import { keyDomainIdFromPlmn, referenceProfile } from '../../mbms/index.ts';
 import { UeKeyStore } from './key-store.ts';

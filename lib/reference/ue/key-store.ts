@@ -1,6 +1,6 @@
 // Key store of the reference UE: MSKs per (Key Domain ID, Key Group) with at most `maxPerGroup` slots
-// (TS 31.102 EF_MSK: two, "current" and "next"; reference §6.2, §9 O21), the MTK last accepted under each
-// MSK, and the replay counters of reference §6.1: one per MUK (MSK messages, triggers) and one per MSK
+// (TS 31.102 EF_MSK: two, "current" and "next"; protocol §6.2, §9 O21), the MTK last accepted under each
+// MSK, and the replay counters of protocol §6.1: one per MUK (MSK messages, triggers) and one per MSK
 // (MTK messages). Counters are only advanced by the caller after a successful MAC check.
 import { keyGroupKey, mskKey, parseMskId } from '../../mbms/index.ts';
 
@@ -15,7 +15,7 @@ export interface HeldMsk {
   keyDomainId: Buffer;
   mskId: number;
   key: Buffer;
-  /** RAND of the MSK message that delivered it: input of the MTK-message key derivation (reference §5.3, O15). */
+  /** RAND of the MSK message that delivered it: input of the MTK-message key derivation (protocol §5.3, O15). */
   rand: Buffer;
   installedAt: number;
   mtk?: HeldMtk;
@@ -56,7 +56,7 @@ export class UeKeyStore {
   }
 
   /**
-   * Installs an MSK (reference §6.2): the same MSK ID replaces its slot; a new one takes a free slot of its
+   * Installs an MSK (protocol §6.2): the same MSK ID replaces its slot; a new one takes a free slot of its
    * key group or, when the group is full, evicts the MSK with the lowest Key Number. With strict increase
    * (O21), an MSK whose Key Number is below every held one of a full group is stale and refused.
    */

@@ -1,5 +1,5 @@
-// What the reference UE does with one received MIKEY datagram (reference §1, §6; RFC 3830 §5.3, §5.4).
-// The decision order follows RFC 3830 §5.4 / reference §6.1: structure, then the replay counter, then the
+// What the reference UE does with one received MIKEY datagram (protocol §1, §6; RFC 3830 §5.3, §5.4).
+// The decision order follows RFC 3830 §5.4 / protocol §6.1: structure, then the replay counter, then the
 // MAC; a counter is stored only after a successful MAC check. The result is a list of actions (ACK, error
 // message, MSK request) that ReferenceUe carries out on its sockets, so the logic is testable on its own.
 import {
@@ -23,7 +23,7 @@ export interface ProcessContext {
   profile: MbmsProfile;
   faults: FaultSet;
   store: UeKeyStore;
-  /** Current B-TID and MUK (Ks_NAF under GBA_ME, Ks_int_NAF under GBA_U; reference §3.4, O23). */
+  /** Current B-TID and MUK (Ks_NAF under GBA_ME, Ks_int_NAF under GBA_U; protocol §3.4, O23). */
   credentials: { btid: string; muk: Buffer } | undefined;
   /** Key domains the UE is configured for (hex); empty = accept any. */
   knownDomains: ReadonlySet<string>;
@@ -82,7 +82,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
   const result: ProcessResult = { messageKind: 'unknown', actions: [], accepted: false };
   const discard = (reason: DiscardReason, detail: string): ProcessResult => ({ ...result, discarded: { reason, detail } });
 
-  // --- structure (reference §6.3, check G-U8) ---
+  // --- structure (protocol §6.3, check G-U8) ---
   let message: MikeyMessage;
   try {
     message = decodeMikey(bytes);
@@ -110,9 +110,9 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
   const kemac = findPayload(message, 'KEMAC');
   const triggerWithoutKemac = kind === 'trigger' && profile.mikey.trigger.kemac === 'absent';
   if (!kemac && !triggerWithoutKemac) return discard('no-kemac', 'no KEMAC payload: the message is not authenticated');
-  if (kemac && (kemac.macAlg ?? MacAlg.HMAC_SHA1_160) === MacAlg.NULL) return discard('null-mac', 'KEMAC MAC algorithm NULL (reference §4.7)');
+  if (kemac && (kemac.macAlg ?? MacAlg.HMAC_SHA1_160) === MacAlg.NULL) return discard('null-mac', 'KEMAC MAC algorithm NULL (protocol §4.7)');
   if (kemac && kemac.encrData.length > 0 && kemac.encrAlg === EncrAlg.NULL && !faults.has('ue-accept-null-encryption')) {
-    return discard('null-encryption', 'KEMAC encryption algorithm NULL (reference §4.7, RFC 3830 §4.2.3)');
+    return discard('null-encryption', 'KEMAC encryption algorithm NULL (protocol §4.7, RFC 3830 §4.2.3)');
   }
   if (kemac && kemac.encrData.length > 0 && kemac.encrAlg !== EncrAlg.AES_CM_128 && kemac.encrAlg !== EncrAlg.NULL) {
     return discard('null-encryption', `KEMAC encryption algorithm ${kemac.encrAlg} is not AES-CM-128`);
@@ -129,7 +129,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
     if (allowed) result.actions.push({ kind: 'error-message', bytes: errorMessage(message, errorNo), to, errorNo });
   };
 
-  // --- which key protects it, and the replay counter (reference §6.1) ---
+  // --- which key protects it, and the replay counter (protocol §6.1) ---
   let psk: Buffer;
   let rand: Buffer | undefined;
   let storeCounter: () => void;
@@ -141,7 +141,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
     mtkId = mtkIdFromBytes(ids.mtkId!, ids.mtkId!.length);
     const msk = store.getMsk(keyDomainId, mskId);
     if (!msk) {
-      // Missed key update (reference §1.4, check M-U2): ask the BM-SC for the MSK this MTK needs.
+      // Missed key update (protocol §1.4, check M-U2): ask the BM-SC for the MSK this MTK needs.
       if (!faults.has('ue-no-missed-key-request') && credentials) {
         result.actions.push({ kind: 'msk-request', keys: [{ keyDomainId, mskId }], reason: 'missed-key' });
       }
@@ -177,7 +177,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
   }
   if (faults.has('ue-counter-before-mac')) storeCounter();
 
-  // --- MAC and decryption (reference §5.5, §5.6) ---
+  // --- MAC and decryption (protocol §5.5, §5.6) ---
   let keyData: KeyData[] = [];
   let macValid = true;
   let ackRand = rand ?? findPayload(message, 'RAND')?.rand;
@@ -212,7 +212,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
     }
   }
 
-  // --- install (reference §6.2) ---
+  // --- install (protocol §6.2) ---
   if (kind === 'msk') {
     const kd = keyData[0];
     if (!kd) {
@@ -244,7 +244,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
   }
   result.accepted = kind !== 'mtk';
 
-  // --- verification message (RFC 3830 §5.3, reference §1.1, §1.4, O17) ---
+  // --- verification message (RFC 3830 §5.3, protocol §1.1, §1.4, O17) ---
   const wantsAck = kind === 'mtk'
     ? faults.has('ue-ack-mtk')
     : (message.hdr.v || faults.has('ue-ack-on-v0')) && !faults.has('ue-no-ack');
@@ -265,7 +265,7 @@ export function processDatagram(bytes: Buffer, from: Endpoint, ctx: ProcessConte
     result.actions.push({ kind: 'ack', bytes: ack, to, csbId: built.message.hdr.csbId, counter: Number(findPayload(built.message, 'T')?.tsValue ?? 0n), acknowledges: kind });
   }
 
-  // --- solicited pull (reference §1.3): only after MAC and replay checks passed ---
+  // --- solicited pull (protocol §1.3): only after MAC and replay checks passed ---
   if (kind === 'trigger') {
     const keys = pullKeys(ctx, keyDomainId);
     if (keys.length > 0) result.actions.push({ kind: 'msk-request', keys, reason: 'solicited-pull' });

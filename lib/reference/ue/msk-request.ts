@@ -1,4 +1,4 @@
-// The UE side of the UE-initiated MSK request (TS 33.246 §6.3.1; reference §1.1, §2, §3): HTTP POST of the
+// The UE side of the UE-initiated MSK request (TS 33.246 §6.3.1; protocol §1.1, §2, §3): HTTP POST of the
 // MSK request body, HTTP Digest with GBA credentials (username B-TID, password base64(Ks_NAF)), rspauth
 // verification, stale and nextnonce handling. One DigestClient per B-TID keeps the nonce and nc across
 // requests, so a later request answers preemptively with the held nonce (RFC 2617 §3.2.3 nextnonce).
@@ -15,7 +15,7 @@ import type { FaultSet } from '../common/index.ts';
 /** Product part of the User-Agent; the 3GPP token follows it (TS 24.109 Annex B.3). */
 export const UE_PRODUCT = 'mbms-conform-reference-ue/0.1';
 
-/** Why an MSK request was started (reference §1.1 triggers). */
+/** Why an MSK request was started (protocol §1.1 triggers). */
 export type MskRequestReason = 'control' | 'join' | 'solicited-pull' | 'missed-key';
 
 export interface HttpExchangeRecord {
@@ -34,14 +34,14 @@ export interface MskRequestOutcome {
   accepted: boolean;
   results: MskResponseEntry[];
   exchanges: number;
-  /** A 401 without stale after credentials were sent: the UE needs a new GBA run (reference §3.3). */
+  /** A 401 without stale after credentials were sent: the UE needs a new GBA run (protocol §3.3). */
   bootstrapRequired: boolean;
   /** Why the outcome is not a success, when it is not. */
   problem?: string;
 }
 
 export interface MskRequesterOptions {
-  /** GBA credentials: B-TID (Digest username) and the key whose base64 is the Digest password (reference §3.3). */
+  /** GBA credentials: B-TID (Digest username) and the key whose base64 is the Digest password (protocol §3.3). */
   credentials: () => { btid: string; ksNaf: Buffer } | undefined;
   bmscUrl: string;
   nafFqdn: string;
@@ -124,7 +124,7 @@ export class MskRequester {
           this.reset();
           return { ...outcome, bootstrapRequired: true, problem: 'stale=true treated as credential failure (fault ue-rebootstrap-on-stale)' };
         }
-        // stale=true: same credentials, new nonce, no re-bootstrapping (reference §3.2).
+        // stale=true: same credentials, new nonce, no re-bootstrapping (protocol §3.2).
         digest.accept(challenge);
         continue;
       }

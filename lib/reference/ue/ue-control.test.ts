@@ -116,7 +116,7 @@ test('configuration file: YAML with profile overrides loads; errors name file, l
   expectError('unknown.yaml', `${base}bmsc: x\n`, /unknown\.yaml:3: bmsc: unknown field/);
 });
 
-test('replay counters survive a restart when statePath is set (reference §6.1)', async () => {
+test('replay counters survive a restart when statePath is set (protocol §6.1)', async () => {
   const statePath = join(mkdtempSync(join(tmpdir(), 'ue-state-')), 'ue-state.json');
   const profile = referenceProfile();
   const make = () => new ReferenceUe({

@@ -1,4 +1,4 @@
-// The reference UE's MSK request against a small Digest-protected test server (reference §2, §3; checks
+// The reference UE's MSK request against a small Digest-protected test server (protocol §2, §3; checks
 // A-U1, A-U2, A-U5, A-U6 of §7.2): headers and directives, rspauth verification, stale, nextnonce, nc.
 import { test, expect } from '@playwright/test';
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// Reference UE against hand-built MIKEY messages over real UDP on loopback (reference §1.1-§1.4, §6, checks
+// Reference UE against hand-built MIKEY messages over real UDP on loopback (protocol §1.1-§1.4, §6, checks
 // A-U3, M-U1, M-U2, G-U1, G-U2, G-U8, S-U1, G-U9 of §7.2). "No reply" is proven with a barrier: a later
 // V=1 message whose ACK must be the first datagram to arrive (UDP on loopback keeps one sender's order).
 import { test, expect } from '@playwright/test';
@@ -18,7 +18,7 @@ async function expectOnlyBarrierAck(f: UeFixture, barrierCounter: number, alread
   expect(ack.hdr.csbId).toBe(barrier.message.hdr.csbId);
 }
 
-test.describe('reference UE: MSK messages (reference §1.1, §1.2, §6)', () => {
+test.describe('reference UE: MSK messages (protocol §1.1, §1.2, §6)', () => {
   let f: UeFixture;
   test.beforeEach(async () => { f = await startUe(); });
   test.afterEach(async () => { await f.close(); });
@@ -101,7 +101,7 @@ test.describe('reference UE: MSK messages (reference §1.1, §1.2, §6)', () => 
     const prf1 = Buffer.from(good);
     prf1[3] = 0x81;
     expect((await f.deliver(prf1)).result.discarded?.reason).toBe('prf');
-    // NULL encryption with a correct MAC: the key would travel in clear (reference §4.7).
+    // NULL encryption with a correct MAC: the key would travel in clear (protocol §4.7).
     const plain = encodeKeyData([{ kdType: KeyDataType.TGK, kv: KvType.NULL, key: MSK_KEY(9) }]);
     const nullEnc = f.msk({ counter: 2, v: true, mutate: (m) => { const k = findPayload(m, 'KEMAC') as KemacPayload; k.encrAlg = EncrAlg.NULL; k.encrData = plain; } });
     expect((await f.deliver(nullEnc)).result.discarded?.reason).toBe('null-encryption');
@@ -127,7 +127,7 @@ test.describe('reference UE: MSK messages (reference §1.1, §1.2, §6)', () => 
   });
 });
 
-test.describe('reference UE: MTK messages (reference §1.4)', () => {
+test.describe('reference UE: MTK messages (protocol §1.4)', () => {
   let f: UeFixture;
   test.afterEach(async () => { await f.close(); });
 
@@ -156,7 +156,7 @@ test.describe('reference UE: MTK messages (reference §1.4)', () => {
   });
 });
 
-test.describe('reference UE: solicited pull (reference §1.3)', () => {
+test.describe('reference UE: solicited pull (protocol §1.3)', () => {
   let f: UeFixture;
   test.afterEach(async () => { await f.close(); });
 

@@ -1,4 +1,4 @@
-// The reference UE (reference §1, §6): a real UDP MIKEY receiver and a real HTTP client for the MSK request,
+// The reference UE (protocol §1, §6): a real UDP MIKEY receiver and a real HTTP client for the MSK request,
 // with a control API (docs/control-api.md) and fault injection. It is the default UE the suite's BM-SC cases
 // are run against, and a working example for UE vendors; lib/suite never calls it to judge anything.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -93,7 +93,7 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     this.config = config;
     this.profile = validateProfile(structuredClone(config.profile ?? defaultProfile()));
     if (this.profile.mikey.timestamp.type !== 'counter') {
-      // Replay state is kept as 32-bit counters per MUK and per MSK (reference §6.1, TS 31.102 EF_MUK/EF_MSK).
+      // Replay state is kept as 32-bit counters per MUK and per MSK (protocol §6.1, TS 31.102 EF_MUK/EF_MSK).
       throw new ReferenceConfigError(`the reference UE implements COUNTER timestamps only (O7), not '${this.profile.mikey.timestamp.type}'`, { field: 'profile.mikey.timestamp.type' });
     }
     this.faults = new FaultSet('ue', UE_FAULTS, config.faults ?? []);
@@ -190,7 +190,7 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
   /**
    * Installs GBA credentials (as after a Ub run). A new B-TID is a new MUK with its own counter space.
    * `muk` defaults to Ks_NAF (GBA_ME); under GBA_U it is Ks_int_NAF while the Digest password stays
-   * base64(Ks_ext_NAF) (reference §3.4, O23).
+   * base64(Ks_ext_NAF) (protocol §3.4, O23).
    */
   bootstrap(btid: string, ksNaf: Buffer | string, muk?: Buffer | string): void {
     const toKey = (k: Buffer | string): Buffer => (typeof k === 'string' ? parseKsNaf(k) : Buffer.from(k));
@@ -199,7 +199,7 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     this.#credentials = { btid, ksNaf: key, muk: muk === undefined ? key : toKey(muk) };
   }
 
-  /** The configured services as MSK request entries (reference §1.1: MSKs of the services the UE joins). */
+  /** The configured services as MSK request entries (protocol §1.1: MSKs of the services the UE joins). */
   serviceKeys(): MskRequestEntry[] {
     return [...this.#services].flatMap(([domain, ids]) => ids.map((mskId) => ({ keyDomainId: Buffer.from(domain, 'hex'), mskId })));
   }

@@ -4,7 +4,7 @@
 // per-procedure state and bounded per-UE windows are kept: a delivery's MIKEY octets are dropped once
 // its ACK window has closed, an MTK message's once its silence window has.
 //
-// Procedures (reference §1):
+// Procedures (protocol §1):
 //   msk-request    POST [-> 401 -> authorised POST] -> 200 -> MIKEY MSK message(s) -> ACK iff V=1 (6.3.1)
 //   msk-push       unsolicited MSK message (+ retransmissions) -> ACK iff V=1 (6.3.2.1)
 //   solicited-pull trigger (key IDs 0) -> ACK iff V=1 -> the UE's MSK request within T_pull (6.3.2.1)
@@ -532,7 +532,7 @@ export class OfflineAnalyzer implements EventConsumer {
     if (isCopy && delivery.ack) {
       const crossing = event.time - delivery.ack.time <= ackCrossingMs(this.#profile) && !delivery.crossedOnce;
       if (crossing) delivery.crossedOnce = true;
-      else instance.fail('retransmission.after-ack', 'no retransmission once a valid verification message arrived (reference §1.2, A-B5)', 'no further copy', `copy ${fmt(event.time - delivery.ack.time)} ms after the ACK`, [delivery.ack.event, event]);
+      else instance.fail('retransmission.after-ack', 'no retransmission once a valid verification message arrived (protocol §1.2, A-B5)', 'no further copy', `copy ${fmt(event.time - delivery.ack.time)} ms after the ACK`, [delivery.ack.event, event]);
     }
 
     const valid = muk ? validForUe(verdict, fresh) : undefined;
@@ -703,7 +703,7 @@ export class OfflineAnalyzer implements EventConsumer {
       return;
     }
     if (!c.fresh && this.#profile.ueDuplicatePolicy !== 're-ack') {
-      instance.fail('ack.replay', 'no verification message to a replayed message (TS counter not above the last one for the MUK; reference §6.1, G-U2)', 'no ACK', 'ACK', [c.event, event]);
+      instance.fail('ack.replay', 'no verification message to a replayed message (TS counter not above the last one for the MUK; protocol §6.1, G-U2)', 'no ACK', 'ACK', [c.event, event]);
       return;
     }
     if (c.macValid === true) instance.pass('ack.iff-v', `verification message ${fmt(event.time - c.event.time)} ms after a valid message with V=1`, [c.event, event]);

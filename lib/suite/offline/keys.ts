@@ -8,7 +8,7 @@ import { AnalyzeKeysError } from './errors.ts';
 
 export interface UeKeys {
   btid: string;
-  /** Ks_(ext)_NAF: base64 of it is the Digest password (reference §3.3). */
+  /** Ks_(ext)_NAF: base64 of it is the Digest password (protocol §3.3). */
   ksNaf?: Buffer;
   /** MUK: protects MSK messages and triggers; defaults to ksNaf (GBA_ME). */
   muk?: Buffer;

@@ -1,5 +1,5 @@
 // Steps for both roles: triggering the SUT, receiving and verifying MIKEY messages from the SUT, silence
-// windows and ordering assertions (reference §7).
+// windows and ordering assertions (protocol §7).
 
 import { mikeyProfile, type KeyIds } from '../../mikey/index.ts';
 import { HarnessError, TriggerError } from '../errors.ts';
@@ -193,7 +193,7 @@ export const expectMikey: StepHandler = async (run, p) => {
   void entry;
 };
 
-/** Key ID expectations of the step (RFC 4563 §4, reference §6.2). */
+/** Key ID expectations of the step (RFC 4563 §4, protocol §6.2). */
 function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: KeyIds, mskKeyIds: KeyIds | undefined, _n: number): CheckOutcome[] {
   const out: CheckOutcome[] = [];
   const show = keyIdsJson(ids);
@@ -239,7 +239,7 @@ function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: Ke
       const ok = hex(other.keyDomainId) === hex(ids.keyDomainId) && hex(other.mskId) === hex(ids.mskId);
       out.push(ok ? { check: 'mikey.key-ids', ok, message: `same MSK as '${ref}'` } : { check: 'mikey.key-ids', ok, message: `the same MSK as '${ref}'`, expected: keyIdsJson(other), actual: show });
     } else {
-      // next-of: same Key Domain and Key Group, higher Key Number (TS 31.102 EF_MSK, reference §6.2, P-B1).
+      // next-of: same Key Domain and Key Group, higher Key Number (TS 31.102 EF_MSK, protocol §6.2, P-B1).
       const ok = hex(other.keyDomainId) === hex(ids.keyDomainId) && group(other.mskId) === group(ids.mskId) && (number(ids.mskId) ?? 0) > (number(other.mskId) ?? 0);
       out.push(ok ? { check: 'mikey.key-ids', ok, message: `MSK ${show.mskId} follows ${hex(other.mskId)} in the same key group` }
         : { check: 'mikey.key-ids', ok, message: `an MSK of the same key group with a higher Key Number than '${ref}' (P-B1)`, expected: `group ${group(other.mskId)}, number > ${number(other.mskId)}`, actual: show });
@@ -277,7 +277,7 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
   const memoryKey = space === 'muk' ? `${run.session.identity.btid}|muk` : space;
   const earlier = !prev ? run.counterHistory?.get(memoryKey) : undefined;
   if (earlier) {
-    // The SUT kept its state since an earlier case: its counter must continue from there (reference §6.1).
+    // The SUT kept its state since an earlier case: its counter must continue from there (protocol §6.1).
     prev = { value: earlier.value, event: note(run, `COUNTER ${earlier.value} was the highest seen for ${space === 'muk' ? `the MUK of ${run.session.identity.btid}` : space} in ${earlier.caseId}`) };
     run.counters.set(space, prev);
   }

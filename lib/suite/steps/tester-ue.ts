@@ -26,7 +26,7 @@ export function resolveKeys(run: CaseRun, selection: unknown): MskRequestEntry[]
     case 'subscribed': return subscribed.slice(0, 1);
     case 'unsubscribed': return unsubscribed.slice(0, 1);
     case 'subscribed+unsubscribed': return [...subscribed.slice(0, 1), ...unsubscribed.slice(0, 1)];
-    // Key Number 0 asks for the current MSK of the key group (reference §2.3, O21).
+    // Key Number 0 asks for the current MSK of the key group (protocol §2.3, O21).
     case 'current': return subscribed.slice(0, 1).map((k) => ({ keyDomainId: k.keyDomainId, mskId: k.mskId - (k.mskId % 0x10000) }));
     default: throw new HarnessError(`unknown key selection ${JSON.stringify(selection)}`);
   }
@@ -193,7 +193,7 @@ export const sendAck: StepHandler = async (run, p) => {
   const skip = (text: string) => { remember(run, p.as, { events: [note(run, text)] }); };
   if (!first) return skip(`no message '${p.to}' to acknowledge`);
   const v = first.verdict;
-  // A UE acknowledges only messages that verified (reference §1.1, RFC 3830 §5.3).
+  // A UE acknowledges only messages that verified (protocol §1.1, RFC 3830 §5.3).
   if (!v.macValid || !v.message) return skip(`not acknowledging '${p.to}': it did not verify`);
   if (!v.v) return skip(`'${p.to}' has V=0: no verification message requested`);
   const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);

@@ -1,4 +1,4 @@
-// UE under test, HTTP side of the MSK request (TS 33.246 6.3.1; reference §1.1, §2, §3, §7.2 A-U1, A-U2,
+// UE under test, HTTP side of the MSK request (TS 33.246 6.3.1; protocol §1.1, §2, §3, §7.2 A-U1, A-U2,
 // A-U5, A-U6): `expect-http-request` waits for the UE's POST at the tester BM-SC and judges its octets —
 // request line, media type, User-Agent token, MSK request body and the Digest credentials, recomputed with
 // lib/digest primitives from the UE's password base64(Ks_NAF) — and `respond-http` answers it (401 challenge

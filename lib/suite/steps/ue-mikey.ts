@@ -1,6 +1,6 @@
 // UE under test, `send-mikey`: the tester BM-SC sends an MSK message, MTK message or solicited-pull trigger
 // built with the lib/mikey builders from the profile (lib/peers tester-bmsc-mikey.ts), with the overrides of
-// the step — V flag, COUNTER (next, a jump, the same as or one below an earlier message: reference §6.1),
+// the step — V flag, COUNTER (next, a jump, the same as or one below an earlier message: protocol §6.1),
 // protecting key (MUK, an old MUK, a random key, the MSK: G-U4, G-U7), key IDs (next Key Number, unknown
 // domain or MSK: P-U1, G-U5, M-U2), MTK ID (G-U6) — a corruption (G-U1, G-U8), or a byte-identical replay
 // (G-U2, G-U9). What was sent is remembered under `as:` for later steps (ACK expectations, counters, MSKs).
@@ -73,7 +73,7 @@ export const sendMikey: StepHandler = async (run, p) => {
     const other = composedOf(run, ref);
     if (other.mtkId === undefined) throw new HarnessError(`send-mikey: '${ref}' is not an MTK message`);
     const value = how === 'same-as' ? other.mtkId : other.mtkId - 1;
-    // MTK ID 0 is the "no key" value (reference §6.2): a lower ID must stay a real MTK ID.
+    // MTK ID 0 is the "no key" value (protocol §6.2): a lower ID must stay a real MTK ID.
     if (value < 1) throw new HarnessError(`send-mikey: no MTK ID below ${other.mtkId} other than the reserved 0; send one more MTK message first`);
     request.mtkId = value;
   }

@@ -60,7 +60,7 @@ export function testerBmsc(run: CaseRun): TesterBmsc {
 
 // ---- replay counters across cases (external UEs) ------------------------------------------------------------
 //
-// A UE keeps its replay counters (one per MUK, one per MSK) for as long as its keys live (reference §6.1;
+// A UE keeps its replay counters (one per MUK, one per MSK) for as long as its keys live (protocol §6.1;
 // TS 31.102 EF_MUK/EF_MSK keep them in the USIM). A new tester BM-SC per case would start again at COUNTER 1
 // and every case after the first would test replay protection instead of what it means to test. Like a real
 // BM-SC, the tester therefore keeps the highest COUNTER it used per B-TID and counter space, and the highest

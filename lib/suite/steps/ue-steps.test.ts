@@ -291,7 +291,7 @@ test('against an external UE the COUNTERs and Key Numbers continue from the prev
     }
     // case 1: MUK 1, 11; MSK 00010002: 1. Case 2 starts above them: MUK 12, 22; MSK 00010002: 2.
     expect(counters).toEqual([[1, 11, 1], [12, 22, 2]]);
-    // the newest MSK of the group stays current, and "next" is really new (reference §6.2)
+    // the newest MSK of the group stays current, and "next" is really new (protocol §6.2)
     expect(mskIds).toEqual([['00010001', '00010002', '00010002'], ['00010002', '00010003', '00010002']]);
   } finally {
     if (before === undefined) delete process.env.MBMS_STATE_DIR;

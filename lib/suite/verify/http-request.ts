@@ -20,14 +20,14 @@ export function judgeRequestHeaders(profile: MbmsProfile, req: HttpRequestEvent)
   const target = mskRequestTarget(profile);
   out.push(req.method === 'POST'
     ? { check: 'http.method', ok: true, message: 'method POST' }
-    : { check: 'http.method', ok: false, message: 'the MSK request is a POST (reference §2.2)', expected: 'POST', actual: req.method });
+    : { check: 'http.method', ok: false, message: 'the MSK request is a POST (protocol §2.2)', expected: 'POST', actual: req.method });
   out.push(req.target === target
     ? { check: 'http.uri', ok: true, message: `Request-URI ${req.target}` }
     : { check: 'http.uri', ok: false, message: 'the Request-URI is the profile\'s MSK request URI (O2)', expected: target, actual: req.target });
   const type = header(req.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
   out.push(type === http.requestContentType.toLowerCase()
     ? { check: 'http.content-type', ok: true, message: `Content-Type ${type}` }
-    : { check: 'http.content-type', ok: false, message: 'the body has the MSK request media type (reference §2.1)', expected: http.requestContentType, actual: type ?? 'absent' });
+    : { check: 'http.content-type', ok: false, message: 'the body has the MSK request media type (protocol §2.1)', expected: http.requestContentType, actual: type ?? 'absent' });
   const ua = header(req.headers, 'user-agent');
   const token = http.userAgentToken.toLowerCase();
   out.push(ua !== undefined && productTokens(ua).includes(token)

@@ -1,4 +1,4 @@
-// The Digest and MSK-response verifiers against reference §8.2 (MBMS-shaped auth-int, computed independently).
+// The Digest and MSK-response verifiers against protocol §8.2 (MBMS-shaped auth-int, computed independently).
 import { test, expect } from '@playwright/test';
 import { defaultProfile } from '../../mbms/index.ts';
 import { verifyAuthenticationInfo, verifyChallenge, verifyMskResponseBody } from './http.ts';

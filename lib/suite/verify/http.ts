@@ -1,4 +1,4 @@
-// Verifiers for the BM-SC's HTTP answers (reference §2, §3; checks A-B1, A-B2, A-B3, A-B8, A-B12).
+// Verifiers for the BM-SC's HTTP answers (protocol §2, §3; checks A-B1, A-B2, A-B3, A-B8, A-B12).
 // Digest values are recomputed from lib/digest primitives (computeRspauth, digestHash) with the credentials
 // the tester actually sent, never taken from the server's word; bodies are read with the profile's XML
 // shape (O3) and judged against the O4 status table.
@@ -62,7 +62,7 @@ export function verifyChallenge(
     const ok = realmMatches(challenge.realm, http.realmPrefixes, http.checkRealmHost ? ctx.nafFqdn : undefined);
     checks.push(ok
       ? { check: 'digest.realm', ok, message: `realm ${challenge.realm} is a GBA realm of the BM-SC` }
-      : { check: 'digest.realm', ok, message: 'realm is <3GPP-bootstrapping prefix>@<BM-SC FQDN> (TS 24.109 §5.2, reference §3.3)', expected: http.realmPrefixes.map((p) => `${p}@${ctx.nafFqdn}`), actual: challenge.realm });
+      : { check: 'digest.realm', ok, message: 'realm is <3GPP-bootstrapping prefix>@<BM-SC FQDN> (TS 24.109 §5.2, protocol §3.3)', expected: http.realmPrefixes.map((p) => `${p}@${ctx.nafFqdn}`), actual: challenge.realm });
   }
   if (exp.qop === 'profile') {
     const offered = challenge.qop ?? [];
@@ -165,7 +165,7 @@ export interface BodyExpectation {
 }
 
 /**
- * Judges an MSK response body (reference §2.4; A-B3, A-B12). Returns the MSK IDs the body grants (status =
+ * Judges an MSK response body (protocol §2.4; A-B3, A-B12). Returns the MSK IDs the body grants (status =
  * the profile's success code), which later steps expect over MIKEY.
  */
 export function verifyMskResponseBody(
@@ -187,7 +187,7 @@ export function verifyMskResponseBody(
   if (exp.mskResponse) {
     checks.push(contentType === profile.http.responseContentType.toLowerCase()
       ? { check: 'msk-response.content-type', ok: true, message: `Content-Type ${contentType}` }
-      : { check: 'msk-response.content-type', ok: false, message: 'the MSK response has the profile media type (reference §2.1)', expected: profile.http.responseContentType, actual: contentType ?? 'absent' });
+      : { check: 'msk-response.content-type', ok: false, message: 'the MSK response has the profile media type (protocol §2.1)', expected: profile.http.responseContentType, actual: contentType ?? 'absent' });
     checks.push(wellFormed === true
       ? { check: 'msk-response.xml', ok: true, message: 'well-formed XML' }
       : { check: 'msk-response.xml', ok: false, message: 'the body is well-formed XML', expected: 'XML 1.0 document', actual: (wellFormed as { err: { msg: string } }).err.msg });

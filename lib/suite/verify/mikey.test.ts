@@ -1,11 +1,11 @@
-// The MIKEY verifier against the published-by-us vectors of reference §8.3 (V3 MSK message, V4 ACK), computed
+// The MIKEY verifier against the published-by-us vectors of protocol §8.3 (V3 MSK message, V4 ACK), computed
 // by two independent implementations: known answers, not the codec checking itself.
 import { test, expect } from '@playwright/test';
 import { defaultMikeyProfile, mikeyProfile } from '../../mikey/index.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage } from './mikey.ts';
 
 const MUK = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
-// Reference §8.3 V3: complete MSK message, 150 octets.
+// Protocol §8.3 V3: complete MSK message, 150 octets.
 const V3 = Buffer.from(
   '010015801122334400010503000b000300f1100104000100010b02000000010610a0a1a2a3a4a5a6a7a8a9aaabacadaeaf'
   + '06010010626d73632e6578616d706c652e636f6d0101002041624364456630313233343536373839406273662e6578616d70'

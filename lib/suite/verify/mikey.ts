@@ -1,4 +1,4 @@
-// Verifiers for MIKEY messages received from a SUT (reference §4, §5, §6, checks A-B4, P-B*, S-B1, M-B1,
+// Verifiers for MIKEY messages received from a SUT (protocol §4, §5, §6, checks A-B4, P-B*, S-B1, M-B1,
 // G-B2 and the ACK checks of A-U3). Everything is recomputed from lib/mikey primitives: strict decode, PRF
 // key derivation (RFC 3830 §4.1.4), KEMAC MAC (§5.2) and AES-CM (§4.2.3) — never with the message readers
 // the references build on, and never with lib/reference (DESIGN.md: checks never reuse the code under check).
@@ -225,7 +225,7 @@ export interface AckExpectation {
 }
 
 /**
- * Verifies a verification message (RFC 3830 §5.2, §6.9; reference §5.7, A-U3): data type 1, same CSB ID,
+ * Verifies a verification message (RFC 3830 §5.2, §6.9; protocol §5.7, A-U3): data type 1, same CSB ID,
  * echoed timestamp, V payload last with a MAC recomputed for the profile's variant (O16).
  */
 export function verifyAck(bytes: Buffer, exp: AckExpectation): { checks: CheckOutcome[]; message?: MikeyMessage } {
