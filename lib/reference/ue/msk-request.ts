@@ -44,6 +44,8 @@ export interface MskRequesterOptions {
   /** GBA credentials: B-TID (Digest username) and the key whose base64 is the Digest password (protocol §3.3). */
   credentials: () => { btid: string; ksNaf: Buffer } | undefined;
   bmscUrl: string;
+  /** The UE's own address: its MSK requests leave from it, as its MIKEY traffic does (one device, one address). */
+  localAddress?: string;
   nafFqdn: string;
   profile: MbmsProfile;
   faults: FaultSet;
@@ -181,6 +183,7 @@ export class MskRequester {
       const req = httpRequest({
         host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || 80, method: 'POST', path: target, headers,
         agent: this.#agent, timeout: this.#options.profile.timers.httpMs,
+        ...(this.#options.localAddress ? { localAddress: this.#options.localAddress } : {}),
       }, (res) => {
         responded = true;
         const chunks: Buffer[] = [];

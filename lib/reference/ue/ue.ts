@@ -117,6 +117,8 @@ export class ReferenceUe extends EventEmitter<ReferenceUeEvents> {
     this.#requester = new MskRequester({
       credentials: () => this.#credentials,
       bmscUrl: config.bmscUrl,
+      // A specific MIKEY address is the UE's address: HTTP leaves from it too (unspecified: the system's choice).
+      ...(config.mikey?.address && !['0.0.0.0', '::'].includes(config.mikey.address) ? { localAddress: config.mikey.address } : {}),
       nafFqdn: config.nafFqdn,
       profile: this.profile,
       faults: this.faults,

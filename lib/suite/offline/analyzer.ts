@@ -13,7 +13,7 @@ import { parseChallenges, parseCredentials, type DigestChallenge, type DigestCre
 import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mbms/index.ts';
 import { findPayload, type KeyIds } from '../../mikey/index.ts';
 import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
-import { header, verifyAuthenticationInfo } from '../verify/http.ts';
+import { header, verifyAuthenticationInfo, verifyChallenge } from '../verify/http.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
@@ -61,6 +61,11 @@ interface Delivery {
   crossedOnce: boolean;
   deadline: number;
   firstTime: number;
+  /**
+   * What made the BM-SC's retransmissions moot before they were due: a newer delivery of the same key to
+   * the same UE, or (a trigger) the UE's MSK request. The O18 count is then not judged.
+   */
+  supersededBy?: string;
 }
 
 type RequestState = 'unauthenticated' | 'challenged' | 'authorised' | 'granted' | 'refused';
@@ -269,11 +274,15 @@ export class OfflineAnalyzer implements EventConsumer {
       }
       r = { instance: this.#open('msk-request'), address, state: 'unauthenticated', deliveries: 0, deliveredIds: new Set(), deadline: req.time + this.#profile.timers.httpMs, orderPassed: false };
       this.#requests.set(address, r);
+      // A trigger's retransmissions are moot once the UE pulls
+      for (const d of this.#deliveries) if (d.kind === 'trigger' && sameAddress(d.ue.address, address) && !d.ack) d.supersededBy ??= `the UE's MSK request (frame ${req.frames.join(',')})`;
       // A pending solicited pull is answered by this request (S-U1)
       const pull = this.#pulls.get(address);
       if (pull && !pull.satisfied && pull.triggerValid === false) {
         pull.satisfied = true;
-        pull.instance.fail('pull.request', 'the UE starts a pull only on a trigger valid for it: this one failed a check and must be discarded (TS 33.246 §6.3.2.1)', 'no MSK request', `an MSK request ${fmt(req.time - pull.trigger.time)} ms after the trigger`, [pull.trigger, req]);
+        // A UE requests MSKs for other reasons too (a missed key, a new service): the capture cannot tell
+        // that this request answers the trigger, so it is not held against the UE (the live suites can).
+        pull.instance.inconc('pull.request', `an MSK request ${fmt(req.time - pull.trigger.time)} ms after a trigger the UE must discard (a check of the trigger failed): whether the trigger caused it is not shown by the capture`, [pull.trigger, req]);
         pull.instance.addEvent(req);
         this.#pulls.delete(address);
         this.#maybeClosePull(pull.instance);
@@ -346,6 +355,13 @@ export class OfflineAnalyzer implements EventConsumer {
         r.challengeParsed = undefined;
       }
       r.challengeNonce = r.challengeParsed?.nonce;
+      // The challenge itself, as the live suites judge it (verify/http.ts): a GBA realm (the host part is
+      // not judged: the capture does not say which FQDN the BM-SC has), the profile's qop and algorithm,
+      // a nonce not seen in an earlier challenge.
+      const earlierNonces = r.challengeParsed && this.#challengeByNonce.has(r.challengeParsed.nonce) ? [r.challengeParsed.nonce] : [];
+      const { checks } = verifyChallenge(res.headers, { realm: 'gba', qop: 'profile', algorithm: 'profile', freshNonce: true },
+        { profile: { ...this.#profile, http: { ...this.#profile.http, checkRealmHost: false } }, nafFqdn: '', earlierNonces });
+      for (const c of checks) this.#outcome(r.instance, c, [res], 'bmsc');
       if (r.challengeParsed) this.#remember(this.#challengeByNonce, r.challengeParsed.nonce, r.challengeParsed);
       return;
     }
@@ -453,7 +469,8 @@ export class OfflineAnalyzer implements EventConsumer {
     const grantedHere = r !== undefined && r.state === 'granted' && r.ok !== undefined && (r.grantedIds
       ? r.grantedIds.has(mskIdNumber) && !r.deliveredIds.has(mskIdNumber)
       : event.time <= r.ok.time + this.#profile.timers.deliverMs);
-    let delivery = grantedHere ? undefined : [...this.#deliveries].find((d) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v
+    // A copy belongs to the newest open delivery of the key to that UE: an older one was superseded by it.
+    let delivery = grantedHere ? undefined : [...this.#deliveries].reverse().find((d) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v
       && event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
     let instance: ProcedureInstance;
     if (delivery) instance = delivery.instance;
@@ -480,6 +497,9 @@ export class OfflineAnalyzer implements EventConsumer {
       } else {
         instance = this.#open('msk-push');
         this.#draining.add(instance);
+      }
+      for (const older of this.#deliveries) {
+        if (older.kind === kind && older.keyIds === ids && epKey(older.ue) === epKey(event.dst) && !older.ack) older.supersededBy ??= `a newer delivery of the same key (frame ${event.frames.join(',')})`;
       }
       delivery = { instance, kind, ue: event.dst, keyIds: ids, copies: [], crossedOnce: false, deadline: 0, firstTime: event.time };
       this.#deliveries.add(delivery);
@@ -571,10 +591,12 @@ export class OfflineAnalyzer implements EventConsumer {
       } else if (d.copies.some((c) => c.macValid === undefined)) {
         instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
       }
-      // O18: the BM-SC retransmits an unacknowledged V=1 delivery `count` times (P-B2)
+      // O18: the BM-SC retransmits an unacknowledged V=1 delivery `count` times (P-B2), unless something
+      // made the copies moot first (a newer delivery of the key; the pull a trigger asked for)
       const expected = 1 + this.#profile.retransmission.count;
       const span = this.#profile.retransmission.intervalMs * (this.#profile.retransmission.count + 1);
-      if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions of an unacknowledged message (O18: 1 + ${this.#profile.retransmission.count})`, d.copies.map((c) => c.event));
+      if (d.supersededBy && d.copies.length < expected) instance.pass('retransmission.count', `${d.copies.length} transmission(s), then retransmission was moot: ${d.supersededBy}`, d.copies.map((c) => c.event));
+      else if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions of an unacknowledged message (O18: 1 + ${this.#profile.retransmission.count})`, d.copies.map((c) => c.event));
       else if (!(atEnd && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `an unacknowledged message with V=1 is retransmitted ${this.#profile.retransmission.count} times at ${this.#profile.retransmission.intervalMs} ms (O18, P-B2)`, expected, d.copies.length, d.copies.map((c) => c.event));
     } else if (!anyV && !acked) {
       instance.pass('ack.iff-v', 'V=0 and no verification message', [first.event]);
@@ -709,8 +731,15 @@ export class OfflineAnalyzer implements EventConsumer {
     if (c.macValid === true) instance.pass('ack.iff-v', `verification message ${fmt(event.time - c.event.time)} ms after a valid message with V=1`, [c.event, event]);
     else instance.inconc('ack.iff-v', 'a verification message was sent, but the MAC of the message could not be judged without the MUK', [c.event, event]);
     if (event.time - c.event.time > this.#profile.timers.ackMs) instance.fail('ack.timing', `the verification message within T_ack = ${this.#profile.timers.ackMs} ms`, `<= ${this.#profile.timers.ackMs} ms`, `${fmt(event.time - c.event.time)} ms`, [c.event, event]);
-    if (c.muk) for (const check of verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks) this.#outcome(instance, check, [c.event, event], 'ue');
-    else instance.inconc('ack.mac', 'no MUK: the V MAC of the verification message is not judged', [event]);
+    let ackValid = false;
+    if (c.muk) {
+      const checks = verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks;
+      for (const check of checks) this.#outcome(instance, check, [c.event, event], 'ue');
+      ackValid = checks.every((x) => x.ok);
+    } else instance.inconc('ack.mac', 'no MUK: the V MAC of the verification message is not judged', [event]);
+    // Only a valid ACK ends the BM-SC's retransmissions (G-B1: a bad one is ignored): copies after an
+    // invalid or unjudged one are not judged as retransmission after the ACK.
+    if (!ackValid) return;
     d.ack = { time: event.time, event };
     // watch for copies after the ACK during the silence window (A-B5), then close
     d.deadline = event.time + this.#profile.timers.silenceMs;
