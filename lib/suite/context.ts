@@ -65,6 +65,13 @@ export interface CaseRun {
    * '<B-TID>|muk' and 'msk:<domain>/<MSK ID>'. Undefined for embedded SUTs (fresh per case).
    */
   counterHistory?: Map<string, { value: bigint; caseId: string }>;
+  /**
+   * External SUT: the current MSK of each key group ('<domain hex>/<group>') as the SUT delivered it in
+   * earlier cases of this run (a rotation moves it for good; protocol §6.2). Undefined for embedded SUTs.
+   */
+  currentMsks?: Map<string, { mskId: number; caseId: string }>;
+  /** MSKs this case saw delivered in MSK messages whose MAC verified (domain hex, MSK ID). */
+  deliveredMsks: { keyDomainId: string; mskId: number }[];
   /** RAND seen per MSK (domain/mskId hex), protocol §5.3. */
   randByMsk: Map<string, { rand: Buffer; event: MikeyEvent }>;
   /** Last MTK ID per MSK. */

@@ -176,9 +176,10 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     const run: CaseRun = {
       def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
       named: new Map(), step: def.steps[0]!, last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(),
-      nonces: [], log,
-      ...(sut.embedded ? {} : { counterHistory: counterHistoryOf(sut) }),
+      nonces: [], log, deliveredMsks: [],
+      ...(sut.embedded ? {} : { counterHistory: counterHistoryOf(sut), currentMsks: memoryOf(currentMsksBySut, sut) }),
     };
+    if (run.currentMsks) useCurrentMsks(run);
     runState = run;
     for (const step of def.steps) {
       if (signal.aborted) {
@@ -217,6 +218,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     // Anything still pending of this case (an un-awaited trigger, a wait) sees the case as over.
     controller.abort(new Error('case finished'));
     if (runState?.counterHistory) rememberCounters(runState, def.id);
+    if (runState?.currentMsks) rememberCurrentMsks(runState, def.id);
     if (wire) {
       // stopped after the last step, before the tester's sockets close (teardown is not part of the case)
       wireWindow.upToId = trace.lastId;
@@ -249,6 +251,35 @@ function counterHistoryOf(sut: SutProvider): Map<string, { value: bigint; caseId
   let h = counterHistories.get(sut);
   if (!h) { h = new Map(); counterHistories.set(sut, h); }
   return h;
+}
+
+const currentMsksBySut = new WeakMap<SutProvider, Map<string, { mskId: number; caseId: string }>>();
+
+function memoryOf<V>(memories: WeakMap<SutProvider, Map<string, V>>, sut: SutProvider): Map<string, V> {
+  let m = memories.get(sut);
+  if (!m) { m = new Map(); memories.set(sut, m); }
+  return m;
+}
+
+/**
+ * A long-lived SUT's current MSK per key group is what it last delivered, not what the profile listed: a
+ * rotation in an earlier case moved it for good (protocol §6.2). The case's subscribed keys follow it.
+ */
+function useCurrentMsks(run: CaseRun): void {
+  run.session.keys.subscribed = run.session.keys.subscribed.map((k) => {
+    const known = run.currentMsks!.get(`${k.keyDomainId.toString('hex')}/${k.mskId >>> 16}`);
+    if (!known || known.mskId <= k.mskId || (k.mskId & 0xffff) === 0) return k;
+    run.log(`the SUT's current MSK of key group ${k.mskId >>> 16} is ${known.mskId.toString(16).padStart(8, '0')} (delivered in ${known.caseId}), not the profile's ${k.mskId.toString(16).padStart(8, '0')}`);
+    return { ...k, mskId: known.mskId };
+  });
+}
+
+function rememberCurrentMsks(run: CaseRun, caseId: string): void {
+  for (const d of run.deliveredMsks) {
+    const key = `${d.keyDomainId}/${d.mskId >>> 16}`;
+    const before = run.currentMsks!.get(key);
+    if (!before || d.mskId > before.mskId) run.currentMsks!.set(key, { mskId: d.mskId, caseId });
+  }
 }
 
 function rememberCounters(run: CaseRun, caseId: string): void {

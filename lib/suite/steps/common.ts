@@ -180,6 +180,9 @@ export const expectMikey: StepHandler = async (run, p) => {
     if (msk && ok?.status === 200) checks.push(judgeNoKeyInBody(ok.body, msk, `${hex(verdict.keyIds.keyDomainId)}/${hex(verdict.keyIds.mskId)}`));
     if (retxOf) checks.push(...intervalCheck(run, retxOf, found, event));
     received.push({ event, verdict });
+    if (kind === 'msk' && verdict.macValid && verdict.keyIds.keyDomainId && verdict.keyIds.mskId?.length === 4) {
+      run.deliveredMsks.push({ keyDomainId: verdict.keyIds.keyDomainId.toString('hex'), mskId: verdict.keyIds.mskId.readUInt32BE(0) });
+    }
     recordMessageChecks(run, `${kind.toUpperCase()} message ${frame}`, checks, evidence(event));
   }
   // Exactly one message per granted MSK (A-B4): the granted IDs are all covered.

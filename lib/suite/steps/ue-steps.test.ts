@@ -47,7 +47,7 @@ async function harness(options: { embedded?: boolean } = {}): Promise<Harness> {
       keys: { subscribed: [{ keyDomainId: DOMAIN, mskId: 0x00010001 }], unsubscribed: [] },
     },
     profile, capabilities: {}, trace, tracker: new VerdictTracker(), bmsc, signal: controller.signal, named: new Map(), step,
-    last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(), nonces: [], log: () => undefined,
+    last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(), nonces: [], deliveredMsks: [], log: () => undefined,
   } as unknown as CaseRun;
   return {
     run, bmsc, ue,
