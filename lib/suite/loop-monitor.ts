@@ -81,6 +81,11 @@ export function starvationMeter(): { read: () => StarvationFigures } {
   };
 }
 
+/** The tester's lag between two epoch times (trace event times): how long its process was held meanwhile. */
+export function lagDuring(from: number, to: number): number {
+  return lagBetween(from, to).lagMs;
+}
+
 /**
  * Event-loop lag between two epoch times: each gap between consecutive ticks beyond the tick period, once
  * it is a stall (a whole period missed); timer jitter below that (about half a millisecond a tick on an

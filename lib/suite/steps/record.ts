@@ -14,5 +14,9 @@ export function recordChecks(run: CaseRun, checks: readonly CheckOutcome[], evid
 export function recordMessageChecks(run: CaseRun, what: string, checks: readonly CheckOutcome[], evidence: Evidence): void {
   const passed = checks.filter((c) => c.ok);
   if (passed.length > 0) run.tracker.pass('mikey.checks', `${what}: ${passed.map((c) => c.check.replace(/^mikey\./, '')).join(', ')} ok`, evidence, passed.map((c) => c.message));
-  for (const c of checks) if (!c.ok) run.tracker.fail(c.check, `${what}: ${c.message}`, c.expected, c.actual, evidence);
+  for (const c of checks) {
+    if (c.ok) continue;
+    if (c.testerStarved) run.tracker.inconc(c.check, `${what}: ${c.message}`, evidence, { expected: c.expected, actual: c.actual, testerStarved: c.testerStarved });
+    else run.tracker.fail(c.check, `${what}: ${c.message}`, c.expected, c.actual, evidence);
+  }
 }

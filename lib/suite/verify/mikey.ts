@@ -17,6 +17,8 @@ export interface CheckOutcome {
   message: string;
   expected?: unknown;
   actual?: unknown;
+  /** A failed check that is not evidence against the SUT (the tester was starved): INCONC, not FAIL. */
+  testerStarved?: { wallMs: number; cpuMs: number; lagMs: number; longestStallMs: number };
 }
 
 export type ReceivedKind = 'msk' | 'mtk' | 'trigger' | 'ack' | 'error' | 'undecodable';
