@@ -144,7 +144,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (args.sut) {
     try {
       const { loadSutProfile } = await import('../suite/index.ts');
-      loadSutProfile(args.sut);
+      const identities = loadSutProfile(args.sut).identityCount ?? 1;
+      // One identity serves one worker at a time: two workers on one identity disturb each other's
+      // cases (its counters, nonces and MSKs are shared by the SUT). Default: a worker per identity.
+      if (args.workers === undefined) args = { ...args, workers: String(identities) };
+      else if (/^\d+$/.test(args.workers) && Number(args.workers) > identities) {
+        process.stderr.write(`mbms-conform run: warning: ${args.workers} workers but the SUT profile provisions ${identities} identit${identities === 1 ? 'y' : 'ies'}; workers share identities and may disturb each other's cases\n`);
+      }
     } catch (err) {
       process.stderr.write(`mbms-conform run: ${(err as Error).message.split('\n')[0]}\n`);
       return 2;

@@ -135,7 +135,7 @@ export function loadSutProfile(file: string): SutProvider {
   const testerBase = data.tester?.address ?? '127.0.0.1';
   const perWorker = data.tester?.perWorker ?? false;
   return {
-    name: data.name, role: data.role, embedded: false, profile, capabilities,
+    name: data.name, role: data.role, embedded: false, identityCount: data.identities.length, profile, capabilities,
     testerAddress: (worker) => workerAddress(testerBase, worker, perWorker),
     testerPorts: (worker): TesterPorts => ({
       // The tester BM-SC's MSK request endpoint (UE under test): known in advance when configured.

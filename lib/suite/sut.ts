@@ -86,6 +86,8 @@ export interface SutProvider {
   embedded: boolean;
   /** Injected faults (embedded references in the fault matrix). */
   faults?: string[];
+  /** External SUT: how many identities its profile provisions (one per parallel worker). */
+  identityCount?: number;
   profile: MbmsProfile;
   capabilities: CapabilityStatement;
   /** Bind address of the tester for a worker (loopback, or the worker's own address). */
