@@ -259,7 +259,10 @@ export class BmscMikeyComposer {
       };
     }
     const mukChoice = request.key ?? 'muk';
-    const space = `muk:${mukChoice === 'muk' ? 'current' : mukChoice === 'old-muk' ? 'old' : 'random'}`;
+    // Every message to the UE draws from the counter of the MUK the UE holds, whatever key protects it: the
+    // UE checks the counter against its state for that MUK before the MAC (RFC 3830 §5.3). A message under
+    // another MUK therefore carries a counter the UE would accept, so the case tests the MAC, not a replay.
+    const space = 'muk:current';
     const key = this.#pskFor(mukChoice, request.kind);
     const csbId = randomInt(1, 0xffffffff);
     const v = request.v ?? true;
