@@ -21,6 +21,8 @@ export default defineConfig({
     { name: 'bmsc', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
     { name: 'ue', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-ue/, metadata: { role: 'ue' } },
     { name: 'selfcheck', testDir: 'suites/selfcheck', testMatch: '**/*.spec.ts', timeout: 900_000 },
-    { name: 'e2e', testDir: 'fixtures/e2e', testMatch: '*.spec.ts', timeout: 180_000 },
+    // A browser rendering a report on a loaded 2-core host can take well over the default 5 s to show it:
+    // web assertions wait for the element (an event), up to 30 s.
+    { name: 'e2e', testDir: 'fixtures/e2e', testMatch: '*.spec.ts', timeout: 180_000, expect: { timeout: 30_000 } },
   ],
 });

@@ -470,8 +470,13 @@ export class OfflineAnalyzer implements EventConsumer {
       ? r.grantedIds.has(mskIdNumber) && !r.deliveredIds.has(mskIdNumber)
       : event.time <= r.ok.time + this.#profile.timers.deliverMs);
     // A copy belongs to the newest open delivery of the key to that UE: an older one was superseded by it.
-    let delivery = grantedHere ? undefined : [...this.#deliveries].reverse().find((d) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v
-      && event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
+    const sameKey = (d: Delivery) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v;
+    let delivery = grantedHere ? undefined : [...this.#deliveries].reverse().find((d) => sameKey(d) && event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
+    // While the UE's MSK request is pending, an MSK message of a key still being retransmitted to it (its
+    // delivery not acknowledged) is one more copy of that delivery, however late a busy BM-SC sent it, not
+    // a delivery ahead of the 200 OK.
+    const pending = r !== undefined && (r.state === 'authorised' || r.state === 'unauthenticated' || r.state === 'challenged');
+    if (!delivery && !grantedHere && pending) delivery = [...this.#deliveries].reverse().find((d) => sameKey(d) && !d.ack);
     let instance: ProcedureInstance;
     if (delivery) instance = delivery.instance;
     else {
