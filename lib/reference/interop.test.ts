@@ -95,7 +95,9 @@ test('reference UE and reference BM-SC: 6.3.1, push, solicited pull, MTK update,
     const mtkInstalled = waitFor(ue, 'key-installed', (e) => e.kind === 'mtk' && e.mskId === '00010002');
     // An answer to an MTK message could match no outstanding MSK delivery: it would show as ack-rejected.
     const answered: string[] = [];
-    bmsc.on('ack-rejected', (e) => answered.push(e.reason));
+    // A second ACK of an MSK delivery (a fresh copy that crossed the first ACK on a busy host) is harmless
+    // (protocol §6.3) and answers no MTK message: it does not count here.
+    bmsc.on('ack-rejected', (e) => { if (!/duplicate ACK/.test(e.reason)) answered.push(e.reason); });
     expect((await callControlApi(bmscEndpoints.control, 'POST', '/mtk-update', {})).body.messages).toHaveLength(1);
     expect((await mtkInstalled).mtkId).toBe('0001');
 
