@@ -83,7 +83,20 @@ export class MskRequester {
     return this.#client.digest;
   }
 
-  async request(keys: readonly MskRequestEntry[], reason: MskRequestReason): Promise<MskRequestOutcome> {
+  /**
+   * One MSK request at a time: the Digest state (nonce, nc, the challenge an rspauth is checked against)
+   * belongs to one exchange, and two overlapping requests (a pull on a trigger and on its retransmission,
+   * a missed-key request) would judge each other's answers. Later requests wait for the one in flight.
+   */
+  request(keys: readonly MskRequestEntry[], reason: MskRequestReason): Promise<MskRequestOutcome> {
+    const run = this.#queue.then(() => this.#request(keys, reason));
+    this.#queue = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  #queue: Promise<void> = Promise.resolve();
+
+  async #request(keys: readonly MskRequestEntry[], reason: MskRequestReason): Promise<MskRequestOutcome> {
     const { profile, faults } = this.#options;
     const outcome: MskRequestOutcome = { reason, httpStatus: 0, accepted: false, results: [], exchanges: 0, bootstrapRequired: false };
     const credentials = this.#options.credentials();
