@@ -17,8 +17,7 @@ for (const role of ['bmsc', 'ue'] as const) {
       test.setTimeout(300_000);
       const cases = order === 'shuffled' ? shuffled(loadCases(role), seed) : loadCases(role);
       if (order === 'shuffled') testInfo.annotations.push({ type: 'seed', description: `MBMS_SHUFFLE_SEED=${seed}` });
-      // One port per run for the UE's BM-SC URL, so the two UE runs can go side by side.
-      const { sut, stop } = await startLongLived(role, { httpPort: order === 'shuffled' ? 24381 : 24380 });
+      const { sut, stop } = await startLongLived(role);
       const bad: string[] = [];
       try {
         for (const c of cases) {
