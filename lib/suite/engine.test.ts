@@ -88,6 +88,19 @@ test('a SUT that cannot be triggered is INCONC and the later steps are not run',
   expect(r.steps).toHaveLength(1);
 });
 
+test('a case needing a trigger action the SUT profile does not offer is NOT-APPLICABLE, before anything runs', async () => {
+  const c = caseOf('      - trigger: { action: rotate-msk }\n      - expect-mikey: { kind: msk }\n');
+  let opened = false;
+  const sut = { ...provider(async () => { opened = true; return { nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys }; }), triggerActions: ['msk-push'] as const };
+  const r = await runCase(c, { sut });
+  expect(r.verdict).toBe('NOT-APPLICABLE');
+  expect(r.findings[0]!.message).toMatch(/gives no way to trigger 'rotate-msk'/);
+  expect(opened).toBe(false);
+  // an action it offers runs as usual
+  const push = await runCase(caseOf('      - trigger: { action: msk-push }\n      - expect-mikey: { kind: msk }\n'), { sut });
+  expect(push.verdict).toBe('INCONC'); // this fake's trigger fails: the case ran
+});
+
 test('a missing MIKEY message within T_deliver is a FAIL naming the window', async () => {
   const c = caseOf('      - trigger: { action: msk-push }\n      - expect-mikey: { kind: msk, within: deliver }\n');
   const adapter: SutAdapter = { kind: 'control-api', trigger: async () => ({ summary: 'ok' }) };

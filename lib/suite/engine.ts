@@ -102,6 +102,12 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     tracker.error('applicability', `capability statement '${sut.capabilities.name}': ${e.reason}`);
     return finish([], []);
   }
+  // Trigger actions the SUT's profile offers no way to perform (a shell profile without that command).
+  const lacking = sut.triggerActions ? [...new Set(def.steps.filter((st) => st.action === 'trigger').map((st) => String(st.params.action)))].filter((a) => !sut.triggerActions!.includes(a as never)) : [];
+  if (lacking.length > 0) {
+    tracker.notApplicable('applicability', `the SUT profile gives no way to trigger ${lacking.map((a) => `'${a}'`).join(', ')} (trigger.commands): the case needs ${lacking.length === 1 ? 'it' : 'them'}`);
+    return finish([], []);
+  }
 
   let captureKind: CaptureKind;
   try {

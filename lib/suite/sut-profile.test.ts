@@ -118,7 +118,8 @@ test('the engine starts the tester BM-SC on the profile\'s ports and tells the s
   const sut = loadSutProfile(ueProfile(`tester: { address: 127.0.0.1, httpPort: ${httpPort}, mikeyPort: ${mikeyPort} }`));
   let seen: SessionRequest | undefined;
   // Stop the case at the session: what matters is where the tester BM-SC listens by then.
-  const stopped = { ...sut, open: async (req: SessionRequest) => { seen = req; throw new TriggerError('provision', 'stopped by the test'); } };
+  // (The profile triggers nothing; the case is let through to its session all the same.)
+  const stopped = { ...sut, triggerActions: undefined, open: async (req: SessionRequest) => { seen = req; throw new TriggerError('provision', 'stopped by the test'); } };
   const def = loadSuiteFile(fileURLToPath(new URL('../../suites/ue/6.3.1-msk-request.yaml', import.meta.url))).cases[0]!;
   const result = await runCase(def, { sut: stopped, worker: 0 });
   expect(result.verdict).toBe('INCONC');

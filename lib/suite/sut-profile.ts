@@ -136,6 +136,7 @@ export function loadSutProfile(file: string): SutProvider {
   const perWorker = data.tester?.perWorker ?? false;
   return {
     name: data.name, role: data.role, embedded: false, identityCount: data.identities.length, profile, capabilities,
+    ...(trigger.kind === 'shell' ? { triggerActions: Object.keys(trigger.commands ?? {}) as TriggerAction[] } : trigger.kind === 'none' ? { triggerActions: [] } : {}),
     testerAddress: (worker) => workerAddress(testerBase, worker, perWorker),
     testerPorts: (worker): TesterPorts => ({
       // The tester BM-SC's MSK request endpoint (UE under test): known in advance when configured.

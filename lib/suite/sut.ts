@@ -88,6 +88,12 @@ export interface SutProvider {
   faults?: string[];
   /** External SUT: how many identities its profile provisions (one per parallel worker). */
   identityCount?: number;
+  /**
+   * The trigger actions the SUT can be made to perform (its profile's shell commands, or none); absent:
+   * every action (control API, operator prompts, the embedded references). A case that needs another is
+   * NOT-APPLICABLE: the SUT's make has no such operation, which says nothing about its conformance.
+   */
+  triggerActions?: readonly TriggerAction[];
   profile: MbmsProfile;
   capabilities: CapabilityStatement;
   /** Bind address of the tester for a worker (loopback, or the worker's own address). */
