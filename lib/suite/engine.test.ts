@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile } from '../mbms/index.ts';
-import { runCase } from './engine.ts';
+import { runCase, runCaseJudged } from './engine.ts';
 import { TriggerError } from './errors.ts';
 import { loadSuiteFile, type CaseDef } from './loader.ts';
 import type { SutProvider, SutSession, SutAdapter } from './sut.ts';
@@ -59,7 +59,7 @@ test('a BM-SC that never answers is a FAIL with evidence after T_http, not a han
   const { server: srv, port } = await server(() => undefined);
   const c = caseOf('      - http-request: { as: r1 }\n      - expect-http-response: { to: r1, status: 401 }\n');
   const started = Date.now();
-  const r = await runCase(c, { sut: provider(async () => ({ nafFqdn: 'b.invalid', http: { address: '127.0.0.1', port }, identity, unknownIdentity: identity, keys })) });
+  const r = await runCaseJudged(c, { sut: provider(async () => ({ nafFqdn: 'b.invalid', http: { address: '127.0.0.1', port }, identity, unknownIdentity: identity, keys })) });
   srv.close();
   expect(r.verdict).toBe('FAIL');
   const f = r.findings.find((x) => x.verdict === 'FAIL')!;
@@ -104,7 +104,7 @@ test('a case needing a trigger action the SUT profile does not offer is NOT-APPL
 test('a missing MIKEY message within T_deliver is a FAIL naming the window', async () => {
   const c = caseOf('      - trigger: { action: msk-push }\n      - expect-mikey: { kind: msk, within: deliver }\n');
   const adapter: SutAdapter = { kind: 'control-api', trigger: async () => ({ summary: 'ok' }) };
-  const r = await runCase(c, { sut: provider(async () => ({ nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys, adapter })) });
+  const r = await runCaseJudged(c, { sut: provider(async () => ({ nafFqdn: 'b.invalid', identity, unknownIdentity: identity, keys, adapter })) });
   expect(r.verdict).toBe('FAIL');
   const f = r.findings.find((x) => x.verdict === 'FAIL')!;
   expect(f.check).toBe('mikey.delivery');

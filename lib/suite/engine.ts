@@ -76,6 +76,23 @@ function baseResult(def: CaseDef, sut: SutProvider, startedAt: number): Omit<Cas
   };
 }
 
+/** A case the tester's own starvation left INCONC (a finding with testerStarved): nothing was judged. */
+export function testerWasStarved(r: CaseResult): boolean {
+  return r.verdict === 'INCONC' && r.findings.some((f) => f.verdict === 'INCONC' && f.testerStarved);
+}
+
+/**
+ * Runs a case, and again (at most `reruns` times) while the tester's own starvation left it INCONC: for
+ * self-validation, where a loaded host must not stand for a verdict of the reference (the fault matrix,
+ * the tests). A conformance run reports the INCONC as it is.
+ */
+export async function runCaseJudged(def: CaseDef, env: CaseEnv, reruns = 2): Promise<CaseResult & { starvedReruns: number }> {
+  let result = await runCase(def, env);
+  let again = 0;
+  for (; again < reruns && testerWasStarved(result); again++) result = await runCase(def, env);
+  return { ...result, starvedReruns: again };
+}
+
 export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   const startedAt = performance.timeOrigin + performance.now();
   const t0 = performance.now();

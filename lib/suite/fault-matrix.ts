@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { runCase } from './engine.ts';
+import { runCaseJudged } from './engine.ts';
 import { FaultMatrixError } from './errors.ts';
 import type { CaseDef } from './loader.ts';
 import type { SutProvider } from './sut.ts';
@@ -55,7 +55,7 @@ export interface FaultMatrix {
   role: Role;
   generatedAt: string;
   durationMs: number;
-  /** Runs repeated because the tester's starvation left the case INCONC (STARVED_RERUNS at most per case). */
+  /** Runs repeated because the tester's starvation left the case INCONC (engine.ts runCaseJudged, twice at most per case). */
   starvedReruns: number;
   cases: string[];
   faults: FaultInfo[];
@@ -87,10 +87,6 @@ const cell = (r: CaseResult): FaultMatrixCell => {
   return { verdict: r.verdict, ...(r.verdict !== 'PASS' && h ? { reason: `${h.check}: ${h.message}` } : {}) };
 };
 
-/** How often a case the tester's starvation left INCONC is run again (context.ts missedDeadline). */
-const STARVED_RERUNS = 2;
-const testerWasStarved = (r: CaseResult): boolean => r.verdict === 'INCONC' && r.findings.some((f) => f.verdict === 'INCONC' && f.testerStarved);
-
 export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatrix> {
   const t0 = performance.now();
   const concurrency = input.concurrency ?? 4;
@@ -109,13 +105,11 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
   let starvedReruns = 0;
   const results = await pool(runs, concurrency, async ({ fault, c }) => {
     const pcapPath = input.pcapDir ? join(input.pcapDir, fault ?? 'baseline', `${c.id.replace(/\//g, '_')}.pcap`) : undefined;
-    let result = await runCase(c, { sut: providerFor(fault), ...(pcapPath ? { pcapPath } : {}) });
     // A case left INCONC by the tester's own starvation (a loaded host) judged nothing: run it again, a
     // bounded number of times, rather than count the host's load as a verdict of the reference.
-    for (let again = 0; again < STARVED_RERUNS && testerWasStarved(result); again++) {
-      starvedReruns++;
-      result = await runCase(c, { sut: providerFor(fault), ...(pcapPath ? { pcapPath } : {}) });
-    }
+    const judged = await runCaseJudged(c, { sut: providerFor(fault), ...(pcapPath ? { pcapPath } : {}) });
+    starvedReruns += judged.starvedReruns;
+    const { starvedReruns: _reruns, ...result } = judged;
     input.onResult?.(fault, result);
     return { fault, result };
   });

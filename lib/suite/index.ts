@@ -8,7 +8,7 @@ export {
   loadSuiteFile, loadSuites, loadCases, capabilityNames, STEP_ACTIONS, SUITES_DIR, SUITE_SCHEMA_URL, PICS_SCHEMA_URL,
   type CaseDef, type StepDef, type StepAction, type SuiteFile,
 } from './loader.ts';
-export { runCase, estimateCaseTimeout, describeStep, STEP_HANDLERS, type CaseEnv } from './engine.ts';
+export { runCase, runCaseJudged, testerWasStarved, estimateCaseTimeout, describeStep, STEP_HANDLERS, type CaseEnv } from './engine.ts';
 export type { CaseRun, Named, ReceivedMessage, StepHandler, StepOutcome } from './context.ts';
 export {
   ControlApiAdapter, ShellAdapter, PromptAdapter, NoAdapter, controlCall,

@@ -4,7 +4,7 @@
 // MBMS_SHUFFLE_SEED replays it). A conformant SUT that remembers every earlier case must PASS every
 // applicable case in any order, as a fresh one does.
 import { test, expect } from '@playwright/test';
-import { headline, loadCases, runCase } from '../../lib/suite/index.ts';
+import { headline, loadCases, runCaseJudged } from '../../lib/suite/index.ts';
 import { shuffled, startLongLived } from '../../fixtures/long-lived.ts';
 
 test.describe.configure({ mode: 'parallel' });
@@ -21,7 +21,7 @@ for (const role of ['bmsc', 'ue'] as const) {
       const bad: string[] = [];
       try {
         for (const c of cases) {
-          const r = await runCase(c, { sut });
+          const r = await runCaseJudged(c, { sut }); // a host too loaded to judge is run again, not a verdict
           if (r.verdict !== 'PASS' && r.verdict !== 'NOT-APPLICABLE') {
             const h = headline(r);
             bad.push(`${c.id}: ${r.verdict} ${h?.check}: ${h?.message} (expected ${JSON.stringify(h?.expected)}, actual ${JSON.stringify(h?.actual)})`);
