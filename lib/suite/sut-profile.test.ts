@@ -126,3 +126,26 @@ test('the engine starts the tester BM-SC on the profile\'s ports and tells the s
   expect(seen?.testerHttp).toEqual({ address: '127.0.0.1', port: httpPort });
   expect(seen?.testerBmscMikey).toEqual({ address: '127.0.0.1', port: mikeyPort });
 });
+
+test('shell triggers: every placeholder is substituted shell-quoted; a secret placeholder never shows in the summary', async () => {
+  const { ShellAdapter } = await import('./sut.ts');
+  const shell = new ShellAdapter({ bootstrap: 'printf "%s %s" {btid} {ksNaf}', 'rotate-msk': 'printf "%s/%s" {keyDomainId} {keyGroup}' }, 5000);
+  const ks = 'ab'.repeat(32);
+  const boot = await shell.trigger('bootstrap', { btid: "it's@bsf", ksNaf: ks });
+  expect(boot.detail).toBe(`it's@bsf ${ks}`); // the command got the values, quoted
+  expect(boot.summary).toContain('{ksNaf}');
+  expect(boot.summary).not.toContain(ks);
+  const rotate = await shell.trigger('rotate-msk', { keyDomainId: '00f110', keyGroup: 1 });
+  expect(rotate.detail).toBe('00f110/1');
+});
+
+test('the worked shell profile of docs/control-api.md is a valid SUT profile and offers the actions it names', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/control-api.md', import.meta.url)), 'utf8');
+  const yaml = /```yaml\n(# yaml-language-server[^\n]*\nname: Vendor BM-SC[\s\S]*?)```/.exec(doc)?.[1];
+  expect(yaml, 'the worked profile in docs/control-api.md').toBeDefined();
+  const dir = mkdtempSync(join(tmpdir(), 'doc-profile-'));
+  const file = join(dir, 'vendor.yaml');
+  writeFileSync(file, yaml!.replace('./pics/vendor-bmsc.yaml', fileURLToPath(new URL('../../fixtures/pics/reference-bmsc.yaml', import.meta.url))));
+  const sut = loadSutProfile(file);
+  expect([...(sut.triggerActions ?? [])].sort()).toEqual(['msk-push', 'mtk-update', 'solicited-pull']);
+});

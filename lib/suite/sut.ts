@@ -22,6 +22,9 @@ export interface CapabilityStatement {
 
 export type TriggerAction = 'msk-push' | 'rotate-msk' | 'solicited-pull' | 'mtk-update' | 'msk-request' | 'delete-msk' | 'bootstrap';
 
+/** Placeholders whose values are secrets: substituted in the command, never shown (protocol §3.4). */
+const SECRET_PLACEHOLDERS = new Set(['ksNaf']);
+
 export interface TriggerParams {
   btid?: string;
   v?: boolean;
@@ -184,7 +187,10 @@ export class ShellAdapter implements SutAdapter {
     const template = this.commands[action];
     if (!template) throw new TriggerError(action, 'no command configured for this action in the SUT profile');
     const values: Record<string, string> = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]));
-    const command = template.replace(/\{([A-Za-z]+)\}/g, (_m, name: string) => `'${(values[name] ?? '').replace(/'/g, `'\\''`)}'`);
+    const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+    const command = template.replace(/\{([A-Za-z]+)\}/g, (_m, name: string) => quote(values[name] ?? ''));
+    // What the trace and the report show: the command with its secrets left as placeholders.
+    const shown = template.replace(/\{([A-Za-z]+)\}/g, (m, name: string) => (SECRET_PLACEHOLDERS.has(name) ? m : quote(values[name] ?? '')));
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], signal: signal ?? undefined, timeout: this.timeoutMs });
       let output = '';
@@ -194,7 +200,7 @@ export class ShellAdapter implements SutAdapter {
       child.on('close', (c) => resolve({ code: c, output }));
     }).catch((e: Error) => { throw new TriggerError(action, `command failed to run: ${e.message}`, { cause: e }); });
     if (code !== 0) throw new TriggerError(action, `command exited with ${code}: ${output.trim().slice(0, 500)}`);
-    return { summary: `$ ${command} -> exit 0`, detail: output.trim().slice(0, 2000) };
+    return { summary: `$ ${shown} -> exit 0`, detail: output.trim().slice(0, 2000) };
   }
 }
 

@@ -29,7 +29,8 @@ export const trigger: StepHandler = async (run, p) => {
     if (p.push !== undefined) params.push = p.push;
   }
   if (action === 'bootstrap') { params.btid = identity.btid; params.ksNaf = identity.ksNaf.toString('hex'); }
-  const before = note(run, `trigger ${action} via ${run.session.adapter.kind} ${JSON.stringify(params)}`);
+  // The trace names what the trigger carried, never a key (a bootstrap hands the SUT its Ks_NAF).
+  const before = note(run, `trigger ${action} via ${run.session.adapter.kind} ${JSON.stringify({ ...params, ...(params.ksNaf ? { ksNaf: '(secret, not shown)' } : {}) })}`);
   if (action === 'msk-request') {
     // The UE's MSK request is an HTTP exchange with the tester BM-SC that later steps conduct: the adapter's
     // answer comes only after it, so the trigger is started and not awaited (its outcome is noted).
