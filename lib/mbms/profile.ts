@@ -113,6 +113,11 @@ export interface KeyIdsProfile {
   wrap: 'unsupported';
   /** O21: MSKs held per (Key Domain ID, Key Group) (TS 31.102 EF_MSK: 2). */
   maxMsksPerGroup: number;
+  /**
+   * O3: how a request names "the current MSK" of a key group (protocol §2.3): 'group-zero' = Key Group and
+   * Key Number 0 (default), 'all-zero' = MSK ID 0x00000000, the current MSK of every key group of the domain.
+   */
+  currentMsk: 'group-zero' | 'all-zero';
 }
 
 /** O22: SRTP keying for streaming. */
@@ -230,7 +235,7 @@ export function defaultProfile(): MbmsProfile {
     ueDuplicatePolicy: 'drop',
     errors: { ueSendsErr: 'never' },
     solicitedPull: { requestDomain: 'trigger', requestMsks: 'held', jitterMs: 0 },
-    keyIds: { keyDomainLayout: 'plmn-bcd', mtkIdLength: 2, monotonic: 'strict-increase', wrap: 'unsupported', maxMsksPerGroup: 2 },
+    keyIds: { keyDomainLayout: 'plmn-bcd', mtkIdLength: 2, monotonic: 'strict-increase', wrap: 'unsupported', maxMsksPerGroup: 2, currentMsk: 'group-zero' },
     srtp: { mkiLength: 6 },
     gba: { variant: 'GBA_ME' },
     timers: { deliverMs: 5000, ackMs: 2000, pullMs: 5000, silenceMs: 3000, rekeyMs: 10_000, httpMs: 5000 },

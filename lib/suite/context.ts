@@ -55,8 +55,14 @@ export interface CaseRun {
   step: StepDef;
   /** Latest request/challenge/200 body in the case (defaults of later steps). */
   last: { request?: Named; challenge?: DigestChallenge; granted?: number[]; requestedKeys?: MskRequestEntry[] };
-  /** Event ids of SUT MIKEY messages already matched by an expect-mikey step. */
+  /** Event ids of SUT MIKEY messages already matched by an expect-mikey step, or strays. */
   consumed: Set<number>;
+  /** Event ids of SUT MIKEY messages that are copies of an earlier case's delivery (settle.ts): never judged here. */
+  strays: Set<number>;
+  /** MSKs granted by the 200 OKs of this case (MSK ID, time of the 200 OK): deliveries the case opened. */
+  granted: { mskId: number; at: number }[];
+  /** Deliveries (CSB ID and key IDs) the tester validly acknowledged in this case, with the time of the latest ACK. */
+  acknowledged: Map<string, number>;
   /** Highest COUNTER seen per counter space ('muk', 'msk:<id>'), with the event that carried it (or the note citing an earlier case). */
   counters: Map<string, { value: bigint; event: TraceEvent }>;
   /**

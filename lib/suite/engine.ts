@@ -16,6 +16,7 @@ import { LiveTrace } from '../trace/index.ts';
 import { TesterBmsc, TesterUe } from '../peers/index.ts';
 import { applyWireCapture, captureKindFromEnv, startWireCapture, stopWireCapture, tapSidePath } from './capture-wire.ts';
 import type { CaseRun, StepHandler } from './context.ts';
+import { rememberReceived, settleDeliveries, watchStrays } from './settle.ts';
 import { ExpressionError, HarnessError, TriggerError } from './errors.ts';
 import { evaluate } from './expr.ts';
 import type { CaseDef, StepAction } from './loader.ts';
@@ -163,6 +164,7 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
   let bmsc: TesterBmsc | undefined;
   let session: SutSession | undefined;
   let runState: CaseRun | undefined;
+  let stopWatchingStrays = () => undefined as void;
   try {
     // Tester peer first: the SUT session is told where the tester listens.
     if (sut.role === 'bmsc') {
@@ -198,12 +200,13 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
     }
     const run: CaseRun = {
       def, provider: sut, session, profile: sut.profile, capabilities: sut.capabilities.capabilities, trace, tracker, ue, bmsc, signal,
-      named: new Map(), step: def.steps[0]!, last: {}, consumed: new Set(), counters: new Map(), randByMsk: new Map(), mtkIds: new Map(),
+      named: new Map(), step: def.steps[0]!, last: {}, consumed: new Set(), strays: new Set(), acknowledged: new Map(), granted: [], counters: new Map(), randByMsk: new Map(), mtkIds: new Map(),
       nonces: [], log, deliveredMsks: [],
       ...(sut.embedded ? {} : { counterHistory: counterHistoryOf(sut), currentMsks: memoryOf(currentMsksBySut, sut) }),
     };
     if (run.currentMsks) useCurrentMsks(run);
     runState = run;
+    stopWatchingStrays = watchStrays(run);
     for (const step of def.steps) {
       if (signal.aborted) {
         // Running out of time is never a PASS: the rest of the case was not judged.
@@ -234,12 +237,20 @@ export async function runCase(def: CaseDef, env: CaseEnv): Promise<CaseResult> {
       if (outcome === 'stop') break;
     }
     if (env.signal?.aborted) tracker.inconc('case.aborted', 'the run was aborted');
+    else {
+      // Against a long-lived BM-SC, what this case opened is closed before the next begins (settle.ts).
+      tracker.atStep(undefined);
+      const settled = await settleDeliveries(run, env.signal).catch((e: Error) => `settling failed: ${e.message}`);
+      if (settled) log(settled);
+    }
   } catch (e) {
     tracker.error('harness', e instanceof HarnessError ? e.message : `harness error: ${(e as Error).stack ?? String(e)}`);
   } finally {
     clearTimeout(timer);
     // Anything still pending of this case (an un-awaited trigger, a wait) sees the case as over.
     controller.abort(new Error('case finished'));
+    stopWatchingStrays();
+    if (runState) rememberReceived(runState, def.id);
     if (runState?.counterHistory) rememberCounters(runState, def.id);
     if (runState?.currentMsks) rememberCurrentMsks(runState, def.id);
     if (wire) {

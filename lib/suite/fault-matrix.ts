@@ -39,8 +39,14 @@ export interface FaultMatrixInput {
   role: Role;
   cases: CaseDef[];
   faults: readonly FaultInfo[];
-  /** A provider of the role's reference with the given faults injected. */
+  /** A provider of the role's reference with the given faults injected (fresh mode: a new reference per case). */
   provider: (faults: string[]) => SutProvider;
+  /**
+   * Long-lived mode: one instance of the reference per row (fault-free, or one fault), started once, reached
+   * only through its SUT profile, meeting every case one after the other, as a vendor's SUT does. The
+   * order is shuffled with `seed` when one is given (printed in the matrix, to replay a failing order).
+   */
+  longLived?: { start: (faults: string[]) => Promise<{ sut: SutProvider; stop: () => Promise<void> }>; seed?: number };
   expected: ExpectedCatches;
   /** Cases run at once (default 4): enough to be fast (runs mostly wait on timers), few enough that timers stay honest. */
   concurrency?: number;
@@ -53,6 +59,10 @@ export interface FaultMatrixCell { verdict: Verdict; reason?: string }
 
 export interface FaultMatrix {
   role: Role;
+  /** 'fresh': a new reference per case; 'long-lived': one reference per row for all its cases (FaultMatrixInput.longLived). */
+  mode: 'fresh' | 'long-lived';
+  /** Long-lived mode: the seed of the shuffled case order (absent: file order). */
+  seed?: number;
   generatedAt: string;
   durationMs: number;
   /** Runs repeated because the tester's starvation left the case INCONC (engine.ts runCaseJudged, twice at most per case). */
@@ -67,6 +77,15 @@ export interface FaultMatrix {
   expected: Record<string, string[]>;
   /** Everything that is not as it must be; empty = the matrix holds. */
   problems: string[];
+}
+
+/** A deterministic shuffle (mulberry32), so a failing order can be replayed from its seed. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const rnd = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [out[i], out[j]] = [out[j]!, out[i]!]; }
+  return out;
 }
 
 async function pool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -103,16 +122,30 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
     return p;
   };
   let starvedReruns = 0;
-  const results = await pool(runs, concurrency, async ({ fault, c }) => {
+  // A case left INCONC by the tester's own starvation (a loaded host) judged nothing: run it again, a
+  // bounded number of times, rather than count the host's load as a verdict of the reference.
+  const judge = async (fault: string | null, c: CaseDef, sut: SutProvider) => {
     const pcapPath = input.pcapDir ? join(input.pcapDir, fault ?? 'baseline', `${c.id.replace(/\//g, '_')}.pcap`) : undefined;
-    // A case left INCONC by the tester's own starvation (a loaded host) judged nothing: run it again, a
-    // bounded number of times, rather than count the host's load as a verdict of the reference.
-    const judged = await runCaseJudged(c, { sut: providerFor(fault), ...(pcapPath ? { pcapPath } : {}) });
+    const judged = await runCaseJudged(c, { sut, ...(pcapPath ? { pcapPath } : {}) });
     starvedReruns += judged.starvedReruns;
     const { starvedReruns: _reruns, ...result } = judged;
     input.onResult?.(fault, result);
     return { fault, result };
-  });
+  };
+  const longLived = input.longLived;
+  const results = longLived
+    ? (await pool([null, ...faults.map((f) => f.name)], concurrency, async (fault) => {
+      const order = longLived.seed === undefined ? input.cases : shuffled(input.cases, longLived.seed);
+      const { sut, stop } = await longLived.start(fault ? [fault] : []);
+      const out: { fault: string | null; result: CaseResult }[] = [];
+      try {
+        for (const c of order) out.push(await judge(fault, c, sut));
+      } finally {
+        await stop();
+      }
+      return out;
+    })).flat()
+    : await pool(runs, concurrency, ({ fault, c }) => judge(fault, c, providerFor(fault)));
   const baseline: Record<string, FaultMatrixCell> = {};
   const cells: Record<string, Record<string, FaultMatrixCell>> = Object.fromEntries(faults.map((f) => [f.name, {}]));
   for (const { fault, result } of results) {
@@ -146,7 +179,7 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
     }
   }
   return {
-    role: input.role, generatedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0), starvedReruns,
+    role: input.role, mode: longLived ? 'long-lived' : 'fresh', ...(longLived?.seed !== undefined ? { seed: longLived.seed } : {}), generatedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0), starvedReruns,
     cases: ids, faults: faults.map((f) => ({ name: f.name, role: f.role, description: f.description, violates: f.violates, procedure: f.procedure })),
     baseline, cells, expected, problems,
   };
@@ -165,7 +198,7 @@ export function faultMatrixMarkdown(m: FaultMatrix): string {
     return (v === 'FAIL') !== expected || (v !== 'FAIL' && v !== 'PASS' && v !== 'NOT-APPLICABLE') ? `**${s}**` : s;
   };
   const lines = [
-    `# Fault matrix — ${m.role === 'bmsc' ? 'BM-SC' : 'UE'} under test`,
+    `# Fault matrix — ${m.role === 'bmsc' ? 'BM-SC' : 'UE'} under test, ${m.mode === 'fresh' ? 'a fresh reference per case' : `one long-lived reference per row${m.seed !== undefined ? `, cases shuffled (MBMS_SHUFFLE_SEED=${m.seed})` : ''}`}`,
     '',
     `Generated ${m.generatedAt} in ${(m.durationMs / 1000).toFixed(1)} s: ${m.cases.length} cases × (1 fault-free + ${m.faults.length} faults)${m.starvedReruns ? `; ${m.starvedReruns} runs repeated because the tester was starved (a loaded host)` : ''}.`,
     `Legend: · PASS, F FAIL, I INCONC, E ERROR, - NOT-APPLICABLE; **bold** = not as expected (fixtures/fault-matrix.expected.yaml).`,
@@ -194,8 +227,9 @@ export function faultMatrixMarkdown(m: FaultMatrix): string {
 /** Writes reports/fault-matrix-<role>.json and .md; returns their paths. */
 export function writeFaultMatrix(m: FaultMatrix, dir: string): { json: string; markdown: string } {
   mkdirSync(dir, { recursive: true });
-  const json = join(dir, `fault-matrix-${m.role}.json`);
-  const markdown = join(dir, `fault-matrix-${m.role}.md`);
+  const name = `fault-matrix-${m.role}${m.mode === 'long-lived' ? '-long-lived' : ''}`;
+  const json = join(dir, `${name}.json`);
+  const markdown = join(dir, `${name}.md`);
   writeFileSync(json, `${JSON.stringify(m, null, 2)}\n`);
   writeFileSync(markdown, faultMatrixMarkdown(m));
   return { json, markdown };

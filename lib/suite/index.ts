@@ -19,7 +19,7 @@ export { loadCapabilityStatement, checkCapabilityStatement, loadSutProfile, sutF
 export { verifyKeyMessage, verifyAck, classifyDatagram, keyIdsJson, type CheckOutcome, type KeyMessageVerdict } from './verify/mikey.ts';
 export { verifyChallenge, verifyAuthenticationInfo, verifyMskResponseBody } from './verify/http.ts';
 export {
-  runFaultMatrix, writeFaultMatrix, faultMatrixMarkdown, loadExpectedCatches, observedCatches,
+  runFaultMatrix, writeFaultMatrix, faultMatrixMarkdown, loadExpectedCatches, observedCatches, shuffled,
   type FaultMatrix, type FaultMatrixInput, type FaultMatrixCell, type FaultInfo, type ExpectedCatches,
 } from './fault-matrix.ts';
 export { CHECKS, coverage, type Coverage } from './checks.ts';

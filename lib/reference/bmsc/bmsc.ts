@@ -349,7 +349,11 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     // Per-MSK authorisation (protocol §2.4, O4): the response is 200 even if some MSKs are refused.
     const codes = this.#profile.statusCodes;
     const granted: Msk[] = [];
-    const entries: MskResponseEntry[] = requested.map((entry) => {
+    // MSK ID 0x00000000 asks for the current MSK of every key group of the domain the user is subscribed to
+    // (profile keyIds.currentMsk 'all-zero', protocol §2.3): one entry per such group.
+    const expanded = requested.flatMap((entry) => entry.mskId !== 0 ? [entry]
+      : rec.user.subscriptions.filter((s) => s.keyDomainId.equals(entry.keyDomainId)).flatMap((s) => s.keyGroups.map((g) => ({ keyDomainId: entry.keyDomainId, mskId: (g * 0x10000) >>> 0 }))));
+    const entries: MskResponseEntry[] = (expanded.length ? expanded : requested).map((entry) => {
       const group = Math.floor(entry.mskId / 0x10000);
       const subscribed = rec.user.subscriptions.some((s) => s.keyDomainId.equals(entry.keyDomainId) && s.keyGroups.includes(group));
       if (!subscribed && !this.faults.has('bmsc-grant-unsubscribed')) {

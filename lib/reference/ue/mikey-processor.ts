@@ -290,7 +290,9 @@ export function pullKeys(ctx: Pick<ProcessContext, 'profile' | 'store' | 'servic
     const ids = new Set<number>([...(services.get(domainHex) ?? []), ...held.filter((m) => m.keyDomainId.equals(domain)).map((m) => m.mskId)]);
     if (profile.solicitedPull.requestMsks === 'current') {
       const groups = new Set([...ids].map((id) => parseMskId(id).group));
-      for (const group of groups) out.push({ keyDomainId: domain, mskId: (group * 0x10000) >>> 0 });
+      // O3: the current MSK of each group as Key Number 0, or of them all as MSK ID 0x00000000.
+      if (profile.keyIds.currentMsk === 'all-zero') out.push({ keyDomainId: domain, mskId: 0 });
+      else for (const group of groups) out.push({ keyDomainId: domain, mskId: (group * 0x10000) >>> 0 });
     } else {
       for (const id of [...ids].sort((a, b) => a - b)) out.push({ keyDomainId: domain, mskId: id });
     }

@@ -10,6 +10,7 @@ import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOu
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
+import { deliveryOf, isStray } from '../settle.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
 
@@ -219,7 +220,8 @@ function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: Ke
     const requested = run.last.requestedKeys ?? [];
     const ok = ids.mskId !== undefined && (granted
       ? granted.includes(ids.mskId.readUInt32BE(0))
-      : requested.some((r) => (r.mskId % 0x10000 === 0 ? Math.floor(r.mskId / 0x10000) === group(ids.mskId) : r.mskId === ids.mskId!.readUInt32BE(0))))
+      // A request for the current MSK (protocol §2.3, O3): Key Number 0 of one group, or 0x00000000 for any group.
+      : requested.some((r) => (r.mskId === 0 ? subscribed.some((s) => Math.floor(s.mskId / 0x10000) === group(ids.mskId)) : r.mskId % 0x10000 === 0 ? Math.floor(r.mskId / 0x10000) === group(ids.mskId) : r.mskId === ids.mskId!.readUInt32BE(0))))
       && requested.some((r) => r.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)));
     out.push(ok ? { check: 'mikey.key-ids', ok, message: `EXT key IDs ${show.keyDomainId}/${show.mskId} are a granted MSK` }
       : { check: 'mikey.key-ids', ok, message: 'EXT key IDs identify an MSK granted in the 200 OK (A-B4, RFC 4563 §4)', expected: (granted ?? requested.map((r) => r.mskId)).map((g) => g.toString(16).padStart(8, '0')), actual: show });
@@ -325,7 +327,7 @@ export const expectSilence: StepHandler = async (run, p) => {
   const start = note(run, `silence window of ${window} ms begins (${mode === 'ignore' ? '' : `MIKEY: ${mode}`}${p.http !== false ? ', HTTP requests' : ''})`);
   const from = afterId ?? start.id;
   const breaks = (e: TraceEvent): boolean => {
-    if (e.id <= from || e.actor !== 'sut') return false;
+    if (e.id <= from || e.actor !== 'sut' || isStray(run, e)) return false;
     if (e.kind === 'http-request') return p.http !== false;
     if (e.kind !== 'mikey' || mode === 'ignore') return false;
     if (mode === 'any') return true;
@@ -344,17 +346,24 @@ export const expectSilence: StepHandler = async (run, p) => {
     }
     return false;
   };
-  // A copy of `of` may cross the tester's ACK in flight: the SUT sent it before the ACK reached it. One
-  // such copy arriving within one retransmission interval plus T_ack of the window start is tolerated (and
-  // noted); any further copy, or a later one, breaks the silence (O18: retransmission stops after the ACK).
-  const graceUntil = start.time + ackCrossingMs(run.profile);
-  let tolerated: TraceEvent | undefined;
+  // A copy may cross the tester's ACK in flight: the SUT sent it before the ACK reached it. One copy of a
+  // delivery the tester validly acknowledged in this case, arriving within one retransmission interval
+  // plus T_ack of that ACK, is tolerated (and noted), whatever the mode: it is the same delivery, not a new
+  // one. For `of` without an ACK (its copies ran out), the same bound counts from the window start. Any
+  // further copy, or a later one, breaks the silence (O18: retransmission stops after the ACK).
+  const crossing = ackCrossingMs(run.profile);
+  const tolerated = new Set<string>();
   const breaksAfterGrace = (e: TraceEvent): boolean => {
     if (!breaks(e)) return false;
-    if (mode === 'retransmission' && !tolerated && e.time <= graceUntil) {
-      tolerated = e;
-      note(run, `tolerated one copy of '${p.of}' in flight when the window began (frame ${e.frames.join(',')})`);
-      return false;
+    const delivery = e.kind === 'mikey' ? deliveryOf(e.bytes) : undefined;
+    if (delivery && !tolerated.has(delivery)) {
+      const ackedAt = run.acknowledged.get(delivery);
+      const from = ackedAt ?? (mode === 'retransmission' ? start.time : undefined);
+      if (from !== undefined && e.time <= from + crossing) {
+        tolerated.add(delivery);
+        note(run, `tolerated one copy in flight ${ackedAt !== undefined ? 'when the ACK was sent' : 'when the window began'} (frame ${e.frames.join(',')})`);
+        return false;
+      }
     }
     return true;
   };

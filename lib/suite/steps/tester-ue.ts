@@ -10,6 +10,8 @@ import { evidence, missedDeadline, named, note, remember, waitMs, windowMs, type
 import { windowClock } from '../loop-monitor.ts';
 import { digestChallengeOf, verifyAuthenticationInfo, verifyChallenge, verifyMskResponseBody } from '../verify/http.ts';
 import { recordChecks } from './record.ts';
+import { acknowledged } from '../settle.ts';
+import type { Endpoint, MikeyEvent } from '../trace-types.ts';
 
 function ueOf(run: CaseRun): TesterUe {
   if (!run.ue) throw new HarnessError('this step needs the tester UE (a BM-SC under test)');
@@ -27,7 +29,8 @@ export function resolveKeys(run: CaseRun, selection: unknown): MskRequestEntry[]
     case 'unsubscribed': return unsubscribed.slice(0, 1);
     case 'subscribed+unsubscribed': return [...subscribed.slice(0, 1), ...unsubscribed.slice(0, 1)];
     // Key Number 0 asks for the current MSK of the key group (protocol §2.3, O21).
-    case 'current': return subscribed.slice(0, 1).map((k) => ({ keyDomainId: k.keyDomainId, mskId: k.mskId - (k.mskId % 0x10000) }));
+    // O3: as the profile writes it, Key Group and Key Number 0, or MSK ID 0x00000000.
+    case 'current': return subscribed.slice(0, 1).map((k) => ({ keyDomainId: k.keyDomainId, mskId: run.profile.keyIds.currentMsk === 'all-zero' ? 0 : k.mskId - (k.mskId % 0x10000) }));
     default: throw new HarnessError(`unknown key selection ${JSON.stringify(selection)}`);
   }
 }
@@ -182,6 +185,7 @@ export const expectHttpResponse: StepHandler = async (run, p) => {
   if (response.status === 200) {
     entry.granted = granted;
     run.last.granted = granted;
+    run.granted.push(...granted.map((mskId) => ({ mskId, at: response.time })));
   }
 };
 
@@ -196,8 +200,29 @@ export const sendAck: StepHandler = async (run, p) => {
   // A UE acknowledges only messages that verified (protocol §1.1, RFC 3830 §5.3).
   if (!v.macValid || !v.message) return skip(`not acknowledging '${p.to}': it did not verify`);
   if (!v.v) return skip(`'${p.to}' has V=0: no verification message requested`);
+  const fault: AckFault = p.fault ?? 'none';
+  const bytes = ackFor(run, first.event.bytes, fault);
+  const to = ackDestination(run, first.event.src);
+  if (fault !== 'none') note(run, `deliberate ACK fault: ${fault}`);
+  const sent = [await ue.sendMikey(bytes, to)];
+  if (fault === 'duplicate') sent.push(await ue.sendMikey(bytes, to));
+  // A valid ACK settles the delivery (settle.ts): its retransmissions must stop.
+  if (fault === 'none' || fault === 'duplicate') acknowledged(run, first.event.bytes, sent[0]!.time);
+  remember(run, p.as, { events: sent, sent: sent.map((event) => ({ event, bytes })) });
+};
+
+/** Sends a valid ACK for a message of the SUT (settling, settle.ts), recorded in the trace. */
+export async function ack(run: CaseRun, received: MikeyEvent): Promise<MikeyEvent> {
+  const sent = await ueOf(run).sendMikey(ackFor(run, received.bytes), ackDestination(run, received.src));
+  acknowledged(run, received.bytes, sent.time);
+  return sent;
+}
+
+type AckFault = 'none' | 'wrong-csb' | 'wrong-counter' | 'bad-mac' | 'duplicate';
+
+/** The verification message (RFC 3830 §5.3) a UE sends for `received`, with a deliberate fault if asked. */
+export function ackFor(run: CaseRun, received: Buffer, fault: AckFault = 'none'): Buffer {
   const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
-  const fault: string = p.fault ?? 'none';
   const mutate = (m: MikeyMessage) => {
     if (fault === 'wrong-csb') m.hdr.csbId = (m.hdr.csbId + 1) >>> 0;
     if (fault === 'wrong-counter') {
@@ -205,19 +230,18 @@ export const sendAck: StepHandler = async (run, p) => {
       if (t?.type === 'T') t.tsValue += 1n;
     }
   };
-  const built = buildVerificationMessage({ received: first.event.bytes, psk: run.session.identity.ksNaf, profile, mutate });
-  let bytes = built.bytes;
+  let bytes = buildVerificationMessage({ received, psk: run.session.identity.ksNaf, profile, mutate }).bytes;
   if (fault === 'bad-mac') {
     // One bit of the V MAC flipped (RFC 3830 §6.9): a forged ACK.
     bytes = Buffer.from(bytes);
     bytes[bytes.length - 1] ^= 0x01;
   }
   decodeMikey(bytes); // the tester's own ACK must at least be well formed
-  const to = run.profile.ack.destination === 'configured' && run.profile.ack.address && run.profile.ack.port
-    ? { address: run.profile.ack.address, port: run.profile.ack.port }
-    : first.event.src;
-  if (fault !== 'none') note(run, `deliberate ACK fault: ${fault}`);
-  const sent = [await ue.sendMikey(bytes, to)];
-  if (fault === 'duplicate') sent.push(await ue.sendMikey(bytes, to));
-  remember(run, p.as, { events: sent, sent: sent.map((event) => ({ event, bytes })) });
-};
+  return bytes;
+}
+
+/** Where the UE sends its ACK (O17): back to the message's source, or the profile's configured address. */
+export function ackDestination(run: CaseRun, source: Endpoint): Endpoint {
+  const ack = run.profile.ack;
+  return ack.destination === 'configured' && ack.address && ack.port ? { address: ack.address, port: ack.port } : source;
+}

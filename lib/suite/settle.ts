@@ -1,0 +1,169 @@
+// Case isolation against a long-lived BM-SC (one process for the whole run, as a vendor's SUT is).
+//
+// A BM-SC sends a V=1 message again until a valid ACK reaches it or it has sent the copies its O18
+// schedule allows (protocol §1.2, profile O18). A case that leaves such a delivery open would hand its
+// copies to the next case, which would judge them as its own (a "copy" it never caused, a silence broken
+// by somebody else's message, a retransmission interval measured against another case's copy). Two
+// mechanisms keep every case to what belongs to it:
+//
+//   settling   At the end of a case the tester acknowledges, with a valid ACK, every verified V=1 delivery
+//              the case left unacknowledged, then waits out the crossing window (one retransmission
+//              interval plus T_ack, the bound protocol §1.2 allows for a copy in flight) after the latest
+//              ACK. A conformant BM-SC has stopped by then. A V=1 delivery the tester cannot acknowledge
+//              (its MAC does not verify) is waited out to the O18 bound after its latest copy.
+//   strays     A MIKEY message whose CSB ID, key IDs and COUNTER equal a message an earlier case received
+//              is a copy of that earlier delivery: a new delivery carries a new COUNTER (protocol §6.1).
+//              It is noted in the trace as belonging to the earlier case and never judged in this one.
+//
+// Neither applies to an embedded SUT started fresh for each case: nothing outlives its case.
+
+import { mikeyProfile } from '../mikey/index.ts';
+import { note, type CaseRun } from './context.ts';
+import type { SutProvider } from './sut.ts';
+import type { MikeyEvent, TraceEvent } from './trace-types.ts';
+import { ack } from './steps/tester-ue.ts';
+import { ackCrossingMs } from './verify/history.ts';
+import { classifyDatagram, verifyKeyMessage } from './verify/mikey.ts';
+
+const hex = (b: Buffer | undefined) => b?.toString('hex') ?? '';
+
+/** Messages remembered per SUT for stray marking: enough for any run, bounded whatever the SUT sends. */
+const MEMORY_LIMIT = 20_000;
+
+/** Per long-lived SUT: signature of every key message received (CSB ID, key IDs, COUNTER) -> the case that received it. */
+const receivedBySut = new WeakMap<SutProvider, Map<string, string>>();
+
+interface KeyMessageIdentity { delivery: string; copy: string; v: boolean; kind: string }
+
+/**
+ * What identifies a key message from the SUT: its delivery (CSB ID and key IDs: the BM-SC matches ACKs by
+ * them, protocol §1.2) and, with its COUNTER, the message itself. Undefined for anything else.
+ */
+function identify(bytes: Buffer): KeyMessageIdentity | undefined {
+  const c = classifyDatagram(bytes);
+  if (!c.message || (c.kind !== 'msk' && c.kind !== 'trigger' && c.kind !== 'mtk')) return undefined;
+  const t = c.message.payloads.find((p) => p.type === 'T');
+  const delivery = `${c.message.hdr.csbId.toString(16).padStart(8, '0')}|${hex(c.keyIds?.keyDomainId)}/${hex(c.keyIds?.mskId)}/${hex(c.keyIds?.mtkId)}`;
+  return { delivery, copy: `${delivery}|${t?.type === 'T' ? t.tsValue.toString() : '-'}`, v: c.message.hdr.v, kind: c.kind };
+}
+
+/** The delivery `bytes` belongs to (CSB ID and key IDs), for the record of what the tester acknowledged. */
+export function deliveryOf(bytes: Buffer): string | undefined {
+  return identify(bytes)?.delivery;
+}
+
+/** Notes that the tester sent a valid ACK for the delivery of `bytes` at `time` (settling needs no more for it). */
+export function acknowledged(run: CaseRun, bytes: Buffer, time: number): void {
+  const d = deliveryOf(bytes);
+  if (d) run.acknowledged.set(d, Math.max(time, run.acknowledged.get(d) ?? 0));
+}
+
+/** Whether an event is a copy of an earlier case's delivery (noted as such, never judged here). */
+export function isStray(run: CaseRun, e: TraceEvent): boolean {
+  return run.strays.has(e.id);
+}
+
+/**
+ * Against a long-lived SUT: marks, as they arrive, the SUT's copies of messages that earlier cases
+ * received. Returns the function that stops watching. Marked events are also `consumed`, so no
+ * expectation matches them.
+ */
+export function watchStrays(run: CaseRun): () => void {
+  if (run.provider.embedded) return () => undefined;
+  const earlier = memoryOf(run.provider);
+  return run.trace.onEvent((e) => {
+    if (e.kind !== 'mikey' || e.actor !== 'sut') return;
+    const id = identify(e.bytes);
+    const from = id && earlier.get(id.copy);
+    if (!from) return;
+    run.strays.add(e.id);
+    run.consumed.add(e.id);
+    note(run, `frame ${e.frames.join(',')}: a copy of a ${id!.kind.toUpperCase()} message that ${from} received (CSB ID, key IDs and COUNTER equal): it belongs to that case and is not judged here`);
+  });
+}
+
+/**
+ * At the end of a case against a long-lived BM-SC: acknowledges what the case left open and waits out
+ * the window in which copies may still be on their way, so the next case starts clean. Returns what it
+ * did, for the log. Never judges: the case's verdict is already made.
+ */
+export async function settleDeliveries(run: CaseRun, signal?: AbortSignal): Promise<string | undefined> {
+  if (run.provider.embedded || !run.ue) return undefined;
+  const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
+  await awaitGranted(run, signal);
+  const latest = new Map<string, { event: MikeyEvent; id: KeyMessageIdentity }>();
+  for (const e of run.trace.events) {
+    if (e.kind !== 'mikey' || e.actor !== 'sut' || run.strays.has(e.id)) continue;
+    const id = identify(e.bytes);
+    if (id?.v && id.kind !== 'mtk') latest.set(id.delivery, { event: e, id });
+  }
+  let until = 0;
+  const acked: string[] = [];
+  const waited: string[] = [];
+  for (const [delivery, { event, id }] of latest) {
+    const before = run.acknowledged.get(delivery);
+    if (before !== undefined) { until = Math.max(until, before + ackCrossingMs(run.profile)); continue; }
+    const v = verifyKeyMessage(event.bytes, { kind: id.kind as 'msk' | 'trigger', psk: run.session.identity.ksNaf, profile });
+    if (v.macValid && v.message) {
+      const sent = await ack(run, event);
+      until = Math.max(until, sent.time + ackCrossingMs(run.profile));
+      acked.push(`frame ${event.frames.join(',')}`);
+    } else {
+      // Not ours to acknowledge: the BM-SC sends its remaining copies, at most O18's count, then stops.
+      const r = run.profile.retransmission;
+      until = Math.max(until, event.time + r.intervalMs * r.count + run.profile.timers.ackMs);
+      waited.push(`frame ${event.frames.join(',')}`);
+    }
+  }
+  const wait = until - (performance.timeOrigin + performance.now());
+  if (acked.length === 0 && waited.length === 0 && wait <= 0) return undefined;
+  note(run, `settling before the next case:${acked.length ? ` acknowledged ${acked.join(', ')};` : ''}${waited.length ? ` waiting out ${waited.join(', ')};` : ''} copies in flight awaited ${Math.max(0, Math.round(wait))} ms`);
+  if (wait > 0) {
+    // A bounded protocol window (no event ends it early: it is the absence of copies that is awaited).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+  return `settled ${acked.length} open deliver${acked.length === 1 ? 'y' : 'ies'}${waited.length ? `, waited out ${waited.length}` : ''}`;
+}
+
+/**
+ * MSKs a 200 OK of the case granted but whose MSK message has not arrived: the BM-SC is still to send it
+ * (within T_deliver of the 200 OK). It is awaited, so that it is settled here and not met by the next case.
+ */
+async function awaitGranted(run: CaseRun, signal?: AbortSignal): Promise<void> {
+  const mskIdOf = (e: TraceEvent): number | undefined => {
+    if (e.kind !== 'mikey' || e.actor !== 'sut' || run.strays.has(e.id)) return undefined;
+    const c = classifyDatagram(e.bytes);
+    return c.kind === 'msk' && c.keyIds?.mskId?.length === 4 ? c.keyIds.mskId.readUInt32BE(0) : undefined;
+  };
+  const received = new Set(run.trace.events.map(mskIdOf).filter((id) => id !== undefined));
+  for (const { mskId, at } of run.granted) {
+    if (received.has(mskId) || signal?.aborted) continue;
+    const remaining = at + run.profile.timers.deliverMs - (performance.timeOrigin + performance.now());
+    if (remaining <= 0) continue;
+    note(run, `settling before the next case: awaiting the MSK message of ${mskId.toString(16).padStart(8, '0')} granted by a 200 OK (up to ${Math.round(remaining)} ms)`);
+    const got = await run.trace.waitFor((e) => mskIdOf(e) === mskId, remaining, signal ? { signal } : {}).catch(() => undefined);
+    if (got) received.add(mskId);
+  }
+}
+
+/** After a case against a long-lived SUT: remembers the key messages it received, for stray marking later. */
+export function rememberReceived(run: CaseRun, caseId: string): void {
+  if (run.provider.embedded) return;
+  const memory = memoryOf(run.provider);
+  for (const e of run.trace.events) {
+    if (e.kind !== 'mikey' || e.actor !== 'sut' || run.strays.has(e.id)) continue;
+    const id = identify(e.bytes);
+    if (!id || memory.has(id.copy)) continue;
+    memory.set(id.copy, caseId);
+    if (memory.size > MEMORY_LIMIT) memory.delete(memory.keys().next().value!);
+  }
+}
+
+function memoryOf(sut: SutProvider): Map<string, string> {
+  let m = receivedBySut.get(sut);
+  if (!m) { m = new Map(); receivedBySut.set(sut, m); }
+  return m;
+}
