@@ -61,7 +61,7 @@ export interface CaseRun {
   strays: Set<number>;
   /** MSKs granted by the 200 OKs of this case (MSK ID, time of the 200 OK): deliveries the case opened. */
   granted: { mskId: number; at: number }[];
-  /** Deliveries (CSB ID and key IDs) the tester validly acknowledged in this case, with the time of the latest ACK. */
+  /** Key messages (by kind and key IDs) the tester validly acknowledged in this case, with the time of the latest ACK (settle.ts). */
   acknowledged: Map<string, number>;
   /** Highest COUNTER seen per counter space ('muk', 'msk:<id>'), with the event that carried it (or the note citing an earlier case). */
   counters: Map<string, { value: bigint; event: TraceEvent }>;

@@ -20,13 +20,35 @@ import { headline, type CaseResult, type Role, type Verdict } from './verdict.ts
 
 export interface FaultInfo { name: string; role: Role; description: string; violates: string; procedure: string }
 
-/** fixtures/fault-matrix.expected.yaml: per role, per fault, the case ids that must FAIL. */
-export type ExpectedCatches = Partial<Record<Role, Record<string, string[]>>>;
+/**
+ * fixtures/fault-matrix.expected.yaml: per role, per fault, the case ids that must FAIL; and, under
+ * `long-lived`, per role and fault, what a faulty SUT that lives through the whole row may do to later cases.
+ */
+export type ExpectedCatches = Partial<Record<Role, Record<string, string[]>>> & { 'long-lived'?: Partial<Record<Role, Record<string, LongLivedAllowance>>> };
+
+/**
+ * A fault whose effect the long-lived SUT carries into later cases (a counter it reused stays behind every
+ * later one; a key ID it named wrongly is the MSK the tester then asks for). Which later cases show it
+ * depends on the order, so it is bounded by check: any case may also be FAIL or INCONC, but only by these
+ * checks, and an expected catch may be INCONC by them. The fault must still be caught by some case.
+ */
+export interface LongLivedAllowance { why: string; checks: string[] }
 
 export function loadExpectedCatches(file: string): ExpectedCatches {
   const data = parse(readFileSync(file, 'utf8')) as unknown;
   if (typeof data !== 'object' || data === null) throw new FaultMatrixError(`${file}: expected a mapping of role -> fault -> [case ids]`);
   for (const [role, faults] of Object.entries(data as Record<string, unknown>)) {
+    if (role === 'long-lived') {
+      for (const [r, byFault] of Object.entries((faults ?? {}) as Record<string, unknown>)) {
+        if (r !== 'bmsc' && r !== 'ue') throw new FaultMatrixError(`${file}: long-lived: unknown role '${r}'`);
+        for (const [fault, a] of Object.entries((byFault ?? {}) as Record<string, LongLivedAllowance>)) {
+          if (typeof a?.why !== 'string' || !Array.isArray(a.checks) || a.checks.some((c) => typeof c !== 'string')) {
+            throw new FaultMatrixError(`${file}: long-lived.${r}.${fault} needs 'why' (text) and 'checks' (a list of check names)`);
+          }
+        }
+      }
+      continue;
+    }
     if (role !== 'bmsc' && role !== 'ue') throw new FaultMatrixError(`${file}: unknown role '${role}'`);
     for (const [fault, ids] of Object.entries((faults ?? {}) as Record<string, unknown>)) {
       if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string')) throw new FaultMatrixError(`${file}: ${role}.${fault} must be a list of case ids`);
@@ -55,7 +77,7 @@ export interface FaultMatrixInput {
   onResult?: (fault: string | null, result: CaseResult) => void;
 }
 
-export interface FaultMatrixCell { verdict: Verdict; reason?: string }
+export interface FaultMatrixCell { verdict: Verdict; reason?: string; /** Checks of the findings that are not PASS. */ checks?: string[] }
 
 export interface FaultMatrix {
   role: Role;
@@ -75,6 +97,8 @@ export interface FaultMatrix {
   cells: Record<string, Record<string, FaultMatrixCell>>;
   /** fault -> expected catches (from the expectations file). */
   expected: Record<string, string[]>;
+  /** Long-lived mode: what a fault may leave behind in later cases (fixtures/fault-matrix.expected.yaml `long-lived`). */
+  allowances?: Record<string, LongLivedAllowance>;
   /** Everything that is not as it must be; empty = the matrix holds. */
   problems: string[];
 }
@@ -103,7 +127,8 @@ async function pool<T, R>(items: readonly T[], limit: number, work: (item: T) =>
 
 const cell = (r: CaseResult): FaultMatrixCell => {
   const h = headline(r);
-  return { verdict: r.verdict, ...(r.verdict !== 'PASS' && h ? { reason: `${h.check}: ${h.message}` } : {}) };
+  const checks = [...new Set(r.findings.filter((f) => f.verdict !== 'PASS' && f.verdict !== 'NOT-APPLICABLE').map((f) => f.check))];
+  return { verdict: r.verdict, ...(r.verdict !== 'PASS' && h ? { reason: `${h.check}: ${h.message}` } : {}), ...(checks.length ? { checks } : {}) };
 };
 
 export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatrix> {
@@ -152,7 +177,7 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
     if (fault === null) baseline[result.id] = cell(result);
     else cells[fault]![result.id] = cell(result);
   }
-  const expectedAll = input.expected[input.role] ?? {};
+  const expectedAll: Record<string, string[]> = input.expected[input.role] ?? {};
   const expected: Record<string, string[]> = {};
   const problems: string[] = [];
   const ids = input.cases.map((c) => c.id);
@@ -160,7 +185,7 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
     const b = baseline[id]!;
     if (b.verdict !== 'PASS' && b.verdict !== 'NOT-APPLICABLE') problems.push(`baseline: ${id} is ${b.verdict} against the fault-free reference (${b.reason ?? ''})`);
   }
-  for (const name of Object.keys(expectedAll)) {
+  for (const name of [...Object.keys(expectedAll), ...Object.keys(input.expected['long-lived']?.[input.role] ?? {})]) {
     if (!faults.some((f) => f.name === name)) problems.push(`expectations name '${name}', which is not a ${input.role} fault of the reference`);
   }
   for (const f of faults) {
@@ -168,20 +193,24 @@ export async function runFaultMatrix(input: FaultMatrixInput): Promise<FaultMatr
     expected[f.name] = want;
     for (const id of want) if (!ids.includes(id)) problems.push(`${f.name}: expected catch ${id} is not a case of the ${input.role} suites`);
     const row = cells[f.name]!;
+    // Long-lived: what this fault may leave behind in later cases, bounded by check (LongLivedAllowance).
+    const allowance = longLived ? input.expected['long-lived']?.[input.role]?.[f.name] : undefined;
+    const allowed = (c: FaultMatrixCell) => !!allowance && (c.verdict === 'FAIL' || c.verdict === 'INCONC') && (c.checks ?? []).every((k) => allowance.checks.includes(k));
     const failing = ids.filter((id) => row[id]!.verdict !== 'PASS' && row[id]!.verdict !== 'NOT-APPLICABLE');
     if (!ids.some((id) => row[id]!.verdict === 'FAIL')) problems.push(`${f.name}: no case FAILs — a missing test (${f.description}; violates ${f.violates})`);
     for (const id of failing) {
-      if (!want.includes(id)) problems.push(`${f.name}: ${id} is ${row[id]!.verdict} but is not an expected catch (${row[id]!.reason ?? ''})`);
-      else if (row[id]!.verdict !== 'FAIL') problems.push(`${f.name}: ${id} is ${row[id]!.verdict}, expected FAIL (${row[id]!.reason ?? ''})`);
+      if (!want.includes(id)) { if (!allowed(row[id]!)) problems.push(`${f.name}: ${id} is ${row[id]!.verdict} but is not an expected catch (${row[id]!.reason ?? ''})`); }
+      else if (row[id]!.verdict !== 'FAIL' && !allowed(row[id]!)) problems.push(`${f.name}: ${id} is ${row[id]!.verdict}, expected FAIL (${row[id]!.reason ?? ''})`);
     }
     for (const id of want) {
-      if (ids.includes(id) && row[id]!.verdict !== 'FAIL') problems.push(`${f.name}: expected catch ${id} is ${row[id]!.verdict}`);
+      if (ids.includes(id) && row[id]!.verdict !== 'FAIL' && !allowed(row[id]!)) problems.push(`${f.name}: expected catch ${id} is ${row[id]!.verdict}`);
     }
   }
   return {
     role: input.role, mode: longLived ? 'long-lived' : 'fresh', ...(longLived?.seed !== undefined ? { seed: longLived.seed } : {}), generatedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - t0), starvedReruns,
     cases: ids, faults: faults.map((f) => ({ name: f.name, role: f.role, description: f.description, violates: f.violates, procedure: f.procedure })),
     baseline, cells, expected, problems,
+    ...(longLived && input.expected['long-lived']?.[input.role] ? { allowances: input.expected['long-lived'][input.role] } : {}),
   };
 }
 
@@ -220,6 +249,10 @@ export function faultMatrixMarkdown(m: FaultMatrix): string {
     ...m.faults.map((f) => `| \`${f.name}\` | ${f.procedure} | ${f.violates} | ${f.description} |`),
     '',
   ];
+  if (m.allowances && Object.keys(m.allowances).length) {
+    lines.push('## What a long-lived faulty SUT carries into later cases', '', 'Bold cells of these faults are allowed when they fail only by the checks listed.', '',
+      '| fault | checks | why |', '|---|---|---|', ...Object.entries(m.allowances).map(([f, a]) => `| \`${f}\` | ${a.checks.join(', ')} | ${a.why.replace(/\s+/g, ' ')} |`), '');
+  }
   if (m.problems.length) lines.push('## Problems', '', ...m.problems.map((p) => `- ${p}`), '');
   return `${lines.join('\n')}\n`;
 }

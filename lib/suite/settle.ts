@@ -33,29 +33,25 @@ const MEMORY_LIMIT = 20_000;
 /** Per long-lived SUT: signature of every key message received (CSB ID, key IDs, COUNTER) -> the case that received it. */
 const receivedBySut = new WeakMap<SutProvider, Map<string, string>>();
 
-interface KeyMessageIdentity { delivery: string; copy: string; v: boolean; kind: string }
+interface KeyMessageIdentity { keys: string; copy: string; v: boolean; kind: string }
 
 /**
- * What identifies a key message from the SUT: its delivery (CSB ID and key IDs: the BM-SC matches ACKs by
- * them, protocol §1.2) and, with its COUNTER, the message itself. Undefined for anything else.
+ * What identifies a key message from the SUT: the key IDs it delivers and, with its CSB ID and COUNTER,
+ * the message itself (a retransmission may draw a new CSB ID and COUNTER, O10 and O18; a new delivery
+ * always has a new COUNTER, protocol §6.1). Undefined for anything else.
  */
 function identify(bytes: Buffer): KeyMessageIdentity | undefined {
   const c = classifyDatagram(bytes);
   if (!c.message || (c.kind !== 'msk' && c.kind !== 'trigger' && c.kind !== 'mtk')) return undefined;
   const t = c.message.payloads.find((p) => p.type === 'T');
-  const delivery = `${c.message.hdr.csbId.toString(16).padStart(8, '0')}|${hex(c.keyIds?.keyDomainId)}/${hex(c.keyIds?.mskId)}/${hex(c.keyIds?.mtkId)}`;
-  return { delivery, copy: `${delivery}|${t?.type === 'T' ? t.tsValue.toString() : '-'}`, v: c.message.hdr.v, kind: c.kind };
+  const keys = `${c.kind}|${hex(c.keyIds?.keyDomainId)}/${hex(c.keyIds?.mskId)}/${hex(c.keyIds?.mtkId)}`;
+  return { keys, copy: `${keys}|${c.message.hdr.csbId.toString(16)}|${t?.type === 'T' ? t.tsValue.toString() : '-'}`, v: c.message.hdr.v, kind: c.kind };
 }
 
-/** The delivery `bytes` belongs to (CSB ID and key IDs), for the record of what the tester acknowledged. */
-export function deliveryOf(bytes: Buffer): string | undefined {
-  return identify(bytes)?.delivery;
-}
-
-/** Notes that the tester sent a valid ACK for the delivery of `bytes` at `time` (settling needs no more for it). */
+/** Notes that the tester sent a valid ACK for the message `bytes` at `time` (settling needs no more for it). */
 export function acknowledged(run: CaseRun, bytes: Buffer, time: number): void {
-  const d = deliveryOf(bytes);
-  if (d) run.acknowledged.set(d, Math.max(time, run.acknowledged.get(d) ?? 0));
+  const k = identify(bytes)?.keys;
+  if (k) run.acknowledged.set(k, Math.max(time, run.acknowledged.get(k) ?? 0));
 }
 
 /** Whether an event is a copy of an earlier case's delivery (noted as such, never judged here). */
@@ -95,14 +91,15 @@ export async function settleDeliveries(run: CaseRun, signal?: AbortSignal): Prom
   for (const e of run.trace.events) {
     if (e.kind !== 'mikey' || e.actor !== 'sut' || run.strays.has(e.id)) continue;
     const id = identify(e.bytes);
-    if (id?.v && id.kind !== 'mtk') latest.set(id.delivery, { event: e, id });
+    if (id?.v && id.kind !== 'mtk') latest.set(id.keys, { event: e, id });
   }
   let until = 0;
   const acked: string[] = [];
   const waited: string[] = [];
-  for (const [delivery, { event, id }] of latest) {
-    const before = run.acknowledged.get(delivery);
-    if (before !== undefined) { until = Math.max(until, before + ackCrossingMs(run.profile)); continue; }
+  for (const [keys, { event, id }] of latest) {
+    // Acknowledged after its latest copy arrived: nothing to send, only the crossing window to wait out.
+    const before = run.acknowledged.get(keys);
+    if (before !== undefined && before >= event.time) { until = Math.max(until, before + ackCrossingMs(run.profile)); continue; }
     const v = verifyKeyMessage(event.bytes, { kind: id.kind as 'msk' | 'trigger', psk: run.session.identity.ksNaf, profile });
     if (v.macValid && v.message) {
       const sent = await ack(run, event);

@@ -10,7 +10,7 @@ import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOu
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
-import { deliveryOf, isStray } from '../settle.ts';
+import { isStray } from '../settle.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
 
@@ -182,7 +182,9 @@ export const expectMikey: StepHandler = async (run, p) => {
     if (msk && ok?.status === 200) checks.push(judgeNoKeyInBody(ok.body, msk, `${hex(verdict.keyIds.keyDomainId)}/${hex(verdict.keyIds.mskId)}`));
     if (retxOf) checks.push(...intervalCheck(run, retxOf, found, event));
     received.push({ event, verdict });
-    if (kind === 'msk' && verdict.macValid && verdict.keyIds.keyDomainId && verdict.keyIds.mskId?.length === 4) {
+    // The SUT's current MSK is learnt from the EXT key IDs (clear text, RFC 4563 §4) of a message whose key
+    // IDs passed their checks, whatever else failed: a wrong MAC does not move the current MSK, a wrong key ID is not news.
+    if (kind === 'msk' && checks.every((c) => c.ok || c.check !== 'mikey.key-ids') && verdict.keyIds.keyDomainId && verdict.keyIds.mskId?.length === 4) {
       run.deliveredMsks.push({ keyDomainId: verdict.keyIds.keyDomainId.toString('hex'), mskId: verdict.keyIds.mskId.readUInt32BE(0) });
     }
     recordMessageChecks(run, `${kind.toUpperCase()} message ${frame}`, checks, evidence(event));
@@ -346,24 +348,19 @@ export const expectSilence: StepHandler = async (run, p) => {
     }
     return false;
   };
-  // A copy may cross the tester's ACK in flight: the SUT sent it before the ACK reached it. One copy of a
-  // delivery the tester validly acknowledged in this case, arriving within one retransmission interval
-  // plus T_ack of that ACK, is tolerated (and noted), whatever the mode: it is the same delivery, not a new
-  // one. For `of` without an ACK (its copies ran out), the same bound counts from the window start. Any
-  // further copy, or a later one, breaks the silence (O18: retransmission stops after the ACK).
-  const crossing = ackCrossingMs(run.profile);
-  const tolerated = new Set<string>();
+  // A copy of `of` may cross the tester's ACK in flight: the SUT sent it before the ACK reached it. One
+  // such copy arriving within one retransmission interval plus T_ack of the window start is tolerated (and
+  // noted); any further copy, or a later one, breaks the silence (O18: retransmission stops after the ACK).
+  // Other silences tolerate nothing: on the wire a copy (new CSB ID and COUNTER allowed, O10, O18) and a
+  // second delivery of the same MSK look alike, and a second delivery is what they exist to catch.
+  const graceUntil = start.time + ackCrossingMs(run.profile);
+  let tolerated: TraceEvent | undefined;
   const breaksAfterGrace = (e: TraceEvent): boolean => {
     if (!breaks(e)) return false;
-    const delivery = e.kind === 'mikey' ? deliveryOf(e.bytes) : undefined;
-    if (delivery && !tolerated.has(delivery)) {
-      const ackedAt = run.acknowledged.get(delivery);
-      const from = ackedAt ?? (mode === 'retransmission' ? start.time : undefined);
-      if (from !== undefined && e.time <= from + crossing) {
-        tolerated.add(delivery);
-        note(run, `tolerated one copy in flight ${ackedAt !== undefined ? 'when the ACK was sent' : 'when the window began'} (frame ${e.frames.join(',')})`);
-        return false;
-      }
+    if (mode === 'retransmission' && !tolerated && e.time <= graceUntil) {
+      tolerated = e;
+      note(run, `tolerated one copy of '${p.of}' in flight when the window began (frame ${e.frames.join(',')})`);
+      return false;
     }
     return true;
   };
