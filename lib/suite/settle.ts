@@ -48,6 +48,11 @@ function identify(bytes: Buffer): KeyMessageIdentity | undefined {
   return { keys, copy: `${keys}|${c.message.hdr.csbId.toString(16)}|${t?.type === 'T' ? t.tsValue.toString() : '-'}`, v: c.message.hdr.v, kind: c.kind };
 }
 
+/** The kind and key IDs of a key message: what its copies share (the key of CaseRun.acknowledged). */
+export function retransmissionKeys(bytes: Buffer): string | undefined {
+  return identify(bytes)?.keys;
+}
+
 /** Notes that the tester sent a valid ACK for the message `bytes` at `time` (settling needs no more for it). */
 export function acknowledged(run: CaseRun, bytes: Buffer, time: number): void {
   const k = identify(bytes)?.keys;

@@ -235,7 +235,7 @@ test('several UEs in the keys file: the MUK whose MAC verifies names the UE of a
   expect(r.procedures[0]!.ue).toBe(BTID);
 });
 
-test('a 200 OK to a POST without credentials (no Digest challenge) -> order.challenge FAIL at the 200', async () => {
+test('a 200 OK to a POST without credentials (no Digest challenge) -> http.status and digest.challenge FAIL at the 200, silence at the key', async () => {
   let ok: number[] = [];
   const r = await judge((c) => {
     ok = c.mskRequest({ mskIds: [0x00010001], noChallenge: true }).frames.ok;
@@ -243,7 +243,10 @@ test('a 200 OK to a POST without credentials (no Digest challenge) -> order.chal
     c.advance(5).ack(m.bytes);
     c.advance(1000);
   });
-  expect(fails(r)).toEqual([{ procedure: 'msk-request#1', check: 'order.challenge', frames: ok }]);
+  const got = fails(r);
+  expect(got.map((f) => f.check)).toEqual(['http.status', 'digest.challenge', 'silence']);
+  expect(got[0]!.frames).toEqual(ok);
+  expect(got[1]!.frames).toEqual(ok);
 });
 
 test('O19: a MIKEY error message answering a bad-MAC MSK message is allowed with msk-only, a FAIL with never', async () => {
@@ -342,7 +345,8 @@ test('the UE\'s Digest is judged as live: nc on a reused nonce, uri without the 
     c.mskRequest({ mskIds: [0x00010001], reuse: { nonce, nc: '00000001' } });
     grant(c, 2);
   });
-  expect(failsBy(ncStuck)).toEqual(['ue:digest.nc']);
+  // The UE's fault, and the BM-SC's: it served a replayed nc (RFC 2617 §3.2.2) and delivered the key.
+  expect(failsBy(ncStuck).sort()).toEqual(['bmsc:http.status', 'bmsc:silence', 'ue:digest.nc']);
 
   const noQuery = await judge((c) => {
     c.mskRequest({ mskIds: [0x00010001], digestUri: profile().http.path });

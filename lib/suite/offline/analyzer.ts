@@ -76,6 +76,10 @@ interface RequestProcedure {
   state: RequestState;
   authorised?: HttpRequestEvent;
   credentials?: DigestCredentials;
+  /** A POST without credentials was answered 200 (A-B1 broken): a key delivery after it is the BM-SC's fault too. */
+  unauthenticatedOk?: boolean;
+  /** Credential checks the authorised POST failed that the BM-SC must refuse (RFC 2617 §3.2.2): a 200 to it is the BM-SC's FAIL. */
+  refusable?: string[];
   challengeNonce?: string;
   /** The challenge of the 401, parsed (what the credentials are judged against). */
   challengeParsed?: DigestChallenge;
@@ -110,6 +114,9 @@ export interface AnalyzerOutput {
 const MAX_PROBLEMS = 50;
 /** Entries a per-key memory keeps (oldest forgotten first): bounded whatever the capture holds. */
 const MEMORY_CAP = 4096;
+
+/** Credential faults a BM-SC detects on its own and must refuse (RFC 2617 §3.2.2, §3.2.2.5). */
+const REFUSABLE_CREDENTIALS = ['digest.response', 'digest.nc', 'digest.uri'];
 
 export class OfflineAnalyzer implements EventConsumer {
   readonly #profile: MbmsProfile;
@@ -335,6 +342,9 @@ export class OfflineAnalyzer implements EventConsumer {
       ...(ue?.ksNaf ? { password: digestPassword(ue.ksNaf) } : {}),
     });
     for (const c of checks) this.#outcome(r.instance, c, [r.challenge, req], 'ue');
+    // What a BM-SC must see itself and refuse (RFC 2617 §3.2.2): a response it cannot recompute, an nc it
+    // already served for this nonce, a uri that is not the Request-URI. Judged on its answer below.
+    r.refusable = checks.filter((c) => !c.ok && REFUSABLE_CREDENTIALS.includes(c.check)).map((c) => c.check);
     this.#remember(this.#nonceUses, usesKey, earlierUses + 1);
   }
 
@@ -365,6 +375,15 @@ export class OfflineAnalyzer implements EventConsumer {
       if (r.challengeParsed) this.#remember(this.#challengeByNonce, r.challengeParsed.nonce, r.challengeParsed);
       return;
     }
+    if (request && r.refusable?.length) {
+      // The UE's fault was judged on the request; the BM-SC's part is to refuse it (live: http.status).
+      if (res.status === 200) {
+        r.instance.fail('http.status', `credentials that fail ${r.refusable.join(', ')} are refused (RFC 2617 §3.2.2), not served`, 'a 401 (or 400 for the uri)', `${res.status} ${res.reason}`, [request, res], 'bmsc');
+        // A wrong response is answered with a new challenge (A-B6); a replay or a wrong uri need not be.
+        if (r.refusable.includes('digest.response')) r.instance.fail('digest.challenge', 'credentials that do not verify get 401 with a new Digest challenge (RFC 2617 §3.2.1, A-B6)', 'WWW-Authenticate: Digest ...', 'none: 200 OK', [request, res], 'bmsc');
+      }
+      else r.instance.pass('http.status', `credentials that fail ${r.refusable.join(', ')} are refused: ${res.status}`, [request, res], undefined, 'bmsc');
+    }
     if (res.status !== 200) {
       r.state = 'refused';
       r.deadline = res.time;
@@ -376,7 +395,12 @@ export class OfflineAnalyzer implements EventConsumer {
     const wasAuthorised = r.state === 'authorised' && request !== undefined;
     r.state = 'granted';
     if (!wasAuthorised) {
-      r.instance.fail('order.challenge', 'a 200 OK only answers a POST with valid Digest credentials (6.3.1: 401 -> authorised POST -> 200)', 'authorised POST before the 200 OK', 'POST without Authorization answered 200', [res]);
+      // A POST without credentials is challenged (A-B1): the status and the missing challenge, named as
+      // the live cases name them, and the order of the exchange.
+      r.unauthenticatedOk = true;
+      r.instance.fail('http.status', 'a POST without credentials is answered 401 (RFC 2617 §3.2.1, A-B1)', 401, `${res.status} ${res.reason}`, [res], 'bmsc');
+      r.instance.fail('digest.challenge', 'a POST without credentials gets a Digest challenge (WWW-Authenticate, RFC 2617 §3.2.1)', 'WWW-Authenticate: Digest ...', 'none: 200 OK', [res], 'bmsc');
+      // (the order 401 -> authorised POST -> 200 is what these two say; order.challenge passes on the right order)
     } else {
       r.instance.pass('order.200', 'authorised POST -> 200 OK', [request, res]);
       const ue = r.credentials ? this.#ueByBtid(r.credentials.username) : undefined;
@@ -485,6 +509,11 @@ export class OfflineAnalyzer implements EventConsumer {
         instance = r.instance;
         r.deliveries++;
         r.deliveredIds.add(mskIdNumber);
+        if (r.state === 'granted' && (r.refusable?.length || r.unauthenticatedOk)) {
+          // A key for a request the BM-SC had to refuse: no MIKEY message may follow it (live: the silence
+          // window after the request; A-B1, A-B6, A-B9, A-B10).
+          r.instance.fail('silence', `no MSK message after a request ${r.unauthenticatedOk ? 'without credentials' : `whose credentials fail ${r.refusable!.join(', ')}`}`, 'no MIKEY message', `MSK message ${hexOf(keyIds.mskId)}`, [r.ok, event], 'bmsc');
+        }
         if (r.state === 'granted') {
           if (!r.orderPassed) r.instance.pass('order.mikey-after-200', 'MIKEY MSK message after the 200 OK (6.3.1 step 5)', [r.ok, event]);
           r.orderPassed = true;
@@ -544,7 +573,9 @@ export class OfflineAnalyzer implements EventConsumer {
       });
       for (const o of outcomes) this.#outcome(instance, o, [previous?.event, original, event]);
       fresh = previous ? counter > previous.value : counter > 0n;
-      if (fresh) this.#remember(this.#mukCounters, mukKey, { value: counter, event: slim(event) });
+      // Only a message whose MAC verifies moves the UE's replay state (RFC 3830 §5.3: a forged COUNTER must
+      // not lock the UE out of later genuine messages); without the MUK every message is taken as sent.
+      if (fresh && (verdict.macValid || !muk)) this.#remember(this.#mukCounters, mukKey, { value: counter, event: slim(event) });
     }
     // One RAND per MSK (MTK-message keys derive from it)
     if (kind === 'msk' && verdict.rand) {
@@ -596,14 +627,20 @@ export class OfflineAnalyzer implements EventConsumer {
       } else if (d.copies.some((c) => c.macValid === undefined)) {
         instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
       }
-      // O18: the BM-SC retransmits an unacknowledged V=1 delivery `count` times (P-B2), unless something
-      // made the copies moot first (a newer delivery of the key; the pull a trigger asked for)
-      const expected = 1 + this.#profile.retransmission.count;
-      const span = this.#profile.retransmission.intervalMs * (this.#profile.retransmission.count + 1);
+    }
+    // O18: the BM-SC retransmits a V=1 delivery `count` times at its interval until a valid ACK (P-B2; an
+    // invalid ACK changes nothing, G-B1), unless something made the copies moot first (a newer delivery of
+    // the key; the pull a trigger asked for). Copies due before the valid ACK (one interval of slack) count.
+    const { intervalMs, count } = this.#profile.retransmission;
+    const due = d.ack ? Math.min(count, Math.max(0, Math.floor((d.ack.time - first.event.time) / intervalMs) - 1)) : count;
+    if (anyV && (!d.ack || due > 0)) {
+      const expected = 1 + due;
+      const span = intervalMs * (count + 1);
       if (d.supersededBy && d.copies.length < expected) instance.pass('retransmission.count', `${d.copies.length} transmission(s), then retransmission was moot: ${d.supersededBy}`, d.copies.map((c) => c.event));
-      else if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions of an unacknowledged message (O18: 1 + ${this.#profile.retransmission.count})`, d.copies.map((c) => c.event));
-      else if (!(atEnd && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `an unacknowledged message with V=1 is retransmitted ${this.#profile.retransmission.count} times at ${this.#profile.retransmission.intervalMs} ms (O18, P-B2)`, expected, d.copies.length, d.copies.map((c) => c.event));
-    } else if (!anyV && !acked) {
+      else if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions ${d.ack ? 'before the valid ACK' : 'of an unacknowledged message'} (O18: 1 + ${due})`, d.copies.map((c) => c.event));
+      else if (!(atEnd && !d.ack && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `a V=1 message without a valid ACK is retransmitted ${count} times at ${intervalMs} ms (O18, P-B2; an invalid ACK stops nothing, G-B1)`, expected, d.copies.length, [...d.copies.map((c) => c.event), d.ack?.event]);
+    }
+    if (!anyV && !acked) {
       instance.pass('ack.iff-v', 'V=0 and no verification message', [first.event]);
     }
     // drop the octets of the delivery: it is judged
@@ -693,6 +730,21 @@ export class OfflineAnalyzer implements EventConsumer {
         if (c) match = { d, c };
       }
     }
+    if (!match && kind === 'ack') {
+      // An ACK whose CSB ID or COUNTER echoes no message: it answers the latest unanswered copy sent to that
+      // UE within T_ack, and verifyAck below names what it got wrong (ack.csb-id, ack.timestamp).
+      // Of those, one that shares the COUNTER (the CSB ID is wrong) or the CSB ID (the COUNTER is wrong) first.
+      let best: { d: Delivery; c: Copy; score: number } | undefined;
+      for (const d of this.#deliveries) {
+        if (!sameAddress(d.ue.address, event.src.address)) continue;
+        for (const c of d.copies) {
+          if (c.acks > 0 || event.time - c.event.time > this.#profile.timers.ackMs) continue;
+          const score = (c.counter !== undefined && c.counter === t?.tsValue) || c.csbId === csbId ? 1 : 0;
+          if (!best || score > best.score || (score === best.score && c.event.time > best.c.event.time)) best = { d, c, score };
+        }
+      }
+      if (best) match = { d: best.d, c: best.c };
+    }
     if (!match && kind === 'error') {
       // O19: a UE may answer a rejected MSK message with a MIKEY error message ('msk-only'), never anything else
       const open = [...this.#deliveries].find((d) => d.kind === 'msk' && sameAddress(d.ue.address, event.src.address));
@@ -723,14 +775,17 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (!c.v) {
       instance.fail('ack.iff-v', 'no verification message to a message with V=0 (RFC 3830 §5.2, A-U3)', 'no ACK', 'ACK', [c.event, event]);
+      this.#takenByBmsc(d, c, event);
       return;
     }
     if (c.macValid === false) {
       instance.fail('ack.bad-mac', 'no verification message to a message whose MAC does not verify (RFC 3830 §5.3, G-U1)', 'no ACK', 'ACK', [c.event, event]);
+      this.#takenByBmsc(d, c, event);
       return;
     }
     if (!c.fresh && this.#profile.ueDuplicatePolicy !== 're-ack') {
       instance.fail('ack.replay', 'no verification message to a replayed message (TS counter not above the last one for the MUK; protocol §6.1, G-U2)', 'no ACK', 'ACK', [c.event, event]);
+      this.#takenByBmsc(d, c, event);
       return;
     }
     if (c.macValid === true) instance.pass('ack.iff-v', `verification message ${fmt(event.time - c.event.time)} ms after a valid message with V=1`, [c.event, event]);
@@ -745,8 +800,20 @@ export class OfflineAnalyzer implements EventConsumer {
     // Only a valid ACK ends the BM-SC's retransmissions (G-B1: a bad one is ignored): copies after an
     // invalid or unjudged one are not judged as retransmission after the ACK.
     if (!ackValid) return;
+    this.#ackEnds(d, event);
+  }
+
+  /**
+   * An ACK the UE should not have sent (to a replay, to V=0, to a bad MAC) still ends the delivery for the BM-SC when it
+   * verifies: the BM-SC cannot know the UE's replay state, so its retransmissions are judged as after a valid ACK.
+   */
+  #takenByBmsc(d: Delivery, c: Copy, event: MikeyEvent): void {
+    if (c.muk && verifyAck(event.bytes, { original: c.event.bytes, psk: c.muk, profile: this.#profile.mikey }).checks.every((x) => x.ok)) this.#ackEnds(d, event);
+  }
+
+  /** A valid ACK ends the retransmissions: copies after it are watched during the silence window (A-B5), then the delivery closes. */
+  #ackEnds(d: Delivery, event: MikeyEvent): void {
     d.ack = { time: event.time, event };
-    // watch for copies after the ACK during the silence window (A-B5), then close
     d.deadline = event.time + this.#profile.timers.silenceMs;
   }
 

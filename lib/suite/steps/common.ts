@@ -10,7 +10,10 @@ import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOu
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
-import { isStray } from '../settle.ts';
+import { isStray, retransmissionKeys } from '../settle.ts';
+import { OfflineAnalyzer } from '../offline/analyzer.ts';
+import type { MskKey } from '../offline/keys.ts';
+import { blameOf } from '../rules.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
 
@@ -141,7 +144,7 @@ export const expectMikey: StepHandler = async (run, p) => {
     const others = run.trace.events.filter((e): e is MikeyEvent => e.kind === 'mikey' && e.actor === 'sut' && e.id > start.id && !found.includes(e));
     if (p.optional) note(run, `optional: ${found.length} of ${count} ${kind} message(s)`);
     else {
-      missedDeadline(run, meter, window, 'mikey.delivery', `the SUT sends ${count} ${kind} message(s) within ${window} ms`,
+      missedDeadline(run, meter, window, missingRule(kind, retxOf), `the SUT sends ${count} ${kind} message(s) within ${window} ms`,
         `${count} ${kind} message(s)`, found.length === 0 ? `none${others.length ? ` (other MIKEY datagrams: ${others.map((o) => `frame ${o.frames.join(',')}`).join('; ')})` : ''}` : `${found.length}`,
         evidence(start, end, ...found, ...others));
     }
@@ -199,6 +202,15 @@ export const expectMikey: StepHandler = async (run, p) => {
   }
   void entry;
 };
+
+/**
+ * The rule a missing message breaks, as analyze names it: missing copies are the retransmission rule's
+ * (O18), a missing ACK the UE's (ack.iff-v), any other missing message the delivery's.
+ */
+function missingRule(kind: string, retxOf: ReceivedMessage | undefined): string {
+  if (kind === 'ack') return 'ack.iff-v';
+  return retxOf ? 'retransmission.count' : 'mikey.delivery';
+}
 
 /** Key ID expectations of the step (RFC 4563 §4, protocol §6.2). */
 function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: KeyIds, mskKeyIds: KeyIds | undefined, _n: number): CheckOutcome[] {
@@ -372,13 +384,48 @@ export const expectSilence: StepHandler = async (run, p) => {
     return 'stop';
   }
   const end = note(run, `silence window ends${offender ? ' (broken)' : ''}`);
+  // Copies of one message are judged by the retransmission rules, under the names analyze gives them
+  // (rules.ts): after a valid ACK none may follow; without one, none beyond the profile's count (O18).
+  const ofKeys = of?.messages?.[0] ? retransmissionKeys(of.messages[0].event.bytes) : undefined;
+  const silenceCheck = mode !== 'retransmission' ? 'silence' : ofKeys && run.acknowledged.has(ofKeys) ? 'retransmission.after-ack' : 'retransmission.count';
   const what = `${mode === 'retransmission' ? `no copy of '${p.of}'` : mode === 'unsubscribed' ? 'no MIKEY message for the unsubscribed MSK' : mode === 'key-delivery' ? 'no MSK message or trigger' : 'no MIKEY message'}${p.http !== false ? ' and no HTTP request' : ''}`;
   if (offender) {
-    run.tracker.fail('silence', `${what} within ${window} ms`, `nothing from the SUT within ${window} ms`, describe(offender), evidence(start, offender, end));
+    // A UE under test that answers what it must not: the rule its answer breaks, as analyze names it.
+    const check = (offender.kind === 'mikey' && run.bmsc && ruleBrokenByUe(run, offender)) || silenceCheck;
+    run.tracker.fail(check, `${what} within ${window} ms`, `nothing from the SUT within ${window} ms`, describe(offender), evidence(start, offender, end));
   } else {
-    run.tracker.pass('silence', `${what} within ${window} ms`, evidence(start, end));
+    run.tracker.pass(silenceCheck, `${what} within ${window} ms`, evidence(start, end));
   }
 };
+
+/**
+ * UE under test: the rule a MIKEY datagram of the UE breaks (an ACK to a message with V=0, a bad MAC or a
+ * replayed COUNTER; a second ACK; any reply to an MTK message), judged by the offline analyzer over this
+ * case's timeline: the rule lives once (offline/analyzer.ts), the live silence window only finds the
+ * datagram. Undefined when the analyzer finds no fault of the UE in it (the silence itself is then broken).
+ */
+function ruleBrokenByUe(run: CaseRun, offender: MikeyEvent): string | undefined {
+  const { identity } = run.session;
+  const msks: MskKey[] = [];
+  for (const n of run.named.values()) {
+    for (const s of n.sent ?? []) {
+      const c = classifyDatagram(s.bytes);
+      // An MTK message's PSK is its MSK: analyze needs it when the MSK arrived in an earlier case.
+      if (c.kind === 'mtk' && s.key && c.keyIds?.keyDomainId && c.keyIds.mskId) msks.push({ keyDomainId: hex(c.keyIds.keyDomainId)!, mskId: hex(c.keyIds.mskId)!, key: s.key, ...(s.rand ? { rand: s.rand } : {}) });
+    }
+  }
+  const analyzer = new OfflineAnalyzer({
+    profile: run.profile, mikeyPorts: [offender.src.port],
+    keys: { ues: [{ btid: identity.btid, ksNaf: identity.ksNaf, muk: identity.ksNaf, address: offender.src.address, mikeyPort: offender.src.port }], msks },
+  });
+  for (const e of run.trace.events) {
+    if (e.id > offender.id) break;
+    if (e.kind !== 'note' && !isStray(run, e)) analyzer.onEvent(e);
+  }
+  const found = analyzer.finish().procedures.flatMap((p) => p.findings)
+    .find((f) => f.verdict === 'FAIL' && f.evidence.events.includes(offender.id) && (f.blame ?? blameOf(f.check)) === 'ue');
+  return found?.check;
+}
 
 function describe(e: TraceEvent): string {
   if (e.kind === 'mikey') {
