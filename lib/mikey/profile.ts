@@ -16,8 +16,11 @@ export interface MikeyProfile {
     msk: { idi: boolean; idr: boolean; sp: boolean };
     mtk: { rand: boolean; idi: boolean; idr: boolean };
   };
-  /** O10: CSB ID semantics (random per MSK message; fixed per MSK for its MTK messages). */
-  csbId: { msk: 'random-per-message' | 'fixed-per-muk'; mtk: 'fixed-per-msk' | 'random-per-message' };
+  /**
+   * O10: CSB ID semantics. MSK messages and triggers: drawn for every message, copies included (default),
+   * drawn once per delivery and kept by its retransmissions, or fixed per MUK. MTK messages: fixed per MSK.
+   */
+  csbId: { msk: 'random-per-message' | 'random-per-delivery' | 'fixed-per-muk'; mtk: 'fixed-per-msk' | 'random-per-message' };
   /** O11: CS ID map of MSK and MTK messages (download: Empty map, #CS 0; streaming: SRTP-ID entries). */
   csIdMap: { type: 'empty' | 'srtp-id'; numCs: number; srtpEntries: { policyNo: number; ssrc: number; roc: number }[] };
   /** O12: key data type and KV of MSK and MTK key data. */
@@ -104,7 +107,7 @@ export const mikeyProfileSchema = obj('MIKEY options of the 33.246 profile (prot
     mtk: obj('MTK message', { rand: bool('RAND present'), idi: bool('IDi present'), idr: bool('IDr present') }),
   }),
   csbId: obj('O10: CSB ID semantics', {
-    msk: enumOf('MSK messages', ['random-per-message', 'fixed-per-muk']),
+    msk: enumOf('MSK messages', ['random-per-message', 'random-per-delivery', 'fixed-per-muk']),
     mtk: enumOf('MTK messages', ['fixed-per-msk', 'random-per-message']),
   }),
   csIdMap: obj('O11: CS ID map', {

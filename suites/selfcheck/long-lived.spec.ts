@@ -6,7 +6,8 @@
 //
 // A third run reads the open points otherwise, as a vendor's BM-SC may and says so in its profile: an O18
 // schedule whose copies outlive the case that caused them (700 ms apart), sent to a tester MIKEY port that
-// stays the same in every case (as a UE's port 4359 does), and the current MSK requested as 0x00000000.
+// stays the same in every case (as a UE's port 4359 does), the current MSK requested as 0x00000000, and a
+// CSB ID drawn once per delivery and kept by its retransmissions (O10, then judged on every copy).
 // Every case must still PASS: a copy of an earlier case's delivery is that case's, never a later one's.
 import { test, expect } from '@playwright/test';
 import { headline, loadCases, runCaseJudged } from '../../lib/suite/index.ts';
@@ -18,8 +19,8 @@ const RUNS: { role: 'bmsc' | 'ue'; name: string; options: LongLivedOptions }[] =
   { role: 'bmsc', name: 'reference BM-SC', options: {} },
   { role: 'ue', name: 'reference UE', options: {} },
   {
-    role: 'bmsc', name: 'BM-SC with a slow O18 schedule, one tester MIKEY port, current MSK as 0x00000000',
-    options: { overrides: { retransmission: { intervalMs: 700, count: 3 }, keyIds: { currentMsk: 'all-zero' } } },
+    role: 'bmsc', name: 'BM-SC with a slow O18 schedule, one tester MIKEY port, current MSK as 0x00000000, CSB ID per delivery',
+    options: { overrides: { retransmission: { intervalMs: 700, count: 3 }, keyIds: { currentMsk: 'all-zero' }, mikey: { csbId: { msk: 'random-per-delivery' } } } },
   },
 ];
 

@@ -451,6 +451,11 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     return { counter, faults };
   }
 
+  /** CSB ID of one delivery's copies under O10 'random-per-delivery' (undefined: drawn per message). */
+  #deliveryCsbId(): number | undefined {
+    return this.#mikeyProfile.csbId.msk === 'random-per-delivery' ? randomBytes(4).readUInt32BE(0) : undefined;
+  }
+
   #mskCsbId(rec: UserRecord): number {
     if (this.#mikeyProfile.csbId.msk === 'fixed-per-muk') {
       rec.fixedCsbId ??= randomBytes(4).readUInt32BE(0);
@@ -483,9 +488,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     return bytes;
   }
 
-  #buildMskTransmission(btid: string, msk: Msk, v: boolean, applied: string[]): Transmission {
+  #buildMskTransmission(btid: string, msk: Msk, v: boolean, applied: string[], deliveryCsbId?: number): Transmission {
     const rec = this.#users.get(btid)!;
-    const csbId = this.#mskCsbId(rec);
+    const csbId = deliveryCsbId ?? this.#mskCsbId(rec);
     const { counter, faults } = this.#nextCounter(mukCounterName(btid));
     applied.push(...faults);
     let rand = msk.rand;
@@ -501,9 +506,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     return { csbId, counter, message: built.message, bytes: this.#finishBytes(built, applied) };
   }
 
-  #buildTriggerTransmission(btid: string, keyDomainId: Buffer, v: boolean, applied: string[]): Transmission {
+  #buildTriggerTransmission(btid: string, keyDomainId: Buffer, v: boolean, applied: string[], deliveryCsbId?: number): Transmission {
     const rec = this.#users.get(btid)!;
-    const csbId = this.#mskCsbId(rec);
+    const csbId = deliveryCsbId ?? this.#mskCsbId(rec);
     const { counter, faults } = this.#nextCounter(mukCounterName(btid));
     applied.push(...faults);
     const rand = randomBytes(16);
@@ -569,7 +574,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   async #startMskDelivery(btid: string, msk: Msk, to: Endpoint, v: boolean): Promise<MikeySent> {
     return this.#startDelivery({
       kind: 'msk', btid, to, v, msk, keyDomainId: msk.keyDomainId, mskId: msk.id,
-      build: (applied) => this.#buildMskTransmission(btid, msk, v, applied),
+      build: ((csb) => (applied: string[]) => this.#buildMskTransmission(btid, msk, v, applied, csb))(this.#deliveryCsbId()),
     });
   }
 
@@ -702,7 +707,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     const v = args.v ?? this.config.triggerAck;
     const first = await this.#startDelivery({
       kind: 'trigger', btid: args.btid, to, v, keyDomainId, mskId: 0,
-      build: (applied) => this.#buildTriggerTransmission(args.btid, keyDomainId, v, applied),
+      build: ((csb) => (applied: string[]) => this.#buildTriggerTransmission(args.btid, keyDomainId, v, applied, csb))(this.#deliveryCsbId()),
     });
     return [first];
   }

@@ -15,7 +15,7 @@ import { findPayload, type KeyIds } from '../../mikey/index.ts';
 import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
 import { header, verifyAuthenticationInfo, verifyChallenge } from '../verify/http.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
-import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
+import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
 import type { Finding, Role, Verdict } from '../verdict.ts';
 import type { EventConsumer, UdpRecord } from './events.ts';
@@ -572,6 +572,10 @@ export class OfflineAnalyzer implements EventConsumer {
         ...(original ? { retransmissionOf: { bytes: original.bytes, where: `frame ${original.frames.join(',')}` } } : {}),
       });
       for (const o of outcomes) this.#outcome(instance, o, [previous?.event, original, event]);
+      if (isCopy && verdict.csbId !== undefined) {
+        const first = delivery.copies[0]!;
+        for (const o of judgeCopyCsbId(verdict.csbId, { csbId: first.csbId, where: `frame ${first.event.frames.join(',')}` }, this.#profile.mikey.csbId.msk)) this.#outcome(instance, o, [first.event, event]);
+      }
       fresh = previous ? counter > previous.value : counter > 0n;
       // Only a message whose MAC verifies moves the UE's replay state (RFC 3830 §5.3: a forged COUNTER must
       // not lock the UE out of later genuine messages); without the MUK every message is taken as sent.

@@ -7,7 +7,7 @@ import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
 import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
-import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
+import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
 import { isStray, retransmissionKeys } from '../settle.ts';
@@ -313,6 +313,9 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
     ...(retxOf ? { retransmissionOf: { bytes: retxOf.event.bytes, where: where(retxOf.event) } } : {}),
   }));
   if (!prev || v.counter > prev.value) run.counters.set(space, { value: v.counter, event });
+  if (retxOf && v.csbId !== undefined && retxOf.verdict.csbId !== undefined) {
+    out.push(...judgeCopyCsbId(v.csbId, { csbId: retxOf.verdict.csbId, where: where(retxOf.event) }, mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]).csbId.msk));
+  }
   if (kind === 'msk' && v.rand && v.keyIds.mskId) {
     const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
     const seen = run.randByMsk.get(key);

@@ -1,6 +1,6 @@
 // The rules across messages (history.ts), as both drivers ask them.
 import { test, expect } from '@playwright/test';
-import { ackCrossingMs, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from './history.ts';
+import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from './history.ts';
 
 const ok = (outcomes: { ok: boolean }[]) => outcomes.map((o) => o.ok);
 const bytes = Buffer.from('0100', 'hex');
@@ -54,4 +54,12 @@ test('validity for the UE: every message check, the MAC and a fresh counter; unk
   expect(validForUe({ checks: [pass], macValid: false }, true)).toBe(false);
   expect(validForUe({ checks: [pass], macValid: undefined as unknown as boolean }, true)).toBeUndefined();
   expect(ackCrossingMs({ retransmission: { intervalMs: 300, count: 2, freshTs: true }, timers: { ackMs: 200 } } as never)).toBe(500);
+});
+
+test('mikey.csb-id: a copy keeps its delivery\'s CSB ID when O10 draws per delivery or fixes it; drawn per message, nothing to judge', () => {
+  const original = { csbId: 0x1234, where: 'frame 1' };
+  expect(judgeCopyCsbId(0x1234, original, 'random-per-delivery')).toMatchObject([{ check: 'mikey.csb-id', ok: true }]);
+  expect(judgeCopyCsbId(0x9999, original, 'random-per-delivery')).toMatchObject([{ check: 'mikey.csb-id', ok: false, actual: '00009999' }]);
+  expect(judgeCopyCsbId(0x9999, original, 'fixed-per-muk')).toMatchObject([{ ok: false }]);
+  expect(judgeCopyCsbId(0x9999, original, 'random-per-message')).toEqual([]);
 });

@@ -40,6 +40,18 @@ export function judgeCounter(
 }
 
 /**
+ * mikey.csb-id (RFC 3830 §6.1; profile O10): a retransmission keeps the CSB ID of its delivery when the
+ * profile says CSB IDs are drawn per delivery or fixed per MUK; drawn per message, any CSB ID is right.
+ */
+export function judgeCopyCsbId(csbId: number, original: { csbId: number; where: string }, policy: string): CheckOutcome[] {
+  if (policy !== 'random-per-delivery' && policy !== 'fixed-per-muk') return [];
+  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+  return csbId === original.csbId
+    ? [{ check: 'mikey.csb-id', ok: true, message: `the retransmission keeps the CSB ID ${hex8(csbId)} of ${original.where} (O10 ${policy})` }]
+    : [{ check: 'mikey.csb-id', ok: false, message: `a retransmission keeps the CSB ID of its delivery (O10 ${policy}): the UE's ACK names it`, expected: `${hex8(original.csbId)} (${original.where})`, actual: hex8(csbId) }];
+}
+
+/**
  * mikey.rand-per-msk (TS 33.246 §6.3.3; profile O15): every delivery of one MSK carries the same RAND,
  * since the keys of the MTK messages under it derive from the MSK and that RAND.
  */
