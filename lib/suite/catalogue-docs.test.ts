@@ -1,13 +1,21 @@
 // The check and rule catalogues stay whole and their generated documentation current.
 import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
-import { checksMarkdown } from './catalogue-docs.ts';
+import { checksMarkdown, offlineDifferencesTable, suiteFilesTable, suitesTable, withGenerated } from './catalogue-docs.ts';
 import { CHECK_CATALOGUE, coverage } from './checks.ts';
 import { loadCases } from './loader.ts';
 import { RULES } from './rules.ts';
 
-test('docs/checks.md is what the catalogues generate (npx tsx fixtures/tools/gen-docs.ts)', () => {
+test('the generated docs are what their sources say (npx tsx fixtures/tools/gen-docs.ts)', () => {
   expect(readFileSync('docs/checks.md', 'utf8')).toBe(checksMarkdown());
+  const readme = readFileSync('README.md', 'utf8');
+  expect(readme, 'README.md suite table').toBe(withGenerated(readme, 'suites', suitesTable()));
+  const analyze = readFileSync('docs/analyze.md', 'utf8');
+  expect(analyze, 'docs/analyze.md offline differences').toBe(withGenerated(analyze, 'offline-differences', offlineDifferencesTable()));
+  for (const role of ['bmsc', 'ue'] as const) {
+    const readme = readFileSync(`suites/${role}/README.md`, 'utf8');
+    expect(readme, `suites/${role}/README.md`).toBe(withGenerated(readme, 'suite-files', suiteFilesTable(role)));
+  }
 });
 
 test('every check has a case, every check names known rules, every device rule serves a check', () => {

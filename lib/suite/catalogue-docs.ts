@@ -1,9 +1,14 @@
-// docs/checks.md, generated from the check catalogue (checks.ts), the rule catalogue (rules.ts) and the
-// suites (which cases cite which check). `npx tsx fixtures/tools/gen-docs.ts` writes it; a test
-// (catalogue-docs.test.ts) fails when the committed file differs from what the catalogues say.
+// The generated documentation: docs/checks.md from the check catalogue (checks.ts), the rule catalogue
+// (rules.ts) and the suites (which cases cite which check); the README's table of suite files; the table
+// of what analyze cannot see in docs/analyze.md (from fixtures/offline-agreement.expected.yaml). `npx tsx
+// fixtures/tools/gen-docs.ts` writes them; a test (catalogue-docs.test.ts) fails when a committed file
+// differs from what its source says.
 
 import { CHECK_CATALOGUE, coverage } from './checks.ts';
-import { loadCases } from './loader.ts';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse } from 'yaml';
+import { loadCases, loadSuites } from './loader.ts';
 import { RULES } from './rules.ts';
 import type { Role } from './verdict.ts';
 
@@ -45,4 +50,51 @@ export function checksMarkdown(): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** Replaces the block between `<!-- generated: NAME ... -->` and `<!-- end generated -->` in `text`. */
+export function withGenerated(text: string, name: string, content: string): string {
+  const re = new RegExp(`(<!-- generated: ${name}[^>]*-->\n)[\\s\\S]*?(<!-- end generated -->)`);
+  if (!re.test(text)) throw new Error(`no '<!-- generated: ${name} -->' block`);
+  return text.replace(re, (_m, open: string, close: string) => `${open}${content}${close}`);
+}
+
+/** The README's table of suite files: role, file, clause and procedure, cases (from the suites themselves). */
+export function suitesTable(): string {
+  const rows: string[] = ['| role | file | clause / procedure | cases |', '|---|---|---|---|'];
+  let total = 0;
+  for (const role of ['bmsc', 'ue'] as Role[]) {
+    loadSuites(role).forEach((f, i) => {
+      total += f.cases.length;
+      const title = f.title.replace(/\s*\((BM-SC|UE) under test\)$/, '');
+      rows.push(`| ${i === 0 ? (role === 'bmsc' ? 'BM-SC under test' : 'UE under test') : ''} | \`suites/${role}/${basename(f.file)}\` | ${cell(/^\d/.test(f.clause) ? `${f.clause} ${title}` : title)} | ${f.cases.length} |`);
+    });
+  }
+  return `${rows.join('\n')}\n\n${total} cases in all.\n`;
+}
+
+/** docs/analyze.md: what a capture cannot show, per fault (fixtures/offline-agreement.expected.yaml). */
+export function offlineDifferencesTable(file = 'fixtures/offline-agreement.expected.yaml'): string {
+  type Difference = { live: string[]; offline: string[]; why: string };
+  const data = parse(readFileSync(file, 'utf8')) as Record<Role, Record<string, Difference>>;
+  const rows = ['| fault | live run FAILs | analyze FAILs instead | why |', '|---|---|---|---|'];
+  for (const role of ['bmsc', 'ue'] as Role[]) {
+    for (const [fault, d] of Object.entries(data[role] ?? {})) {
+      const list = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(', ') : 'nothing');
+      rows.push(`| \`${fault}\` | ${list(d.live)} | ${list(d.offline)} | ${cell(d.why)} |`);
+    }
+  }
+  return `${rows.join('\n')}\n`;
+}
+
+/** A suites/<role>/README.md table: per file, its clause, its cases and the checks they cite. */
+export function suiteFilesTable(role: Role): string {
+  const rows = [`| file | clause | cases | protocol §7.${role === 'bmsc' ? 1 : 2} checks |`, '|---|---|---|---|'];
+  for (const f of loadSuites(role)) {
+    const ids = f.cases.map((c) => c.id);
+    const range = ids.length ? `\`${ids[0]}\`..\`${ids.at(-1)!.split('/').pop()}\`` : '';
+    const checks = [...new Set(f.cases.flatMap((c) => c.checks))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    rows.push(`| \`${basename(f.file)}\` | ${cell(/^\d/.test(f.clause) ? f.clause : f.title.replace(/\s*\((BM-SC|UE) under test\)$/, ''))} | ${range} | ${checks.join(', ')} |`);
+  }
+  return `${rows.join('\n')}\n`;
 }
