@@ -57,7 +57,8 @@ async function matrixOfRun(role: string, cacheDir: string, compute: () => Promis
   return matrix;
 }
 
-const SEED = Number(process.env.MBMS_SHUFFLE_SEED ?? (Date.now() % 1_000_000));
+// One seed for the whole run (every worker derives the same one from the runner), unless given.
+const SEED = Number(process.env.MBMS_SHUFFLE_SEED ?? (parseInt(createHash('sha256').update(runnerId()).digest('hex').slice(0, 8), 16) % 1_000_000));
 
 for (const { role, faults, provider } of ROLES) for (const mode of ['fresh', 'long-lived'] as const) {
   const label = mode === 'fresh' ? role : `${role} long-lived`;
