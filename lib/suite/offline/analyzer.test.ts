@@ -374,3 +374,25 @@ test('one MSK delivered twice with different RANDs fails mikey.rand-per-msk, as 
   });
   expect(failsBy(r)).toEqual(['bmsc:mikey.rand-per-msk']);
 });
+
+test('an ACK that does not verify ends nothing: a BM-SC that stops retransmitting after it fails retransmission.count', async () => {
+  const r = await judge((c) => {
+    const m = c.msk({ counter: 1, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(3).ack(m.bytes, { muk: Buffer.alloc(32, 7) }); // a V MAC under the wrong key
+    c.advance(3000);
+  });
+  expect(failsBy(r)).toEqual(['bmsc:retransmission.count', 'ue:ack.mac']);
+});
+
+test('a forged COUNTER (MAC that does not verify) does not move the UE\'s replay state: the next genuine message is owed an ACK', async () => {
+  const r = await judge((c) => {
+    c.msk({ counter: 1000, mskId: 0x00010001, msk: MSK, rand: RAND, badMac: true });
+    c.advance(600).msk({ counter: 2, mskId: 0x00010001, msk: MSK, rand: RAND, v: false });
+    const m = c.advance(600).msk({ counter: 3, mskId: 0x00010001, msk: MSK, rand: RAND });
+    c.advance(1000);
+    void m;
+  });
+  // The UE did not answer the genuine V=1 message: its fault, whatever the forged one said.
+  expect(failsBy(r)).toContain('ue:ack.iff-v');
+  expect(failsBy(r)).not.toContain('bmsc:mikey.counter');
+});
