@@ -13,7 +13,9 @@
 //              (its MAC does not verify) is waited out to the O18 bound after its latest copy.
 //   strays     A MIKEY message whose CSB ID, key IDs and COUNTER equal a message an earlier case received
 //              is a copy of that earlier delivery: a new delivery carries a new COUNTER (protocol §6.1).
-//              It is noted in the trace as belonging to the earlier case and never judged in this one.
+//              A UE's ACK whose CSB ID and COUNTER answer a message the tester sent in an earlier case is
+//              that case's late ACK. Either is noted in the trace as belonging to the earlier case and
+//              never judged in this one.
 //
 // Neither applies to an embedded SUT started fresh for each case: nothing outlives its case.
 
@@ -76,11 +78,29 @@ export function watchStrays(run: CaseRun): () => void {
     if (e.kind !== 'mikey' || e.actor !== 'sut') return;
     const id = identify(e.bytes);
     const from = id && earlier.get(id.copy);
-    if (!from) return;
-    run.strays.add(e.id);
-    run.consumed.add(e.id);
-    note(run, `frame ${e.frames.join(',')}: a copy of a ${id!.kind.toUpperCase()} message that ${from} received (CSB ID, key IDs and COUNTER equal): it belongs to that case and is not judged here`);
+    if (from) {
+      mark(run, e, `a copy of a ${id.kind.toUpperCase()} message that ${from} received (CSB ID, key IDs and COUNTER equal)`);
+      return;
+    }
+    // UE under test: a late ACK answering a message the tester BM-SC sent in an earlier case.
+    const answered = !id ? ackedMessage(e.bytes) : undefined;
+    const sentIn = answered && earlier.get(answered);
+    if (sentIn) mark(run, e, `a verification message answering a message the tester sent in ${sentIn} (CSB ID and COUNTER)`);
   });
+}
+
+function mark(run: CaseRun, e: MikeyEvent, what: string): void {
+  run.strays.add(e.id);
+  run.consumed.add(e.id);
+  note(run, `frame ${e.frames.join(',')}: ${what}: it belongs to that case and is not judged here`);
+}
+
+/** The message a verification message answers, as the sender matches it: its CSB ID and echoed COUNTER (RFC 3830 §5.3). */
+function ackedMessage(bytes: Buffer): string | undefined {
+  const c = classifyDatagram(bytes);
+  if (c.kind !== 'ack' || !c.message) return undefined;
+  const t = c.message.payloads.find((p) => p.type === 'T');
+  return t?.type === 'T' ? `sent|${c.message.hdr.csbId.toString(16)}|${t.tsValue.toString()}` : undefined;
 }
 
 /**
@@ -155,12 +175,22 @@ async function awaitGranted(run: CaseRun, signal?: AbortSignal): Promise<void> {
 export function rememberReceived(run: CaseRun, caseId: string): void {
   if (run.provider.embedded) return;
   const memory = memoryOf(run.provider);
-  for (const e of run.trace.events) {
-    if (e.kind !== 'mikey' || e.actor !== 'sut' || run.strays.has(e.id)) continue;
-    const id = identify(e.bytes);
-    if (!id || memory.has(id.copy)) continue;
-    memory.set(id.copy, caseId);
+  const keep = (key: string) => {
+    if (memory.has(key)) return;
+    memory.set(key, caseId);
     if (memory.size > MEMORY_LIMIT) memory.delete(memory.keys().next().value!);
+  };
+  for (const e of run.trace.events) {
+    if (e.kind !== 'mikey' || run.strays.has(e.id)) continue;
+    const id = identify(e.bytes);
+    if (!id) continue;
+    if (e.actor === 'sut') keep(id.copy);
+    else {
+      // What the tester BM-SC sent: a late ACK of the UE answering it belongs to this case.
+      const c = classifyDatagram(e.bytes);
+      const t = c.message?.payloads.find((p) => p.type === 'T');
+      if (c.message && t?.type === 'T') keep(`sent|${c.message.hdr.csbId.toString(16)}|${t.tsValue.toString()}`);
+    }
   }
 }
 
