@@ -1,7 +1,9 @@
 // `mbms-conform analyze`: re-judges a recorded capture (pcap or pcapng) of any BM-SC and any UE against a
 // profile and a keys file (docs/analyze.md). Prints a summary per procedure instance and per check (or
 // JSON with --json) and writes Allure results.
-// Exit: 0 every procedure instance PASS, 1 any FAIL / INCONC / ERROR (or no procedure found), 2 bad input.
+// Exit: 0 every procedure instance PASS, 1 any FAIL / INCONC / ERROR (or no procedure found), 2 bad input,
+// 3 the analysis itself failed (an internal error, a resource exhausted, the results not writable): never
+// the code of a verdict, so CI does not read a crash as a FAIL.
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadProfile, ProfileError, type MbmsProfile } from '../mbms/index.ts';
@@ -22,7 +24,7 @@ const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profi
   --json                  print the analysis as JSON instead of the summary
   --allure-results <dir>  where to write Allure results (default ${DEFAULT_ANALYZE_ALLURE_DIR})
   --no-allure             write no Allure results
-exit: 0 all procedure instances PASS, 1 any FAIL/INCONC/ERROR, 2 bad input
+exit: 0 all procedure instances PASS, 1 any FAIL/INCONC/ERROR, 2 bad input, 3 the analysis failed
 `;
 
 class UsageError extends Error {}
@@ -96,6 +98,11 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) return input(`${e.message}\n${USAGE}`);
     if (e instanceof AnalyzeInputError) return input(e.message.split('\n')[0]!);
-    throw e;
+    // Not a verdict and not the input's fault: one line, code 3 (the stack with MBMS_DEBUG=1).
+    const err = e as Error;
+    const exhausted = err instanceof RangeError || /ENOMEM|ENOSPC|EMFILE/.test(String((err as NodeJS.ErrnoException).code ?? ''));
+    process.stderr.write(`mbms-conform analyze: ${exhausted ? 'a resource ran out' : 'the analysis failed'}: ${err.message.split('\n')[0]}\n`);
+    if (process.env.MBMS_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
+    return 3;
   }
 }

@@ -67,12 +67,24 @@ export interface MessageKeys {
  * MSK for MTK messages; rand may be empty (MTK messages without a RAND, protocol §5.3 option b).
  */
 export function deriveMessageKeys(psk: Buffer, csbId: number, rand: Buffer): MessageKeys {
-  return {
+  // A pure function of its inputs, and the same (PSK, CSB ID, RAND) comes back for every copy of a message
+  // and every message of a delivery: three PRF runs (six HMACs) saved each time. Bounded, oldest out first.
+  const key = `${psk.toString('hex')}|${csbId}|${rand.toString('hex')}`;
+  const known = KEY_CACHE.get(key);
+  if (known) return { encrKey: Buffer.from(known.encrKey), authKey: Buffer.from(known.authKey), saltKey: Buffer.from(known.saltKey) };
+  const keys = {
     encrKey: prf(psk, pskLabel(PSK_LABEL.encr, csbId, rand), 16),
     authKey: prf(psk, pskLabel(PSK_LABEL.auth, csbId, rand), 20),
     saltKey: prf(psk, pskLabel(PSK_LABEL.salt, csbId, rand), 14),
   };
+  KEY_CACHE.set(key, { encrKey: Buffer.from(keys.encrKey), authKey: Buffer.from(keys.authKey), saltKey: Buffer.from(keys.saltKey) });
+  if (KEY_CACHE.size > KEY_CACHE_LIMIT) KEY_CACHE.delete(KEY_CACHE.keys().next().value!);
+  return keys;
 }
+
+/** Derived message keys by (PSK, CSB ID, RAND); copies are handed out so no caller can change a cached key. */
+const KEY_CACHE = new Map<string, MessageKeys>();
+const KEY_CACHE_LIMIT = 4096;
 
 export interface TgkKeys { tek: Buffer; authKey: Buffer; encrKey: Buffer; saltKey: Buffer }
 

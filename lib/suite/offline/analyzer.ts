@@ -50,13 +50,37 @@ interface Copy {
   muk?: Buffer;
 }
 
+/** What every copy of a delivery showed, summed as they come (the copies themselves are kept bounded). */
+interface CopyStats {
+  count: number;
+  anyV: boolean;
+  /** A copy with V=1 that is valid for the UE (an ACK is owed). */
+  anyValidV: boolean;
+  allMacInvalid: boolean;
+  /** Every copy replayed (COUNTER not fresh) or with a MAC that does not verify. */
+  allStaleOrBadMac: boolean;
+  allInvalid: boolean;
+  anyMacUnknown: boolean;
+  acked: boolean;
+}
+
+/** Copies kept per delivery: enough for every ACK of a conformant exchange and for the evidence of a storm. */
+const KEPT_COPIES = 32;
+
+const newStats = (): CopyStats => ({ count: 0, anyV: false, anyValidV: false, allMacInvalid: true, allStaleOrBadMac: true, allInvalid: true, anyMacUnknown: false, acked: false });
+
 /** One MSK (or trigger) delivery to one UE: the first transmission and its retransmissions (O18). */
 interface Delivery {
   instance: ProcedureInstance;
   kind: 'msk' | 'trigger';
   ue: Endpoint;
   keyIds: string;
+  /**
+   * The copies kept: the first and the latest KEPT_COPIES - 1 (a retransmission storm keeps a bounded list;
+   * `stats` sums them all).
+   */
   copies: Copy[];
+  stats: CopyStats;
   ack?: { time: number; event: MikeyEvent };
   crossedOnce: boolean;
   deadline: number;
@@ -535,7 +559,7 @@ export class OfflineAnalyzer implements EventConsumer {
       for (const older of this.#deliveries) {
         if (older.kind === kind && older.keyIds === ids && epKey(older.ue) === epKey(event.dst) && !older.ack) older.supersededBy ??= `a newer delivery of the same key (frame ${event.frames.join(',')})`;
       }
-      delivery = { instance, kind, ue: event.dst, keyIds: ids, copies: [], crossedOnce: false, deadline: 0, firstTime: event.time };
+      delivery = { instance, kind, ue: event.dst, keyIds: ids, copies: [], stats: newStats(), crossedOnce: false, deadline: 0, firstTime: event.time };
       this.#deliveries.add(delivery);
       this.#pullInstances.get(instance)?.push(delivery);
     }
@@ -596,7 +620,18 @@ export class OfflineAnalyzer implements EventConsumer {
     }
 
     const valid = muk ? validForUe(verdict, fresh) : undefined;
-    delivery.copies.push({ event, csbId: verdict.csbId ?? -1, counter, v, macValid: muk ? verdict.macValid : undefined, fresh, valid, acks: 0, muk });
+    const copy: Copy = { event, csbId: verdict.csbId ?? -1, counter, v, macValid: muk ? verdict.macValid : undefined, fresh, valid, acks: 0, muk };
+    const st = delivery.stats;
+    st.count++;
+    st.anyV ||= v;
+    st.anyValidV ||= v && valid === true;
+    st.allMacInvalid &&= copy.macValid === false;
+    st.allStaleOrBadMac &&= !fresh || copy.macValid === false;
+    st.allInvalid &&= valid === false;
+    st.anyMacUnknown ||= copy.macValid === undefined;
+    delivery.copies.push(copy);
+    // Bounded whatever the BM-SC sends: the first copy stays (the original), then the latest ones.
+    if (delivery.copies.length > KEPT_COPIES) delivery.copies.splice(1, 1);
     // A solicited pull is expected only after a trigger valid for the UE: an invalid one is rightly ignored.
     const pull = kind === 'trigger' && !isCopy ? this.#pulls.get(event.dst.address) : undefined;
     if (pull && pull.trigger === event) pull.triggerValid = valid;
@@ -614,21 +649,22 @@ export class OfflineAnalyzer implements EventConsumer {
     const first = d.copies[0]!;
     const last = d.copies.at(-1)!;
     const instance = d.instance;
-    const anyV = d.copies.some((c) => c.v);
-    const acked = d.copies.some((c) => c.acks > 0);
+    const st = d.stats;
+    const anyV = st.anyV;
+    const acked = st.acked;
     const valid = d.copies.filter((c) => c.v && c.valid === true);
     // ACK iff V=1 (6.3.1 step 6, A-U3): a valid, fresh message with V=1 is acknowledged; nothing else is
     if (anyV && !acked) {
-      if (valid.length > 0) {
+      if (st.anyValidV) {
         if (atEnd && last.event.time + this.#profile.timers.ackMs > (this.#lastSeen ?? 0)) instance.inconc('ack.iff-v', 'the capture ends before T_ack after the message', [last.event]);
-        else instance.fail('ack.iff-v', `a verification message within T_ack = ${this.#profile.timers.ackMs} ms of a valid MIKEY message with V=1 (RFC 3830 §5.2, A-U3)`, 'verification message (data type 1)', 'none', valid.map((c) => c.event));
-      } else if (d.copies.every((c) => c.macValid === false)) {
+        else instance.fail('ack.iff-v', `a verification message within T_ack = ${this.#profile.timers.ackMs} ms of a valid MIKEY message with V=1 (RFC 3830 §5.2, A-U3)`, 'verification message (data type 1)', 'none', valid.length ? valid.map((c) => c.event) : [last.event]);
+      } else if (st.allMacInvalid) {
         instance.pass('ack.iff-v', 'no verification message for messages whose MAC does not verify (RFC 3830 §5.3, G-U1)', d.copies.map((c) => c.event));
-      } else if (d.copies.every((c) => !c.fresh || c.macValid === false)) {
+      } else if (st.allStaleOrBadMac) {
         instance.pass('ack.iff-v', 'no verification message for a replayed message (TS counter not above the last one; RFC 3830 §5.3, G-U2)', d.copies.map((c) => c.event));
-      } else if (d.copies.every((c) => c.valid === false)) {
+      } else if (st.allInvalid) {
         instance.pass('ack.iff-v', 'no verification message for a message the UE must discard (a message check failed: the BM-SC\'s fault, judged on the message)', d.copies.map((c) => c.event));
-      } else if (d.copies.some((c) => c.macValid === undefined)) {
+      } else if (st.anyMacUnknown) {
         instance.inconc('ack.iff-v', 'no verification message, and the MAC could not be judged without the MUK', [first.event]);
       }
     }
@@ -640,9 +676,9 @@ export class OfflineAnalyzer implements EventConsumer {
     if (anyV && (!d.ack || due > 0)) {
       const expected = 1 + due;
       const span = intervalMs * (count + 1);
-      if (d.supersededBy && d.copies.length < expected) instance.pass('retransmission.count', `${d.copies.length} transmission(s), then retransmission was moot: ${d.supersededBy}`, d.copies.map((c) => c.event));
-      else if (d.copies.length >= expected) instance.pass('retransmission.count', `${d.copies.length} transmissions ${d.ack ? 'before the valid ACK' : 'of an unacknowledged message'} (O18: 1 + ${due})`, d.copies.map((c) => c.event));
-      else if (!(atEnd && !d.ack && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `a V=1 message without a valid ACK is retransmitted ${count} times at ${intervalMs} ms (O18, P-B2; an invalid ACK stops nothing, G-B1)`, expected, d.copies.length, [...d.copies.map((c) => c.event), d.ack?.event]);
+      if (d.supersededBy && st.count < expected) instance.pass('retransmission.count', `${st.count} transmission(s), then retransmission was moot: ${d.supersededBy}`, d.copies.map((c) => c.event));
+      else if (st.count >= expected) instance.pass('retransmission.count', `${st.count} transmissions ${d.ack ? 'before the valid ACK' : 'of an unacknowledged message'} (O18: 1 + ${due})`, d.copies.map((c) => c.event));
+      else if (!(atEnd && !d.ack && first.event.time + span > (this.#lastSeen ?? 0))) instance.fail('retransmission.count', `a V=1 message without a valid ACK is retransmitted ${count} times at ${intervalMs} ms (O18, P-B2; an invalid ACK stops nothing, G-B1)`, expected, st.count, [...d.copies.map((c) => c.event), d.ack?.event]);
     }
     if (!anyV && !acked) {
       instance.pass('ack.iff-v', 'V=0 and no verification message', [first.event]);
@@ -773,6 +809,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const instance = d.instance;
     instance.addEvent(event);
     c.acks++;
+    d.stats.acked = true;
     if (c.acks > 1) {
       instance.fail('ack.once', 'exactly one verification message per MIKEY message (A-U3)', 1, c.acks, [c.event, event]);
       return;

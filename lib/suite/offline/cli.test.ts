@@ -1,5 +1,5 @@
 // `mbms-conform analyze` as a user runs it: exit codes (0 all PASS, 1 any FAIL, 2 bad input with one line
-// naming the file and the reason), the summary, --json and the Allure result files.
+// naming the file and the reason, 3 the analysis failed), the summary, --json and the Allure result files.
 import { test, expect } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -105,6 +105,14 @@ test('bad input: exit 2 with one line naming the file and the reason', async () 
   const usage = await run([`${PCAPS}/clean.pcap`]);
   expect(usage.code).toBe(2);
   expect(usage.stderr).toContain('--profile <profile.yaml> is required');
+});
+
+test('an analysis that cannot finish (its results cannot be written) exits 3 with one line, never 1: CI does not read it as a FAIL', async () => {
+  const r = await run([`${PCAPS}/clean.pcap`, ...BASE, '--allure-results', '/dev/null/results']);
+  expect(r.code).toBe(3);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^mbms-conform analyze: the analysis failed: ENOTDIR: .*\/dev\/null\/results/);
 });
 
 test('a damaged capture: a 2 GiB record claim exits 2 at once naming the offset; a capture cut mid-record is judged up to its last whole record with a warning', async () => {
