@@ -503,7 +503,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const ueKeys = this.#ueFor(event.dst, event.bytes, kind);
     const muk = ueKeys?.muk;
     if (ueKeys) this.#btidByEndpoint.set(epKey(event.dst), ueKeys.btid);
-    const verdict = verifyKeyMessage(event.bytes, { kind, psk: muk ?? Buffer.alloc(16), profile: this.#profile.mikey });
+    const verdict = verifyKeyMessage(event.bytes, { kind, psk: muk ?? Buffer.alloc(16), profile: this.#profile.mikey, ...(event.message ? { decoded: event.message } : {}) });
     const ids = keyName(keyIds);
     const v = verdict.v ?? false;
     const counter = verdict.counter;
@@ -709,7 +709,7 @@ export class OfflineAnalyzer implements EventConsumer {
     instance.addEvent(event);
     const msk = this.#msks.get(ids);
     const derivationRand = this.#profile.mikey.mtkRandSource === 'msk-rand' ? msk?.rand : Buffer.alloc(0);
-    const verdict: KeyMessageVerdict = verifyKeyMessage(event.bytes, { kind: 'mtk', psk: msk?.key ?? Buffer.alloc(16), derivationRand, profile: this.#profile.mikey, v: false });
+    const verdict: KeyMessageVerdict = verifyKeyMessage(event.bytes, { kind: 'mtk', psk: msk?.key ?? Buffer.alloc(16), derivationRand, profile: this.#profile.mikey, v: false, ...(event.message ? { decoded: event.message } : {}) });
     for (const check of verdict.checks) {
       if (!msk && (check.check === 'mikey.mac' || check.check === 'mikey.key-data')) continue;
       this.#outcome(instance, check, [event], 'bmsc');

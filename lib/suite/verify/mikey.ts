@@ -56,6 +56,8 @@ export interface KeyMessageExpectation {
   profile: MikeyProfile;
   /** Expected V flag; undefined = not judged. */
   v?: boolean;
+  /** `decodeMikey(bytes)` when the caller has it already: a datagram is decoded once (analyze at line rate). */
+  decoded?: MikeyMessage;
 }
 
 export interface KeyMessageVerdict {
@@ -85,7 +87,7 @@ export function verifyKeyMessage(bytes: Buffer, exp: KeyMessageExpectation): Key
 
   let msg: MikeyMessage;
   try {
-    msg = decodeMikey(bytes);
+    msg = exp.decoded ?? decodeMikey(bytes);
   } catch (e) {
     if (!(e instanceof MikeyDecodeError)) throw e;
     fail('mikey.decode', `the datagram is not one well-formed MIKEY message: ${e.reason}`, 'a MIKEY message per RFC 3830 §6 with nothing after the last payload', { offset: e.offset, payload: e.payload, reason: e.reason });
