@@ -4,7 +4,7 @@
 // (SUT identity, suite version, profile, capability statement) and categories.json (Allure 2).
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -138,9 +138,28 @@ export async function generateAllure3(opts: GenerateOptions): Promise<GeneratedR
     const run = await runTool(process.execPath, [allure3Cli(), 'generate', ...opts.resultsDirs.map((d) => resolve(d)), '--config', configPath, '--output', outDir], { timeoutMs: opts.timeoutMs });
     const index = join(outDir, 'index.html');
     if (run.code !== 0 || !existsSync(index)) throw new ReportGeneratorError('allure (Allure 3)', run.code, run.output);
+    withoutAnalytics(outDir);
     return { tool: 'allure3', outDir, index, output: run.output };
   } finally {
     rmSync(configDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes the web-analytics snippet Allure writes into its pages (a script from www.googletagmanager.com
+ * and its configuration, which Allure 3's report plugin writes unconditionally). A conformance report is
+ * opened in labs without Internet access and mailed to customers: it loads nothing from outside and tells
+ * nobody that it was opened.
+ */
+export function withoutAnalytics(outDir: string): void {
+  for (const name of readdirSync(outDir)) {
+    if (!name.endsWith('.html')) continue;
+    const path = join(outDir, name);
+    const html = readFileSync(path, 'utf8');
+    const cleaned = html
+      .replace(/<script async src="https:\/\/www\.googletagmanager\.com\/[^"]*"><\/script>\s*<script>[\s\S]*?gtag\('config'[\s\S]*?<\/script>/g, '')
+      .replace(/<script[^>]*src="https:\/\/www\.googletagmanager\.com\/[^"]*"[^>]*><\/script>/g, '');
+    if (cleaned !== html) writeFileSync(path, cleaned);
   }
 }
 
@@ -150,8 +169,10 @@ export async function generateAllure2(opts: GenerateOptions): Promise<GeneratedR
   const args = [allure2Cli(), 'generate', ...opts.resultsDirs.map((d) => resolve(d)), '-o', outDir, '--clean'];
   if (opts.singleFile) args.push('--single-file');
   if (opts.reportName) args.push('--name', opts.reportName);
-  const run = await runTool('sh', args, { timeoutMs: opts.timeoutMs });
+  // Allure 2 leaves its analytics out when asked (the report opens offline and tells nobody).
+  const run = await runTool('sh', args, { timeoutMs: opts.timeoutMs, env: { ...process.env, ALLURE_NO_ANALYTICS: 'true' } });
   const index = join(outDir, 'index.html');
   if (run.code !== 0 || !existsSync(index)) throw new ReportGeneratorError('allure-commandline (Allure 2)', run.code, run.output);
+  withoutAnalytics(outDir);
   return { tool: 'allure2', outDir, index, output: run.output };
 }
