@@ -182,6 +182,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     resultsDir, allureResultsDir, outDir: args.out, gate: args.gate, singleFile: args.singleFile, allure2: args.allure2,
     noAllure: !args.report, interrupted: pw.interrupted, junitFile: resolve(process.env.MBMS_JUNIT_FILE ?? join(args.out, 'junit.xml')),
   });
+  // A case Playwright never ended (the interrupt stopped it, or the watchdog stopped Playwright) got no
+  // progress line: the terminal says what the certification says, as the next lines of the progress.
+  if (built.stoppedMidway.length) {
+    const total = built.cases.length;
+    let done = total - built.notRun.length - built.stoppedMidway.length;
+    for (const id of built.stoppedMidway) {
+      const c = built.cases.find((x) => x.id === id);
+      process.stdout.write(`[${String(++done).padStart(String(total).length)}/${total}] ${'ERROR'.padEnd(14)} ${c?.role ?? ''}: ${id}  (stopped by the interrupt before its verdict)\n`);
+    }
+  }
   process.stdout.write(`\n${built.summary}`);
   if (built.cases.length === 0) process.stdout.write('no case result was recorded\n');
   const shown = built.gate.violations.filter((v) => v.verdict !== 'NOT-RUN');

@@ -43,6 +43,8 @@ export interface BuiltReports {
   gate: GateResult;
   /** Conformance tests that failed without a verdict (no CaseResult): a harness error the gate must not ignore. */
   unjudged: string[];
+  /** Cases started and never ended (stopped by the interrupt): the terminal never showed their verdict. */
+  stoppedMidway: string[];
   /** Generator failures (the other outputs are still written). */
   errors: Error[];
 }
@@ -100,6 +102,6 @@ export async function buildReports(opts: BuildReportsOptions = {}): Promise<Buil
     gate.reason = `${unjudged.length} test(s) ended without a verdict`;
   }
   const junitPath = opts.junitFile === false ? undefined : writeConformanceJunit(opts.junitFile ?? join(outDir, 'junit.xml'), cases, gate);
-  return { cases, interrupted, notRun: completed.notRun, ...(junitPath ? { junitPath } : {}), summary, certification, gate, unjudged, errors, ...built };
+  return { cases, interrupted, notRun: completed.notRun, stoppedMidway: completed.stoppedMidway, ...(junitPath ? { junitPath } : {}), summary, certification, gate, unjudged, errors, ...built };
 }
 

@@ -82,6 +82,8 @@ export interface RunCompleteness {
   interrupted: boolean;
   /** Cases that ran but ended without a verdict of their own (ERROR). */
   unjudged: string[];
+  /** Of those, the cases whose test started and never ended (stopped by the interrupt): no terminal line showed them. */
+  stoppedMidway: string[];
   notRun: string[];
 }
 
@@ -96,6 +98,7 @@ const ENDED = new Set(['passed', 'failed']);
 export function completeWithPlan(judged: readonly CaseResult[], plans: readonly RunPlan[]): RunCompleteness {
   const byId = new Map<string, ReportedCase>(judged.map((c) => [c.id, c]));
   const unjudged: string[] = [];
+  const stoppedMidway: string[] = [];
   const notRun: string[] = [];
   for (const plan of plans) {
     for (const p of plan.cases) {
@@ -114,6 +117,7 @@ export function completeWithPlan(judged: readonly CaseResult[], plans: readonly 
         byId.set(p.id, { ...base, verdict: p.outcome.verdict, note: p.outcome.reason || `test ${p.outcome.status} without a verdict` });
       } else if (p.started && !p.outcome) {
         unjudged.push(p.id);
+        stoppedMidway.push(p.id);
         byId.set(p.id, { ...base, verdict: 'ERROR', note: 'stopped by the interrupt before its verdict' });
       } else {
         notRun.push(p.id);
@@ -122,7 +126,7 @@ export function completeWithPlan(judged: readonly CaseResult[], plans: readonly 
     }
   }
   const interrupted = plans.some((p) => !p.status || !ENDED.has(p.status));
-  return { cases: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), interrupted, unjudged, notRun };
+  return { cases: [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), interrupted, unjudged, stoppedMidway, notRun };
 }
 
 /** The headline reason of a reported case: its first finding with its verdict, else its note. */
