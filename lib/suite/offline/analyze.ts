@@ -2,7 +2,7 @@
 import type { MbmsProfile } from '../../mbms/index.ts';
 import type { TraceProblem } from '../../trace/index.ts';
 import { worse, type Verdict } from '../verdict.ts';
-import { OfflineAnalyzer } from './analyzer.ts';
+import { OfflineAnalyzer, type AnalyzerOutput } from './analyzer.ts';
 import { streamCapture } from './events.ts';
 import type { CheckCounts, InstanceLimits, ProcedureResult } from './instance.ts';
 import type { AnalyzeKeys } from './keys.ts';
@@ -32,6 +32,8 @@ export interface AnalysisResult {
   /** Worst verdict of all procedure instances; INCONC when the capture holds none. */
   verdict: Verdict;
   procedures: ProcedureResult[];
+  /** Instances judged but not listed (past the first ones), per procedure kind and verdict. */
+  omitted: AnalyzerOutput['omitted'];
   /** Every judgement, per check and verdict, over all instances. */
   checks: Record<string, CheckCounts>;
   problems: TraceProblem[];
@@ -45,11 +47,14 @@ export async function analyzeCapture(path: string, options: AnalyzeCaptureOption
   const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits });
   const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false }, analyzer);
   const out = analyzer.finish();
-  const verdict = out.procedures.length === 0 ? 'INCONC' : out.procedures.reduce<Verdict>((v, p) => worse(v, p.verdict), 'PASS');
+  // Every instance counts, listed or not.
+  const omittedVerdicts = Object.values(out.omitted).flatMap((byVerdict) => Object.keys(byVerdict ?? {}) as Verdict[]);
+  const all = [...out.procedures.map((p) => p.verdict), ...omittedVerdicts];
+  const verdict = all.length === 0 ? 'INCONC' : all.reduce<Verdict>((v, x) => worse(v, x), 'PASS');
   return {
     capture: path, format: summary.format, frames: summary.frames, events: summary.events,
     firstTime: summary.firstTime, lastTime: summary.lastTime, mikeyPorts, ...(options.httpPorts?.length ? { httpPorts: options.httpPorts } : {}),
-    verdict, procedures: out.procedures, checks: out.checks, problems: out.problems, problemCount: out.problemCount,
+    verdict, procedures: out.procedures, omitted: out.omitted, checks: out.checks, problems: out.problems, problemCount: out.problemCount,
     ...(summary.truncated ? { truncated: summary.truncated } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
 import { CsIdMapType, DataType, TsType, decodeMikey, encodeMikey } from '../../mikey/index.ts';
-import { analyzeCapture, parseKeys, type AnalysisResult, type AnalyzeKeys } from './index.ts';
+import { analysisJson, analyzeCapture, formatSummary, parseKeys, type AnalysisResult, type AnalyzeKeys } from './index.ts';
 import { SyntheticCapture } from './synthetic.ts';
 
 const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -395,4 +395,21 @@ test('a forged COUNTER (MAC that does not verify) does not move the UE\'s replay
   // The UE did not answer the genuine V=1 message: its fault, whatever the forged one said.
   expect(failsBy(r)).toContain('ue:ack.iff-v');
   expect(failsBy(r)).not.toContain('bmsc:mikey.counter');
+});
+
+test('bounded results: past the first 100 PASS instances of a kind, an instance is counted, not listed; the verdict counts them all', async () => {
+  const r = await judge((c) => {
+    for (let i = 1; i <= 130; i++) {
+      const m = c.msk({ counter: i, mskId: 0x00010001, msk: MSK, rand: RAND });
+      c.advance(3).ack(m.bytes);
+      c.advance(3000);
+    }
+  });
+  expect(r.procedures.filter((p) => p.procedure === 'msk-push')).toHaveLength(100);
+  expect(r.omitted['msk-push']).toEqual({ PASS: 30 });
+  expect(r.verdict).toBe('PASS');
+  const summary = formatSummary(r);
+  expect(summary).toContain('... and 30 more instances, judged and counted but not listed: msk-push 30 PASS');
+  expect(summary).toMatch(/Verdict: PASS \(130 PASS\)/);
+  expect((analysisJson(r) as { omitted: unknown }).omitted).toEqual({ 'msk-push': { PASS: 30 } });
 });

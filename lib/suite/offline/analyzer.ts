@@ -129,13 +129,20 @@ interface MtkState { instance: ProcedureInstance; lastCounter?: { value: bigint;
 interface SilenceWindow { mtk: MikeyEvent; ue: Endpoint; bmsc: Endpoint; csbId?: number; counter?: bigint; until: number; instance: ProcedureInstance }
 
 export interface AnalyzerOutput {
+  /** The procedure instances kept with their findings and events (bounded: KEPT_PASS_PER_KIND, KEPT_OTHERS). */
   procedures: ProcedureResult[];
+  /** Instances judged but not kept, counted per procedure kind and verdict (a storm of a million is counts). */
+  omitted: Partial<Record<ProcedureKind, Partial<Record<Verdict, number>>>>;
   checks: Record<string, CheckCounts>;
   problems: TraceProblem[];
   problemCount: number;
 }
 
 const MAX_PROBLEMS = 50;
+/** PASS instances kept per procedure kind; later ones are counted (ProcedureResult holds events and findings). */
+const KEPT_PASS_PER_KIND = 100;
+/** Instances with another verdict kept in all; later ones are counted (their checks still count under Checks). */
+const KEPT_OTHERS = 1000;
 /** Entries a per-key memory keeps (oldest forgotten first): bounded whatever the capture holds. */
 const MEMORY_CAP = 4096;
 
@@ -220,7 +227,7 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#mtk.clear();
     if (this.#unattributed) this.#close(this.#unattributed);
     const order = (a: ProcedureResult, b: ProcedureResult) => a.firstFrame - b.firstFrame || a.startTime - b.startTime;
-    return { procedures: this.#results.sort(order), checks: this.#totals, problems: this.#problems, problemCount: this.#problemCount };
+    return { procedures: this.#results.sort(order), omitted: this.#omitted, checks: this.#totals, problems: this.#problems, problemCount: this.#problemCount };
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------------
@@ -238,8 +245,22 @@ export class OfflineAnalyzer implements EventConsumer {
   #close(instance: ProcedureInstance): void {
     if (instance.closed) return;
     instance.closed = true;
-    this.#results.push(instance.result());
+    const result = instance.result();
+    // Bounded whatever the capture holds: beyond the first instances, a judged instance is a count.
+    const kept = result.verdict === 'PASS' ? (this.#keptPass.get(result.procedure) ?? 0) : this.#keptOthers;
+    if (kept < (result.verdict === 'PASS' ? KEPT_PASS_PER_KIND : KEPT_OTHERS)) {
+      this.#results.push(result);
+      if (result.verdict === 'PASS') this.#keptPass.set(result.procedure, kept + 1);
+      else this.#keptOthers++;
+      return;
+    }
+    const byVerdict = (this.#omitted[result.procedure] ??= {});
+    byVerdict[result.verdict] = (byVerdict[result.verdict] ?? 0) + 1;
   }
+
+  #keptPass = new Map<ProcedureKind, number>();
+  #keptOthers = 0;
+  #omitted: AnalyzerOutput['omitted'] = {};
 
   #advance(time: number): void {
     if (time > this.#now) {

@@ -41,7 +41,7 @@ export function formatSummary(result: AnalysisResult): string {
     out.push(`warning: the capture ends inside a record at byte ${result.truncated.offset}: judged up to frame ${result.truncated.afterFrame}, its last whole record`);
   }
   out.push('');
-  out.push(`Procedures (${result.procedures.length})`);
+  out.push(`Procedures (${result.procedures.length}${Object.keys(result.omitted ?? {}).length ? ' listed' : ''})`);
   for (const p of result.procedures) {
     const frames = p.firstFrame === p.lastFrame ? `frame ${p.firstFrame}` : `frames ${p.firstFrame}-${p.lastFrame}`;
     out.push(`  ${p.verdict.padEnd(6)} ${p.id.padEnd(18)} ${p.clause.padEnd(8)} ${p.title}${p.ue ? ` (${p.ue})` : ''}, ${p.eventCount} events, ${frames}`);
@@ -50,6 +50,11 @@ export function formatSummary(result: AnalysisResult): string {
     if (blamed.length) out.push(`      failed by ${blamed.join(' and ')}`);
     for (const f of p.findings) if (f.verdict !== 'PASS') out.push(...findingLine(f));
     if (p.omittedFindings > 0) out.push(`      ... ${p.omittedFindings} more non-PASS findings (counted under Checks)`);
+  }
+  const omitted = Object.entries(result.omitted ?? {}).map(([kind, byVerdict]) => [kind, Object.entries(byVerdict ?? {})] as const);
+  const omittedTotal = omitted.reduce((n, [, vs]) => n + vs.reduce((m, [, k]) => m + (k ?? 0), 0), 0);
+  if (omittedTotal > 0) {
+    out.push(`  ... and ${omittedTotal} more instances, judged and counted but not listed: ${omitted.map(([kind, vs]) => `${kind} ${vs.map(([v, k]) => `${k} ${v}`).join(', ')}`).join('; ')}`);
   }
   out.push('');
   out.push('Checks');
@@ -66,7 +71,8 @@ export function formatSummary(result: AnalysisResult): string {
     for (const p of result.problems) out.push(`  ${p.code} frames ${p.frames.join(',')}: ${p.message}`);
   }
   out.push('');
-  const counts = COLUMNS.map((v) => [v, result.procedures.filter((p) => p.verdict === v).length] as const).filter(([, n]) => n > 0);
+  const omittedOf = (v: Verdict) => Object.values(result.omitted ?? {}).reduce((n, byVerdict) => n + (byVerdict?.[v] ?? 0), 0);
+  const counts = COLUMNS.map((v) => [v, result.procedures.filter((p) => p.verdict === v).length + omittedOf(v)] as const).filter(([, n]) => n > 0);
   out.push(`Verdict: ${result.verdict} (${counts.map(([v, n]) => `${n} ${v}`).join(', ') || 'no procedure found'})`);
   return `${out.join('\n')}\n`;
 }
@@ -90,6 +96,7 @@ export function analysisJson(result: AnalysisResult): unknown {
       firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
       failedBy: failedBy(p.findings), checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
     })),
+    omitted: result.omitted ?? {},
     checks: result.checks,
     problems: result.problems, problemCount: result.problemCount,
   };
