@@ -35,19 +35,27 @@ const MEMORY_LIMIT = 20_000;
 /** Per long-lived SUT: signature of every key message received (CSB ID, key IDs, COUNTER) -> the case that received it. */
 const receivedBySut = new WeakMap<SutProvider, Map<string, string>>();
 
-interface KeyMessageIdentity { keys: string; copy: string; v: boolean; kind: string }
+interface KeyMessageIdentity { keys: string; copy: string; answeredBy: string; v: boolean; kind: string }
+
+/** How a sender matches a verification message to what it answers: CSB ID and COUNTER (RFC 3830 §5.3). */
+const answerKey = (csbId: number, counter: bigint | undefined): string => `${csbId.toString(16)}|${counter ?? '-'}`;
+
+const counterOf = (message: { payloads: readonly { type: string }[] }): bigint | undefined => {
+  const t = message.payloads.find((p) => p.type === 'T') as { type: 'T'; tsValue: bigint } | undefined;
+  return t?.tsValue;
+};
 
 /**
- * What identifies a key message from the SUT: the key IDs it delivers and, with its CSB ID and COUNTER,
- * the message itself (a retransmission may draw a new CSB ID and COUNTER, O10 and O18; a new delivery
- * always has a new COUNTER, protocol §6.1). Undefined for anything else.
+ * What identifies a key message: the key IDs it delivers; with its CSB ID and COUNTER, the message itself
+ * (a retransmission may draw a new CSB ID and COUNTER, O10 and O18; a new delivery always has a new
+ * COUNTER, protocol §6.1); and the CSB ID and COUNTER an ACK answering it echoes. Undefined for anything else.
  */
 function identify(bytes: Buffer): KeyMessageIdentity | undefined {
   const c = classifyDatagram(bytes);
   if (!c.message || (c.kind !== 'msk' && c.kind !== 'trigger' && c.kind !== 'mtk')) return undefined;
-  const t = c.message.payloads.find((p) => p.type === 'T');
+  const answeredBy = answerKey(c.message.hdr.csbId, counterOf(c.message));
   const keys = `${c.kind}|${hex(c.keyIds?.keyDomainId)}/${hex(c.keyIds?.mskId)}/${hex(c.keyIds?.mtkId)}`;
-  return { keys, copy: `${keys}|${c.message.hdr.csbId.toString(16)}|${t?.type === 'T' ? t.tsValue.toString() : '-'}`, v: c.message.hdr.v, kind: c.kind };
+  return { keys, copy: `${keys}|${answeredBy}`, answeredBy: `sent|${answeredBy}`, v: c.message.hdr.v, kind: c.kind };
 }
 
 /** The kind and key IDs of a key message: what its copies share (the key of CaseRun.acknowledged). */
@@ -95,12 +103,10 @@ function mark(run: CaseRun, e: MikeyEvent, what: string): void {
   note(run, `frame ${e.frames.join(',')}: ${what}: it belongs to that case and is not judged here`);
 }
 
-/** The message a verification message answers, as the sender matches it: its CSB ID and echoed COUNTER (RFC 3830 §5.3). */
+/** The message a verification message answers, as the sender matches it (the key `identify` gives as answeredBy). */
 function ackedMessage(bytes: Buffer): string | undefined {
   const c = classifyDatagram(bytes);
-  if (c.kind !== 'ack' || !c.message) return undefined;
-  const t = c.message.payloads.find((p) => p.type === 'T');
-  return t?.type === 'T' ? `sent|${c.message.hdr.csbId.toString(16)}|${t.tsValue.toString()}` : undefined;
+  return c.kind === 'ack' && c.message ? `sent|${answerKey(c.message.hdr.csbId, counterOf(c.message))}` : undefined;
 }
 
 /**
@@ -183,14 +189,9 @@ export function rememberReceived(run: CaseRun, caseId: string): void {
   for (const e of run.trace.events) {
     if (e.kind !== 'mikey' || run.strays.has(e.id)) continue;
     const id = identify(e.bytes);
-    if (!id) continue;
-    if (e.actor === 'sut') keep(id.copy);
-    else {
-      // What the tester BM-SC sent: a late ACK of the UE answering it belongs to this case.
-      const c = classifyDatagram(e.bytes);
-      const t = c.message?.payloads.find((p) => p.type === 'T');
-      if (c.message && t?.type === 'T') keep(`sent|${c.message.hdr.csbId.toString(16)}|${t.tsValue.toString()}`);
-    }
+    // What the SUT sent (its copies are this case's), or what the tester BM-SC sent (a late ACK of the UE
+    // answering it is this case's).
+    if (id) keep(e.actor === 'sut' ? id.copy : id.answeredBy);
   }
 }
 

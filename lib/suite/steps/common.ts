@@ -178,7 +178,7 @@ export const expectMikey: StepHandler = async (run, p) => {
     const verdict = verifyKeyMessage(event.bytes, { kind: kind as 'msk' | 'mtk' | 'trigger', psk, derivationRand, profile: mikey, v: vWanted });
     const checks: CheckOutcome[] = [...verdict.checks];
     checks.push(...keyIdChecks(run, p, kind, verdict.keyIds, mskKeyIds, found.length));
-    checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds));
+    checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds, mikey.csbId.msk));
     // The MSK delivered after a 200 OK must not have travelled in clear in that answer (msk-response.no-key).
     const ok = run.last.request?.exchange?.response;
     const msk = kind === 'msk' && verdict.macValid ? verdict.keyData[0]?.key : undefined;
@@ -295,7 +295,7 @@ function intervalCheck(run: CaseRun, original: ReceivedMessage, found: readonly 
 }
 
 /** Checks across the messages of the case (verify/history.ts): counters, RAND per MSK, MTK IDs, retransmissions (O18). */
-function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnType<typeof verifyKeyMessage>, retxOf: ReceivedMessage | undefined, mskKeyIds: KeyIds | undefined): CheckOutcome[] {
+function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnType<typeof verifyKeyMessage>, retxOf: ReceivedMessage | undefined, mskKeyIds: KeyIds | undefined, csbPolicy: string): CheckOutcome[] {
   const out: CheckOutcome[] = [];
   if (v.counter === undefined) return out;
   const space = kind === 'mtk' ? `msk:${hex(mskKeyIds?.keyDomainId)}/${hex(mskKeyIds?.mskId)}` : 'muk';
@@ -314,7 +314,7 @@ function historyChecks(run: CaseRun, kind: string, event: MikeyEvent, v: ReturnT
   }));
   if (!prev || v.counter > prev.value) run.counters.set(space, { value: v.counter, event });
   if (retxOf && v.csbId !== undefined && retxOf.verdict.csbId !== undefined) {
-    out.push(...judgeCopyCsbId(v.csbId, { csbId: retxOf.verdict.csbId, where: where(retxOf.event) }, mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]).csbId.msk));
+    out.push(...judgeCopyCsbId(v.csbId, { csbId: retxOf.verdict.csbId, where: where(retxOf.event) }, csbPolicy));
   }
   if (kind === 'msk' && v.rand && v.keyIds.mskId) {
     const key = `${hex(v.keyIds.keyDomainId)}/${hex(v.keyIds.mskId)}`;
