@@ -7,7 +7,10 @@ import { playwrightReporters } from './lib/report/index.ts';
 //              embedded reference unless MBMS_SUT names a SUT profile
 //   selfcheck  self-validation: the fault matrix, the external-SUT path
 //   e2e        the tool end to end: `mbms-conform run`, shard merge, the report in headless Chromium
-// `npm start` (mbms-conform run) runs bmsc and ue; `npm test` runs them all.
+// `npm start` (mbms-conform run) runs bmsc and ue; `npm test` runs them all. The build (tools/build.mjs)
+// compiles this file and the conformance spec into dist/, which is what an installed package runs: hence
+// spec names matched with either extension, and an output folder that `mbms-conform run` places under
+// its --out folder (relative paths here would resolve inside the package).
 export default defineConfig({
   timeout: 60_000,
   fullyParallel: true,
@@ -15,11 +18,11 @@ export default defineConfig({
   // Most of a conformance case is waiting on protocol timers, so more workers than cores pay off.
   workers: process.env.MBMS_WORKERS ? Number(process.env.MBMS_WORKERS) : 4,
   reporter: playwrightReporters(),
-  outputDir: 'reports/test-results',
+  outputDir: process.env.MBMS_TEST_OUTPUT_DIR ?? 'reports/test-results',
   projects: [
     { name: 'unit', testDir: 'lib', testMatch: '**/*.test.ts' },
-    { name: 'bmsc', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
-    { name: 'ue', testDir: 'suites', testMatch: 'conformance.spec.ts', grep: /@role-ue/, metadata: { role: 'ue' } },
+    { name: 'bmsc', testDir: 'suites', testMatch: /conformance\.spec\.[jt]s$/, grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
+    { name: 'ue', testDir: 'suites', testMatch: /conformance\.spec\.[jt]s$/, grep: /@role-ue/, metadata: { role: 'ue' } },
     { name: 'selfcheck', testDir: 'suites/selfcheck', testMatch: '**/*.spec.ts', timeout: 900_000 },
     // A browser rendering a report on a loaded 2-core host can take well over the default 5 s to show it:
     // web assertions wait for the element (an event), up to 30 s.

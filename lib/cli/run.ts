@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildReports, parseGate, DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, type QualityGate } from '../report/index.ts';
 
@@ -66,13 +67,20 @@ export function parseRunArgs(argv: string[]): RunArgs | 'help' {
   };
 }
 
+/**
+ * The project's Playwright configuration, beside this code: playwright.config.ts at the root of a checkout
+ * run from its sources, dist/playwright.config.js in the build (and in an installed package, where the
+ * working folder is the user's and holds no configuration of ours).
+ */
+export const PLAYWRIGHT_CONFIG = fileURLToPath(new URL(`../../playwright.config${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
 /** The Playwright command line of a run (node + @playwright/test cli.js + arguments). */
 export function playwrightArgs(args: RunArgs): string[] {
   const cli = createRequire(import.meta.url).resolve('@playwright/test/cli');
   return [
     cli, 'test',
     // MBMS_PLAYWRIGHT_CONFIG: another configuration with the same bmsc/ue projects (the report's own e2e tests)
-    ...(process.env.MBMS_PLAYWRIGHT_CONFIG ? ['-c', process.env.MBMS_PLAYWRIGHT_CONFIG] : []),
+    '-c', process.env.MBMS_PLAYWRIGHT_CONFIG || PLAYWRIGHT_CONFIG,
     ...args.roles.map((r) => `--project=${r}`),
     ...(args.grep ? ['--grep', args.grep] : []),
     ...(args.shard ? [`--shard=${args.shard}`] : []),
@@ -170,6 +178,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Playwright's own JUnit (passed/failed/skipped only) stays with the raw results; <out>/junit.xml is
     // written from the verdicts and the run plan by buildReports (lib/report/junit.ts).
     MBMS_JUNIT_FILE: resolve(resultsDir, 'playwright-junit.xml'),
+    // Playwright's own output (attachments of failed tests) under --out, not beside the configuration
+    MBMS_TEST_OUTPUT_DIR: resolve(args.out, 'test-results'),
     ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
     ...(args.sut ? { MBMS_SUT: args.sut } : {}),
     // read by lib/suite runCase in every worker (docs/capture.md)

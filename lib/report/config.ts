@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import type { ReporterDescription } from '@playwright/test';
 import { allureReporterOptions, type AllureReporterSetup } from './allure.ts';
 
+/** `.ts` when this module runs from the sources, `.js` when from the build (dist/): its siblings share it. */
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 /** Path of the compact per-case reporter (for `reporter: [[progressReporterPath]]`). */
-export const progressReporterPath = fileURLToPath(new URL('./progress-reporter.ts', import.meta.url));
+export const progressReporterPath = fileURLToPath(new URL(`./progress-reporter${EXT}`, import.meta.url));
 /** Path of the run plan reporter (lib/report/run-plan.ts): what was planned, how each test ended. */
-export const planReporterPath = fileURLToPath(new URL('./plan-reporter.ts', import.meta.url));
+export const planReporterPath = fileURLToPath(new URL(`./plan-reporter${EXT}`, import.meta.url));
 
 /**
  * `reporter:` of playwright.config.ts. The terminal reporter is `list`, or the per-case progress

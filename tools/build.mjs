@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Builds dist/: the TypeScript of the command, the libraries, the conformance spec and its Playwright
+// configuration compiled to JavaScript (tsc, tsconfig.build.json: relative `.ts` imports rewritten to
+// `.js`), beside the data files the compiled code opens relative to itself (JSON schemas, the suites'
+// YAML, the references' capability statements). `npm ci` (prepare) and `npm pack` (prepack) run it, so
+// both a checkout and an installed package end with runnable JavaScript; bin/mbms-conform.js runs dist/
+// when it is at least as new as the sources. The build is plain Node: it needs no loader itself.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+
+/** Data files the compiled code reads beside itself (new URL('./x.json', import.meta.url) and the like). */
+const ASSETS = [
+  { from: 'lib', match: /\.schema\.json$/ },
+  { from: 'suites/bmsc', match: /\.ya?ml$/ },
+  { from: 'suites/ue', match: /\.ya?ml$/ },
+  { from: 'fixtures/pics', match: /\.ya?ml$/ },
+];
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else yield path;
+  }
+}
+
+const started = Date.now();
+rmSync(dist, { recursive: true, force: true });
+// typescript's package.json exports no bin path: find the package folder, then its declared bin.
+const tsPackage = createRequire(import.meta.url).resolve('typescript/package.json');
+const tsc = join(dirname(tsPackage), JSON.parse(readFileSync(tsPackage, 'utf8')).bin.tsc);
+const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+if (compiled.status !== 0) {
+  rmSync(dist, { recursive: true, force: true }); // never leave a half-built dist/ for the command to run
+  console.error('build: tsc failed; dist/ not written');
+  process.exit(1);
+}
+let copied = 0;
+for (const { from, match } of ASSETS) {
+  for (const file of walk(join(root, from))) {
+    if (!match.test(file)) continue;
+    const target = join(dist, relative(root, file));
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(file, target);
+    copied++;
+  }
+}
+// Written last: bin/mbms-conform.js compares the sources' times with this file's.
+writeFileSync(join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
+console.log(`build: dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s (${copied} data files)`);
