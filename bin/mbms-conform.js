@@ -8,24 +8,24 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 const root = new URL('../', import.meta.url);
 const built = new URL('dist/BUILT', root);
 
-/** Newest modification time (ms) of the .ts files under the given folders of the checkout. */
-function newestSource(folders) {
+/** Newest modification time (ms) of what the build reads: tsconfig.build.json's sources and tools/build.mjs's data. */
+function newestSource() {
   let newest = 0;
   const visit = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isDirectory()) visit(new URL(`${entry.name}/`, dir));
-      else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(new URL(entry.name, dir)).mtimeMs);
+      else if (/(?<!\.test)\.ts$|\.json$|\.ya?ml$/.test(entry.name)) newest = Math.max(newest, statSync(new URL(entry.name, dir)).mtimeMs);
     }
   };
-  for (const folder of folders) if (existsSync(new URL(folder, root))) visit(new URL(folder, root));
+  for (const folder of ['lib/', 'suites/bmsc/', 'suites/ue/', 'fixtures/pics/']) visit(new URL(folder, root));
+  for (const file of ['suites/conformance.spec.ts', 'fixtures/embedded.ts', 'playwright.config.ts']) newest = Math.max(newest, statSync(new URL(file, root)).mtimeMs);
   return newest;
 }
 
 function buildIsCurrent() {
   if (!existsSync(built)) return false;
   if (!existsSync(new URL('lib/cli/main.ts', root))) return true; // an installed package: no sources
-  const sources = Math.max(newestSource(['lib/', 'suites/', 'fixtures/']), statSync(new URL('playwright.config.ts', root)).mtimeMs);
-  return sources <= statSync(built).mtimeMs;
+  return newestSource() <= statSync(built).mtimeMs;
 }
 
 let main;

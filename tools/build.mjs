@@ -51,6 +51,16 @@ for (const { from, match } of ASSETS) {
     copied++;
   }
 }
+// Every schema's validator as standalone code beside it (lib/mbms/schema-validator.ts says why); the
+// control API's schema is a set of definitions referenced by id, compiled by the control server itself.
+const { standaloneValidatorCode, standaloneValidatorPath } = await import(join(dist, 'lib', 'mbms', 'schema-validator.js'));
+let validators = 0;
+for (const file of walk(join(dist, 'lib'))) {
+  if (!file.endsWith('.schema.json') || file.endsWith('control-api.schema.json')) continue;
+  const url = new URL(`file://${file}`);
+  writeFileSync(standaloneValidatorPath(url), standaloneValidatorCode(url));
+  validators++;
+}
 // Written last: bin/mbms-conform.js compares the sources' times with this file's.
 writeFileSync(join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
-console.log(`build: dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s (${copied} data files)`);
+console.log(`build: dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s (${copied} data files, ${validators} schema validators)`);

@@ -4,7 +4,8 @@
 // when the quality gate fails (default: any FAIL or ERROR). Ctrl-C stops the run and still reports
 // what was recorded.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +82,8 @@ export function playwrightArgs(args: RunArgs): string[] {
     cli, 'test',
     // MBMS_PLAYWRIGHT_CONFIG: another configuration with the same bmsc/ue projects (the report's own e2e tests)
     '-c', process.env.MBMS_PLAYWRIGHT_CONFIG || PLAYWRIGHT_CONFIG,
-    ...args.roles.map((r) => `--project=${r}`),
+    // both roles: the one project that runs them in one pool of workers (playwright.config.ts)
+    ...(args.roles.length === 2 ? ['--project=conformance'] : args.roles.map((r) => `--project=${r}`)),
     ...(args.grep ? ['--grep', args.grep] : []),
     ...(args.shard ? [`--shard=${args.shard}`] : []),
     ...(args.workers ? [`--workers=${args.workers}`] : []),
@@ -170,6 +172,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // A fresh run: results of an earlier run would otherwise show up as cases of this one.
   rmSync(resultsDir, { recursive: true, force: true });
   rmSync(allureResultsDir, { recursive: true, force: true });
+  let pw: { code: number; interrupted: boolean };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // Absolute: Playwright resolves reporter paths against the configuration's folder.
@@ -185,7 +188,23 @@ export async function runCommand(argv: string[]): Promise<number> {
     // read by lib/suite runCase in every worker (docs/capture.md)
     ...(args.capture ? { MBMS_CAPTURE: args.capture } : {}),
   };
-  const pw = await runPlaywright(playwrightArgs(args), env);
+  // The suites, loaded and checked once here: a malformed suite stops the run before anything runs
+  // (exit 2, file, line and field), and the Playwright processes read the checked cases (CASES_FILE_ENV).
+  const casesDir = mkdtempSync(join(tmpdir(), 'mbms-cases-'));
+  try {
+    const { writeCasesFile, CASES_FILE_ENV } = await import('../suite/index.ts');
+    const casesFile = join(casesDir, 'cases.json');
+    try {
+      writeCasesFile(casesFile);
+    } catch (err) {
+      process.stderr.write(`mbms-conform run: ${(err as Error).message.split('\n')[0]}\n`);
+      return 2;
+    }
+    env[CASES_FILE_ENV] = casesFile;
+    pw = await runPlaywright(playwrightArgs(args), env);
+  } finally {
+    rmSync(casesDir, { recursive: true, force: true });
+  }
 
   // --no-report leaves out the Allure HTML only: the verdicts, certification, JUnit and gate are always written.
   const built = await buildReports({

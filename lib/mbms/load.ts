@@ -2,17 +2,18 @@
 // Errors name the file, the line and the field, so a user fixes a profile without guessing.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ProfileError } from './errors.ts';
+import { schemaValidator } from './schema-validator.ts';
 import { deepMerge, defaultProfile, referenceProfile, type MbmsProfile } from './profile.ts';
 
 const require = createRequire(import.meta.url);
 /** The JSON Schema of a complete profile (draft 2020-12). */
 export const profileSchema: Record<string, unknown> = require('./profile.schema.json') as Record<string, unknown>;
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
-const validateCompiled = ajv.compile<MbmsProfile>(profileSchema);
+/** Where profile.schema.json is (its validator: lib/mbms/schema-validator.ts). */
+const PROFILE_SCHEMA_URL = new URL('./profile.schema.json', import.meta.url);
 
 export interface LoadProfileOptions {
   /** Profile the file is merged over: 'default' (protocol §9, real devices) or 'reference' (short timers). */
@@ -61,8 +62,9 @@ export function validateProfile(value: unknown, file = '<object>'): MbmsProfile 
 }
 
 function checkProfile(value: unknown, file: string, source?: { doc: Document; lineCounter: LineCounter }): asserts value is MbmsProfile {
-  if (validateCompiled(value)) return;
-  const error = pickError(validateCompiled.errors ?? []);
+  const validate = schemaValidator<MbmsProfile>(PROFILE_SCHEMA_URL);
+  if (validate(value)) return;
+  const error = pickError(validate.errors ?? []);
   const segments = pointerSegments(error.instancePath);
   let fieldSegments = segments;
   let reason = error.message ?? error.keyword;

@@ -5,7 +5,7 @@ export * from './verdict.ts';
 export * from './status-map.ts';
 export { parseExpression, evaluate, isApplicable, namesIn, type Expr } from './expr.ts';
 export {
-  loadSuiteFile, loadSuites, loadCases, capabilityNames, STEP_ACTIONS, SUITES_DIR, SUITE_SCHEMA_URL, PICS_SCHEMA_URL,
+  loadSuiteFile, loadSuites, loadCases, writeCasesFile, CASES_FILE_ENV, capabilityNames, STEP_ACTIONS, SUITES_DIR, SUITE_SCHEMA_URL, PICS_SCHEMA_URL,
   type CaseDef, type StepDef, type StepAction, type SuiteFile,
 } from './loader.ts';
 export { runCase, runCaseJudged, testerWasStarved, estimateCaseTimeout, describeStep, STEP_HANDLERS, type CaseEnv } from './engine.ts';

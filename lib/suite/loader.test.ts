@@ -1,8 +1,8 @@
 import { test, expect } from '@playwright/test';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSuiteFile, loadCases, loadSuites } from './loader.ts';
+import { loadSuiteFile, loadCases, loadSuites, writeCasesFile, CASES_FILE_ENV, SUITES_DIR } from './loader.ts';
 import { coverage } from './checks.ts';
 import { DuplicateCaseError, SuiteSchemaError } from './errors.ts';
 
@@ -98,5 +98,35 @@ test('the shipped suites load and cover every protocol §7.1 and §7.2 check', (
   for (const procedure of ['msk-request', 'msk-push', 'solicited-pull']) {
     const variants = new Set(bmsc.filter((c) => c.procedure === procedure).map((c) => c.variant));
     expect([...variants].sort(), procedure).toEqual(['negative', 'positive']);
+  }
+});
+
+test('the validated-cases file of a run stands in for the YAML while the suite files are unchanged', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cases-file-'));
+  cpSync(SUITES_DIR, join(dir, 'suites'), { recursive: true });
+  const suites = join(dir, 'suites');
+  const file = join(dir, 'cases.json');
+  writeCasesFile(file, suites);
+  const fromYaml = loadCases('ue', suites);
+  // mark the file's copy, to see which one the loader returns
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { cases: Record<string, { title: string }[]> };
+  json.cases.ue![0]!.title = 'from the cases file';
+  writeFileSync(file, JSON.stringify(json));
+  const before = process.env[CASES_FILE_ENV];
+  process.env[CASES_FILE_ENV] = file;
+  try {
+    const cached = loadCases('ue', suites);
+    expect(cached[0]!.title).toBe('from the cases file');
+    expect(cached.map((c) => c.id)).toEqual(fromYaml.map((c) => c.id));
+    expect(JSON.parse(JSON.stringify(cached.slice(1)))).toEqual(JSON.parse(JSON.stringify(fromYaml.slice(1))));
+    // another suites folder: not this file's
+    expect(loadCases('ue')[0]!.title).not.toBe('from the cases file');
+    // a suite file edited after the file was written: the YAML again
+    const edited = join(suites, 'ue', '6.3.1-msk-request.yaml');
+    utimesSync(edited, new Date(), new Date(Date.now() + 5_000));
+    expect(loadCases('ue', suites)[0]!.title).toBe(fromYaml[0]!.title);
+  } finally {
+    if (before === undefined) delete process.env[CASES_FILE_ENV];
+    else process.env[CASES_FILE_ENV] = before;
   }
 });

@@ -6,12 +6,12 @@
 // expressions that parse and only name capabilities the capability-statement schema defines, and the
 // `# yaml-language-server: $schema=` modeline that lets editors complete the file.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { DuplicateCaseError, ExpressionError, SuiteSchemaError } from './errors.ts';
 import { namesIn, parseExpression, type Expr } from './expr.ts';
-import { locate, readYaml, schemaProblems, validatorFor, type YamlSource } from './yaml-source.ts';
+import { locate, readYaml, schemaProblems, type YamlSource } from './yaml-source.ts';
+import { schemaValidator } from '../mbms/schema-validator.ts';
 import { CHECKS } from './checks.ts';
 import type { Role, Severity } from './verdict.ts';
 
@@ -113,7 +113,7 @@ export function loadSuiteFile(file: string, options: { requireModeline?: boolean
   if ((options.requireModeline ?? true) && !MODELINE.test(source.text)) {
     throw new SuiteSchemaError({ file, line: 1 }, "missing modeline '# yaml-language-server: $schema=<path>/lib/suite/suite.schema.json' (editors use it to complete the file)");
   }
-  const validate = validatorFor(SUITE_SCHEMA_URL);
+  const validate = schemaValidator(SUITE_SCHEMA_URL);
   if (!validate(source.data)) {
     const problems = schemaProblems(source, validate.errors ?? []);
     const first = problems[0]!;
@@ -222,7 +222,49 @@ export function loadSuites(role: Role, dir = SUITES_DIR): SuiteFile[] {
   return files;
 }
 
-/** All cases of a role, sorted by id. */
+/** All cases of a role, sorted by id (from the validated-cases file of the run when it is current). */
 export function loadCases(role: Role, dir = SUITES_DIR): CaseDef[] {
+  const cached = process.env[CASES_FILE_ENV] ? readCasesFile(process.env[CASES_FILE_ENV], dir) : undefined;
+  return cached ? cached[role] : casesFromYaml(role, dir);
+}
+
+function casesFromYaml(role: Role, dir: string): CaseDef[] {
   return loadSuites(role, dir).flatMap((s) => s.cases).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+}
+
+/**
+ * The validated-cases file: `mbms-conform run` loads and checks every suite once, before Playwright
+ * starts (a malformed suite stops the run there, naming file, line and field), and writes the cases as
+ * JSON under its results; the Playwright runner and every worker, which each load the spec and so the
+ * suites, read that file instead of parsing and validating the YAML again (about 0.5 s of CPU each on a
+ * loaded 2-core host). The file names the suite files with their sizes and times: when any differs (a
+ * suite edited during the run, another suites folder), the YAML is loaded as usual.
+ */
+export const CASES_FILE_ENV = 'MBMS_CASES_FILE';
+
+interface CasesFile { dir: string; files: [string, number, number][]; cases: Record<Role, CaseDef[]> }
+
+function suiteFingerprint(dir: string): [string, number, number][] {
+  return (['bmsc', 'ue'] as const).flatMap((role) => yamlFiles(join(dir, role)).map((f): [string, number, number] => {
+    const st = statSync(f);
+    return [f, st.size, st.mtimeMs];
+  }));
+}
+
+/** Loads and validates both roles' suites of `dir` and writes them to `path` (throws on a malformed suite). */
+export function writeCasesFile(path: string, dir = SUITES_DIR): void {
+  const files = suiteFingerprint(dir);
+  const cases = { bmsc: casesFromYaml('bmsc', dir), ue: casesFromYaml('ue', dir) };
+  writeFileSync(path, JSON.stringify({ dir, files, cases } satisfies CasesFile));
+}
+
+function readCasesFile(path: string, dir: string): Record<Role, CaseDef[]> | undefined {
+  let file: CasesFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as CasesFile;
+  } catch {
+    return undefined;
+  }
+  if (file.dir !== dir || JSON.stringify(file.files) !== JSON.stringify(suiteFingerprint(dir))) return undefined;
+  return file.cases;
 }

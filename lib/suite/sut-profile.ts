@@ -11,7 +11,8 @@ import {
   ControlApiAdapter, NoAdapter, PromptAdapter, ShellAdapter, controlCall,
   type CapabilityStatement, type SessionRequest, type SutAdapter, type SutProvider, type SutSession, type TesterPorts, type TriggerAction,
 } from './sut.ts';
-import { fieldName, locate, readYaml, schemaProblems, validatorFor, type YamlSource } from './yaml-source.ts';
+import { fieldName, locate, readYaml, schemaProblems, type YamlSource } from './yaml-source.ts';
+import { schemaValidator } from '../mbms/schema-validator.ts';
 import type { Role } from './verdict.ts';
 
 export const PICS_SCHEMA = new URL('./pics.schema.json', import.meta.url);
@@ -26,7 +27,7 @@ function loadChecked(file: string, schema: URL, what: string): { data: unknown; 
   }
   const source = readYaml(file, text);
   if ('error' in source) throw new SutProfileError({ file, line: source.line, column: source.column }, `${what}: YAML syntax: ${source.error}`);
-  const validate = validatorFor(schema);
+  const validate = schemaValidator(schema);
   if (!validate(source.data)) {
     // The first problem is the most specific one (schemaProblems): it is the one a user must fix.
     const [first, ...rest] = schemaProblems(source, validate.errors ?? []);
@@ -42,7 +43,7 @@ export function loadCapabilityStatement(file: string): CapabilityStatement {
 
 /** Checks an inline capability statement. */
 export function checkCapabilityStatement(value: unknown, where: string): CapabilityStatement {
-  const validate = validatorFor(PICS_SCHEMA);
+  const validate = schemaValidator(PICS_SCHEMA);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     throw new SutProfileError({ file: where, field: e?.instancePath || undefined }, `capability statement: ${e?.message ?? 'invalid'}`);

@@ -3,7 +3,7 @@
 // the line and the field (DESIGN.md: malformed input fails fast and says where).
 
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isScalar, isNode, type Document } from 'yaml';
 
 export interface YamlSource {
@@ -94,16 +94,4 @@ export function schemaProblems(source: YamlSource, errors: ErrorObject[]): Schem
   return problems.sort((a, b) => b.path.length - a.path.length || a.line - b.line);
 }
 
-const ajvCache = new Map<string, ValidateFunction>();
 
-/** Compiles (once) a JSON schema file next to this module. */
-export function validatorFor(schemaUrl: URL): ValidateFunction {
-  const key = schemaUrl.href;
-  let fn = ajvCache.get(key);
-  if (!fn) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    fn = ajv.compile(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
-    ajvCache.set(key, fn);
-  }
-  return fn;
-}

@@ -3,7 +3,8 @@
 // Kept apart from the profile so that a profile can be shared without secrets.
 import { readFileSync } from 'node:fs';
 import { isScalar } from 'yaml';
-import { readYaml, schemaProblems, validatorFor, type YamlSource } from '../yaml-source.ts';
+import { readYaml, schemaProblems, type YamlSource } from '../yaml-source.ts';
+import { schemaValidator } from '../../mbms/schema-validator.ts';
 import { AnalyzeKeysError } from './errors.ts';
 
 export interface UeKeys {
@@ -49,7 +50,7 @@ export function parseKeys(text: string, file = '<keys>'): AnalyzeKeys {
   if ('error' in source) throw new AnalyzeKeysError(file, `YAML: ${source.error}`, source.line);
   const data = (source as YamlSource).data ?? {};
   restoreHexText(source as YamlSource, data);
-  const validate = validatorFor(KEYS_SCHEMA_URL);
+  const validate = schemaValidator(KEYS_SCHEMA_URL);
   if (!validate(data)) {
     const p = schemaProblems(source as YamlSource, validate.errors ?? [])[0];
     throw new AnalyzeKeysError(file, p ? `${p.field}: ${p.message}` : 'does not match keys.schema.json', p?.line);
