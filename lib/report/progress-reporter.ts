@@ -42,10 +42,10 @@ export default class ProgressReporter implements Reporter {
     const annotations = (result as TestResult & { annotations?: TestCase['annotations'] }).annotations ?? test.annotations;
     const { verdict, reason } = shownVerdict(result.status, annotations);
     this.counts.set(verdict, (this.counts.get(verdict) ?? 0) + 1);
-    const project = test.parent.project()?.name;
     const tag = this.color ? `\u001b[${COLOR[verdict]}m${verdict.padEnd(14)}\u001b[0m` : verdict.padEnd(14);
     const pos = `[${String(this.done).padStart(String(this.total).length)}/${this.total}]`;
-    const line = `${pos} ${tag} ${project ? `${project}: ` : ''}${test.title}  (${Math.round(result.duration)} ms)`;
+    // the title starts with the case id, which names the role (bmsc/6.3.1/02): no project name needed
+    const line = `${pos} ${tag} ${test.title}  (${Math.round(result.duration)} ms)`;
     process.stdout.write(`${line}${reason && verdict !== 'PASS' ? `\n${' '.repeat(pos.length + 16)}${reason.split('\n')[0]}` : ''}\n`);
   }
 
