@@ -30,10 +30,22 @@ function tagsOf(c: CaseDef): string[] {
   return [`@role-${c.role}`, ...c.checks.map((k) => `@${k}`), `@${c.variant}`, ...(c.mandatory ? [] : ['@optional'])];
 }
 
-for (const role of ROLES) {
-  // A malformed suite file throws here, at collection: the run stops naming the file, line and field.
-  const cases = loadCases(role);
-  for (const c of cases) {
+/**
+ * How many protocol windows a case waits out in full when the SUT conforms: its silence steps, and a
+ * nonce it lets expire. Cases are declared most-waiting first, so that the workers (fullyParallel: one
+ * case at a time, in declaration order) take the long cases early and end together instead of one
+ * worker finishing a two-second case after the others ran dry. Reports list cases by id regardless.
+ */
+function fullWindows(c: CaseDef): number {
+  return c.steps.filter((s) => s.action === 'expect-silence' || s.params.fault === 'stale-nonce').length;
+}
+
+// A malformed suite file throws here, at collection: the run stops naming the file, line and field.
+const declared = ROLES.flatMap((role) => loadCases(role)).map((c, index) => ({ c, index, waits: fullWindows(c) }))
+  .sort((a, b) => b.waits - a.waits || a.index - b.index);
+for (const { c } of declared) {
+  const role = c.role;
+  {
     // The 'case' annotation puts the case in the run plan before it runs, so a case an interrupted run
     // never reached is reported NOT-RUN rather than left out (lib/report/run-plan.ts).
     const planned = caseAnnotation({
