@@ -8,9 +8,10 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadProfile, ProfileError, type MbmsProfile } from '../mbms/index.ts';
 import {
-  AnalyzeInputError, analysisJson, analyzeCapture, exitCodeOf, formatSummary, loadKeys, writeAllureResults,
-  type AnalyzeKeys,
+  AnalyzeInputError, analyzeCapture, exitCodeOf, formatSummary, loadKeys, procedureLine, summaryLine, writeAllureResults,
+  type AnalyzeKeys, type ProcedureResult,
 } from '../suite/offline/index.ts';
+import type { Verdict } from '../suite/verdict.ts';
 import { DEFAULT_ANALYZE_ALLURE_DIR } from '../suite/offline/allure.ts';
 
 const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profile <profile.yaml> [--keys <keys.yaml>]
@@ -21,7 +22,8 @@ const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profi
                           without it MAC, decryption and Digest checks are INCONC
   --mikey-port <port>     UDP port of MIKEY to the UE (repeatable; default: the profile's ports.ueMikey, O1)
   --http-port <port>      TCP port of the BM-SC's HTTP server (repeatable; default: every TCP connection)
-  --json                  print the analysis as JSON instead of the summary
+  --json                  newline-delimited JSON instead of the summary: a line per procedure instance as
+                          it is judged, then a summary line (docs/analyze.md)
   --allure-results <dir>  where to write Allure results (default ${DEFAULT_ANALYZE_ALLURE_DIR})
   --no-allure             write no Allure results
 exit: 0 all procedure instances PASS, 1 any FAIL/INCONC/ERROR, 2 bad input, 3 the analysis failed
@@ -76,7 +78,14 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     const mikeyPorts = ((values['mikey-port'] ?? []) as string[]).map((p) => port(p, '--mikey-port'));
     const httpPorts = ((values['http-port'] ?? []) as string[]).map((p) => port(p, '--http-port'));
 
-    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts });
+    // --json streams: every instance is written as it is judged, counted per kind and verdict
+    const instances: Partial<Record<string, Partial<Record<Verdict, number>>>> = {};
+    const onJudged = values.json ? (p: ProcedureResult) => {
+      const byVerdict = (instances[p.procedure] ??= {});
+      byVerdict[p.verdict] = (byVerdict[p.verdict] ?? 0) + 1;
+      process.stdout.write(procedureLine(p));
+    } : undefined;
+    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged });
 
     if (!values['no-allure']) {
       const { ladderSvg } = await import('../report/index.ts'); // only when the report is written
@@ -92,7 +101,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
         }],
       });
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(analysisJson(result), null, 2)}\n`);
+    if (values.json) process.stdout.write(summaryLine(result, instances));
     else process.stdout.write(formatSummary(result));
     return exitCodeOf(result);
   } catch (e) {

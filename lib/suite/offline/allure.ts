@@ -9,7 +9,7 @@ import { mapVerdict } from '../status-map.ts';
 import { findingTitle, type Finding } from '../verdict.ts';
 import type { AnalysisResult } from './analyze.ts';
 import type { ProcedureResult } from './instance.ts';
-import { analysisJson } from './summary.ts';
+import { procedureJson } from './summary.ts';
 
 export const DEFAULT_ANALYZE_ALLURE_DIR = 'reports/analyze/allure-results';
 const SPEC_URL = 'https://www.3gpp.org/DynaReport/33246.htm';
@@ -43,7 +43,7 @@ export function writeAllureResults(result: AnalysisResult, dir: string, options:
       writeFileSync(join(dir, source), a.content);
       attachments.push({ name: a.name, source, type: a.type });
     };
-    const json = (analysisJson({ ...result, procedures: [p] }) as { procedures: unknown[] }).procedures[0];
+    const json = procedureJson(p);
     attach({ name: 'findings and events', type: 'application/json', extension: 'json', content: `${JSON.stringify(json, null, 2)}\n` });
     for (const a of options.attachments?.(p) ?? []) attach(a);
     const start = Math.round(Number.isFinite(p.startTime) ? p.startTime : result.firstTime ?? 0);

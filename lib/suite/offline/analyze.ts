@@ -2,7 +2,7 @@
 import type { MbmsProfile } from '../../mbms/index.ts';
 import type { TraceProblem } from '../../trace/index.ts';
 import { worse, type Verdict } from '../verdict.ts';
-import { OfflineAnalyzer, type AnalyzerOutput } from './analyzer.ts';
+import { OfflineAnalyzer, type AnalyzerOptions, type AnalyzerOutput } from './analyzer.ts';
 import { streamCapture } from './events.ts';
 import type { CheckCounts, InstanceLimits, ProcedureResult } from './instance.ts';
 import type { AnalyzeKeys } from './keys.ts';
@@ -17,6 +17,8 @@ export interface AnalyzeCaptureOptions {
   limits?: Partial<InstanceLimits>;
   /** Events wait this long (capture time) to be put in time order (default 2000 ms). */
   reorderMs?: number;
+  /** Every procedure instance as it is judged (AnalyzerOptions.onJudged). */
+  onJudged?: AnalyzerOptions['onJudged'];
 }
 
 export interface AnalysisResult {
@@ -44,7 +46,7 @@ export interface AnalysisResult {
 
 export async function analyzeCapture(path: string, options: AnalyzeCaptureOptions): Promise<AnalysisResult> {
   const mikeyPorts = options.mikeyPorts?.length ? options.mikeyPorts : [options.profile.ports.ueMikey];
-  const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits });
+  const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits, onJudged: options.onJudged });
   const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false }, analyzer);
   const out = analyzer.finish();
   // Every instance counts, listed or not.

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
 import { CsIdMapType, DataType, TsType, decodeMikey, encodeMikey } from '../../mikey/index.ts';
-import { analysisJson, analyzeCapture, formatSummary, parseKeys, type AnalysisResult, type AnalyzeKeys } from './index.ts';
+import { analysisJson, analyzeCapture, formatSummary, parseKeys, type AnalysisResult, type AnalyzeKeys, type ProcedureResult } from './index.ts';
 import { SyntheticCapture } from './synthetic.ts';
 
 const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -25,13 +25,13 @@ function keysFor(...ues: { btid: string; ksNaf: Buffer }[]): AnalyzeKeys {
   return parseKeys(`ues:\n${ues.map((u) => `  - { btid: "${u.btid}", ksNaf: ${u.ksNaf.toString('hex')} }`).join('\n')}\n`);
 }
 
-async function judge(build: (c: SyntheticCapture) => void, opts: { keys?: AnalyzeKeys; profile?: MbmsProfile } = {}): Promise<AnalysisResult> {
+async function judge(build: (c: SyntheticCapture) => void, opts: { keys?: AnalyzeKeys; profile?: MbmsProfile; onJudged?: (p: ProcedureResult) => void } = {}): Promise<AnalysisResult> {
   const p = opts.profile ?? profile();
   const path = join(mkdtempSync(join(tmpdir(), 'analyze-syn-')), 'c.pcap');
   const c = new SyntheticCapture(path, { profile: p, btid: BTID, ksNaf: KS_NAF });
   build(c);
   c.close();
-  return analyzeCapture(path, { profile: p, keys: opts.keys ?? keysFor({ btid: BTID, ksNaf: KS_NAF }) });
+  return analyzeCapture(path, { profile: p, keys: opts.keys ?? keysFor({ btid: BTID, ksNaf: KS_NAF }), onJudged: opts.onJudged });
 }
 
 const fails = (r: AnalysisResult) => r.procedures.flatMap((p) => p.findings.filter((f) => f.verdict === 'FAIL').map((f) => ({ procedure: p.id, check: f.check, frames: f.evidence.frames })));
@@ -398,13 +398,18 @@ test('a forged COUNTER (MAC that does not verify) does not move the UE\'s replay
 });
 
 test('bounded results: past the first 100 PASS instances of a kind, an instance is counted, not listed; the verdict counts them all', async () => {
+  const streamed: string[] = [];
   const r = await judge((c) => {
     for (let i = 1; i <= 130; i++) {
       const m = c.msk({ counter: i, mskId: 0x00010001, msk: MSK, rand: RAND });
       c.advance(3).ack(m.bytes);
       c.advance(3000);
     }
-  });
+  }, { onJudged: (p) => streamed.push(`${p.id} ${p.verdict}`) });
+  // a consumer streaming the instances (analyze --json) is handed every one, listed or not
+  expect(streamed).toHaveLength(130);
+  expect(new Set(streamed).size).toBe(130);
+  expect(streamed.at(-1)).toBe('msk-push#130 PASS');
   expect(r.procedures.filter((p) => p.procedure === 'msk-push')).toHaveLength(100);
   expect(r.omitted['msk-push']).toEqual({ PASS: 30 });
   expect(r.verdict).toBe('PASS');

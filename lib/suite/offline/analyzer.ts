@@ -27,6 +27,11 @@ export interface AnalyzerOptions {
   keys?: AnalyzeKeys;
   mikeyPorts: number[];
   limits?: Partial<InstanceLimits>;
+  /**
+   * Called with every procedure instance as it is judged, listed in the results or only counted: a
+   * consumer that streams them (analyze --json) sees them all while the analyzer keeps a bounded list.
+   */
+  onJudged?: (result: ProcedureResult) => void;
 }
 
 const epKey = (e: Endpoint): string => `${e.address.replace(/^::ffff:/, '')}|${e.port}`;
@@ -186,6 +191,7 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#keys = options.keys ?? emptyKeys();
     this.#mikeyPorts = new Set(options.mikeyPorts);
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#onJudged = options.onJudged;
     for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
   }
 
@@ -246,6 +252,7 @@ export class OfflineAnalyzer implements EventConsumer {
     if (instance.closed) return;
     instance.closed = true;
     const result = instance.result();
+    this.#onJudged?.(result);
     // Bounded whatever the capture holds: beyond the first instances, a judged instance is a count.
     const kept = result.verdict === 'PASS' ? (this.#keptPass.get(result.procedure) ?? 0) : this.#keptOthers;
     if (kept < (result.verdict === 'PASS' ? KEPT_PASS_PER_KIND : KEPT_OTHERS)) {
@@ -258,6 +265,7 @@ export class OfflineAnalyzer implements EventConsumer {
     byVerdict[result.verdict] = (byVerdict[result.verdict] ?? 0) + 1;
   }
 
+  readonly #onJudged: AnalyzerOptions['onJudged'];
   #keptPass = new Map<ProcedureKind, number>();
   #keptOthers = 0;
   #omitted: AnalyzerOutput['omitted'] = {};

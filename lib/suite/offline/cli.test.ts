@@ -59,13 +59,24 @@ test('a fault capture: exit 1, the failing check with its frames in the summary,
   expect(failed[0].statusDetails.trace).toContain('frames 13,14');
 });
 
-test('--json: machine-readable verdicts, findings with event ids and frame numbers', async () => {
+/** `--json` output: newline-delimited JSON, the procedure instances, then one summary line last. */
+function ndjson(stdout: string): { procedures: any[]; summary: any } {
+  expect(stdout.endsWith('\n')).toBe(true);
+  const records = stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+  expect(records.at(-1).record).toBe('summary');
+  expect(records.slice(0, -1).every((r) => r.record === 'procedure')).toBe(true);
+  return { procedures: records.slice(0, -1), summary: records.at(-1) };
+}
+
+test('--json: newline-delimited verdicts, findings with event ids and frame numbers, a summary line last', async () => {
   const r = await run([`${PCAPS}/bmsc-mikey-before-200.pcap`, ...BASE, '--json', '--no-allure']);
   expect(r.code).toBe(1);
-  const data = JSON.parse(r.stdout);
+  const { procedures, summary: data } = ndjson(r.stdout);
   expect(data.verdict).toBe('FAIL');
   expect(data.format).toBe('pcap');
-  const p = data.procedures[0];
+  const counted = Object.values(data.instances as Record<string, Record<string, number>>).flatMap((v) => Object.values(v)).reduce((a, b) => a + b, 0);
+  expect(counted).toBe(procedures.length);
+  const p = procedures.find((x) => x.id === 'msk-request#1');
   expect(p.id).toBe('msk-request#1');
   const f = p.findings.find((x: { check: string; verdict: string }) => x.check === 'order.mikey-after-200' && x.verdict === 'FAIL');
   expect(f.evidence.frames).toEqual([9, 10]);
@@ -76,7 +87,7 @@ test('--json: machine-readable verdicts, findings with event ids and frame numbe
 test('without the keys file the MAC checks are INCONC, so the capture does not pass (exit 1)', async () => {
   const r = await run([`${PCAPS}/clean.pcap`, '--profile', `${PCAPS}/profile.yaml`, '--no-allure', '--json']);
   expect(r.code).toBe(1);
-  const data = JSON.parse(r.stdout);
+  const data = ndjson(r.stdout).summary;
   expect(data.checks['mikey.mac'].INCONC).toBeGreaterThan(0);
   expect(data.checks['mikey.mac'].PASS).toBe(0);
   expect(data.checks['digest.response'].INCONC).toBeGreaterThan(0);
@@ -139,10 +150,10 @@ test('a damaged capture: a 2 GiB record claim exits 2 at once naming the offset;
   writeFileSync(cutPath, clean.subarray(0, offsets.at(-1)! + 16 + 7));
   const cut = await run([cutPath, ...BASE, '--no-allure', '--json']);
   expect(cut.stderr).toBe('');
-  const data = JSON.parse(cut.stdout);
+  const { procedures, summary: data } = ndjson(cut.stdout);
   expect(data.truncated).toEqual({ offset: offsets.at(-1), afterFrame: offsets.length - 1, message: expect.stringMatching(/truncated record/) });
   expect(data.frames).toBe(offsets.length - 1);
-  expect(data.procedures.length).toBeGreaterThan(0);
+  expect(procedures.length).toBeGreaterThan(0);
   const text = await run([cutPath, ...BASE, '--no-allure']);
   expect(text.stdout).toContain(`warning: the capture ends inside a record at byte ${offsets.at(-1)}: judged up to frame ${offsets.length - 1}`);
 });

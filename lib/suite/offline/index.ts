@@ -6,5 +6,5 @@ export { OfflineAnalyzer, type AnalyzerOptions, type AnalyzerOutput } from './an
 export { streamCapture, type EventConsumer, type StreamOptions, type StreamSummary, type UdpRecord } from './events.ts';
 export { PROCEDURE_INFO, DEFAULT_LIMITS, type ProcedureKind, type ProcedureResult, type CheckCounts, type InstanceLimits } from './instance.ts';
 export { loadKeys, parseKeys, emptyKeys, KEYS_SCHEMA_URL, type AnalyzeKeys, type UeKeys, type MskKey } from './keys.ts';
-export { formatSummary, analysisJson, exitCodeOf } from './summary.ts';
+export { formatSummary, analysisJson, procedureJson, procedureLine, summaryLine, exitCodeOf } from './summary.ts';
 export { writeAllureResults, type AllureAttachmentSource, type WriteAllureOptions } from './allure.ts';

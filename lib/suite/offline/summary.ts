@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { TraceEvent } from '../../trace/index.ts';
 import type { Finding, Role, Verdict } from '../verdict.ts';
 import type { AnalysisResult } from './analyze.ts';
-import type { CheckCounts } from './instance.ts';
+import type { CheckCounts, ProcedureResult } from './instance.ts';
 
 const COLUMNS: Verdict[] = ['PASS', 'FAIL', 'INCONC', 'ERROR', 'NOT-APPLICABLE'];
 const SIDE: Record<Role, string> = { bmsc: '[BM-SC]', ue: '[UE]' };
@@ -85,20 +85,48 @@ function eventJson(e: TraceEvent): Record<string, unknown> {
   return { ...base, text: e.text };
 }
 
-/** Plain JSON data (no Buffers, no bigints): what `--json` prints. */
-export function analysisJson(result: AnalysisResult): unknown {
-  const data = {
+const plain = (data: unknown): unknown => JSON.parse(JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+
+/** One procedure instance as plain JSON data (no Buffers, no bigints). */
+export function procedureJson(p: ProcedureResult): Record<string, unknown> {
+  return plain({
+    id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
+    firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
+    failedBy: failedBy(p.findings), checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
+  }) as Record<string, unknown>;
+}
+
+/** What the capture and the whole analysis came to, without the instances (the last line of `--json`). */
+function totalsJson(result: AnalysisResult): Record<string, unknown> {
+  return {
     capture: result.capture, format: result.format, frames: result.frames, events: result.events,
     mikeyPorts: result.mikeyPorts, httpPorts: result.httpPorts, verdict: result.verdict,
     ...(result.truncated ? { truncated: result.truncated } : {}),
-    procedures: result.procedures.map((p) => ({
-      id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
-      firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
-      failedBy: failedBy(p.findings), checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
-    })),
+  };
+}
+
+/** The whole analysis as one plain JSON document (the API's form; Allure attachments, tests). */
+export function analysisJson(result: AnalysisResult): unknown {
+  return plain({
+    ...totalsJson(result),
+    procedures: result.procedures.map(procedureJson),
     omitted: result.omitted ?? {},
     checks: result.checks,
     problems: result.problems, problemCount: result.problemCount,
-  };
-  return JSON.parse(JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  });
+}
+
+/**
+ * `analyze --json`: newline-delimited JSON, so its memory stays flat whatever the capture holds. One line
+ * `{"record":"procedure", ...}` per procedure instance as it is judged (every instance, in the order they
+ * are judged, not only those the summary lists), then one line `{"record":"summary", ...}` with the
+ * capture, the overall verdict, the instances per procedure kind and verdict, the counts per check and
+ * the trace problems.
+ */
+export function procedureLine(p: ProcedureResult): string {
+  return `${JSON.stringify({ record: 'procedure', ...procedureJson(p) })}\n`;
+}
+
+export function summaryLine(result: AnalysisResult, instances: Partial<Record<string, Partial<Record<Verdict, number>>>>): string {
+  return `${JSON.stringify(plain({ record: 'summary', ...totalsJson(result), instances, checks: result.checks, problems: result.problems, problemCount: result.problemCount }))}\n`;
 }
