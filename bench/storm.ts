@@ -8,7 +8,7 @@
 //   npx tsx bench/storm.ts [messages ...]        # default 30000 100000; STORM_KEEP=1 keeps the files
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile } from '../lib/mbms/index.ts';
@@ -18,9 +18,14 @@ const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const KS_NAF = randomBytes(32);
 const BTID = 'storm@bsf.example.com';
 
-/** Runs a command under /usr/bin/time -v; returns wall seconds, peak RSS (MiB) and the exit status. */
-function timed(cmd: string, args: string[]): { seconds: number; rssMb: number; status: number | null; stdout: string } {
-  const run = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+/**
+ * Runs a command under /usr/bin/time -v; returns wall seconds, peak RSS (MiB) and the exit status.
+ * `stdoutFile`: its standard output goes to that file (the NDJSON of --json), not into this process.
+ */
+function timed(cmd: string, args: string[], stdoutFile?: string): { seconds: number; rssMb: number; status: number | null; stdout: string } {
+  const out = stdoutFile ? openSync(stdoutFile, 'w') : 'pipe';
+  const run = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
   const field = (name: string) => new RegExp(`${name}: (.+)`).exec(run.stderr)?.[1]?.trim();
   const wall = (field('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)') ?? '0:0').split(':').map(Number);
   const seconds = wall.length === 3 ? wall[0]! * 3600 + wall[1]! * 60 + wall[2]! : wall[0]! * 60 + wall[1]!;
@@ -28,6 +33,7 @@ function timed(cmd: string, args: string[]): { seconds: number; rssMb: number; s
 }
 
 const rows: string[] = [];
+const jsonRows: string[] = [];
 for (const messages of sizes.length ? sizes : [30_000, 100_000]) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-storm-'));
   const profile = referenceProfile();
@@ -53,6 +59,13 @@ for (const messages of sizes.length ? sizes : [30_000, 100_000]) {
   const verdict = /Verdict: (\S+)/.exec(a.stdout)?.[1] ?? `none (exit ${a.status})`;
   rows.push(`| ${messages.toLocaleString('en')} | ${(size / 1e6).toFixed(1)} MB | ${a.seconds.toFixed(1)} s | ${t.seconds.toFixed(1)} s | ${(a.seconds / t.seconds).toFixed(2)} | ${a.rssMb.toFixed(0)} / ${t.rssMb.toFixed(0)} MiB | ${verdict}, exit ${a.status} |`);
   console.log(rows.at(-1));
+  // --json (NDJSON) into a file: one line per procedure instance, then the summary line
+  const ndjson = join(dir, 'analysis.ndjson');
+  const j = timed(process.execPath, ['bin/mbms-conform.js', 'analyze', capture, '--profile', profileFile, '--keys', keys, '--no-allure', '--json'], ndjson);
+  const text = readFileSync(ndjson, 'utf8');
+  const last = JSON.parse(text.slice(text.lastIndexOf('\n', text.length - 2) + 1)) as { record: string; verdict: string };
+  jsonRows.push(`| ${messages.toLocaleString('en')} | ${j.seconds.toFixed(1)} s | ${j.rssMb.toFixed(0)} MiB | ${(text.match(/\n/g)?.length ?? 0).toLocaleString('en')} lines, ${(text.length / 1e6).toFixed(1)} MB | ${last.record} ${last.verdict}, exit ${j.status} |`);
+  console.log(jsonRows.at(-1));
   if (process.env.STORM_KEEP) console.log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }
@@ -60,3 +73,5 @@ console.log(`\nnode ${process.version}; ${new Date().toISOString()}\n`);
 console.log('| messages | capture | analyze | tshark | ratio | peak RSS analyze / tshark | analyze verdict |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log('\n| messages | analyze --json | peak RSS | NDJSON written | last line |\n|---|---|---|---|---|');
+for (const row of jsonRows) console.log(row);

@@ -185,6 +185,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     MBMS_TEST_OUTPUT_DIR: resolve(args.out, 'test-results'),
     ...(args.list ? {} : { MBMS_REPORTER: 'progress' }),
     ...(args.sut ? { MBMS_SUT: args.sut } : {}),
+    // the project of both roles (playwright.config.ts), selected by playwrightArgs
+    ...(args.roles.length === 2 ? { MBMS_BOTH_ROLES: '1' } : {}),
     // read by lib/suite runCase in every worker (docs/capture.md)
     ...(args.capture ? { MBMS_CAPTURE: args.capture } : {}),
   };
