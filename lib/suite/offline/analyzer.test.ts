@@ -4,12 +4,12 @@
 import { ackCrossingMs } from '../verify/history.ts';
 import { test, expect } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
 import { CsIdMapType, DataType, TsType, decodeMikey, encodeMikey } from '../../mikey/index.ts';
-import { analysisJson, analyzeCapture, formatSummary, parseKeys, type AnalysisResult, type AnalyzeKeys, type ProcedureResult } from './index.ts';
+import { analysisJson, analyzeCapture, formatSummary, parseKeys, writeAllureResults, type AnalysisResult, type AnalyzeKeys, type ProcedureResult } from './index.ts';
 import { SyntheticCapture } from './synthetic.ts';
 
 const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
@@ -417,4 +417,14 @@ test('bounded results: past the first 100 PASS instances of a kind, an instance 
   expect(summary).toContain('... and 30 more instances, judged and counted but not listed: msk-push 30 PASS');
   expect(summary).toMatch(/Verdict: PASS \(130 PASS\)/);
   expect((analysisJson(r) as { omitted: unknown }).omitted).toEqual({ 'msk-push': { PASS: 30 } });
+  // Allure: one result for the kind's 130 PASS instances (a step per listed one), not 130 results
+  const dir = mkdtempSync(join(tmpdir(), 'analyze-allure-'));
+  const files = writeAllureResults(r, dir);
+  expect(files).toHaveLength(1);
+  const doc = JSON.parse(readFileSync(files[0]!, 'utf8')) as { name: string; status: string; steps: unknown[]; statusDetails: { message?: string }; attachments: unknown[] };
+  expect(doc).toMatchObject({ name: 'msk-push: 130 PASS', status: 'passed' });
+  expect(doc.steps).toHaveLength(100);
+  expect(doc.statusDetails.message).toBe('30 instances judged and counted but not listed: 30 PASS');
+  expect(doc.attachments).toHaveLength(1);
+  expect(readdirSync(dir)).toHaveLength(2);
 });

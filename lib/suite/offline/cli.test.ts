@@ -24,7 +24,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'analyze-cli-'));
 
-test('clean capture: exit 0, every procedure PASS in the summary, one Allure result per procedure', async () => {
+test('clean capture: exit 0, every procedure PASS in the summary, one Allure result per procedure kind', async () => {
   const allure = tmp();
   const r = await run([`${PCAPS}/clean.pcap`, ...BASE, '--allure-results', allure]);
   expect(r.stderr).toBe('');
@@ -35,7 +35,9 @@ test('clean capture: exit 0, every procedure PASS in the summary, one Allure res
   expect(r.stdout).toMatch(/^\s+mikey\.mac\s+7\s/m);
   expect(r.stdout).toContain('Verdict: PASS (5 PASS)');
   const results = readdirSync(allure).filter((f) => f.endsWith('-result.json')).map((f) => JSON.parse(readFileSync(join(allure, f), 'utf8')));
-  expect(results).toHaveLength(5);
+  // every instance passed: one result per procedure kind, a step per instance
+  expect(results.map((x) => x.name).sort()).toEqual(['msk-push: 1 PASS', 'msk-request: 2 PASS', 'mtk-update: 1 PASS', 'solicited-pull: 1 PASS']);
+  expect(results.find((x) => x.name === 'msk-request: 2 PASS').steps.map((x: { name: string }) => x.name.split(/[ :]/)[0])).toEqual(['msk-request#1', 'msk-request#2']);
   for (const res of results) {
     expect(res.status).toBe('passed');
     expect(res.stage).toBe('finished');
