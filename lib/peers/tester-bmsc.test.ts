@@ -7,7 +7,7 @@ import { test, expect } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuthenticationInfo, parseChallenges } from '../digest/index.ts';
@@ -322,7 +322,21 @@ test.describe('tester BM-SC MIKEY composer', () => {
     expect(decoded.hdr.csIdMapType).toBe(1);
     expect(findPayload(decoded, 'SP')).toBeDefined();
     expect(macHolds(sp)).toBe(true);
-    expect(MIKEY_CORRUPTIONS.length).toBe(14);
+  });
+
+  test('the corruptions a suite may name (suite.schema.json send-mikey.corrupt) are the ones the composer makes', () => {
+    // Every `corrupt` enum of the suite schema, wherever it sits: the schema and the composer must not drift.
+    const found: unknown[][] = [];
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'corrupt' && v && typeof v === 'object' && 'enum' in v) found.push((v as { enum: unknown[] }).enum);
+        walk(v);
+      }
+    };
+    walk(JSON.parse(readFileSync(new URL('../suite/suite.schema.json', import.meta.url), 'utf8')));
+    expect(found).toHaveLength(1);
+    expect([...found[0]!].sort()).toEqual([...MIKEY_CORRUPTIONS].sort());
   });
 
   test('sendComposed puts the octets on the wire and records both directions', async () => {
