@@ -23,9 +23,9 @@ import type { CaseDef, StepAction } from './loader.ts';
 import type { SutProvider, SutSession } from './sut.ts';
 import { VerdictTracker, type CaseResult, type StepResult, type Verdict, worse } from './verdict.ts';
 import * as common from './steps/common.ts';
-import * as ueHttp from './steps/ue-http.ts';
-import * as ueMikey from './steps/ue-mikey.ts';
-import * as ueSteps from './steps/tester-ue.ts';
+import * as testerBmscHttp from './steps/tester-bmsc-http.ts';
+import * as testerBmscMikey from './steps/tester-bmsc-mikey.ts';
+import * as testerUe from './steps/tester-ue.ts';
 
 export interface CaseEnv {
   sut: SutProvider;
@@ -45,14 +45,14 @@ export interface CaseEnv {
   capture?: CaptureKind;
 }
 
-/** Step handlers by action: tester UE (steps/tester-ue.ts), tester BM-SC (steps/ue-http.ts, ue-mikey.ts), both (steps/common.ts). */
+/** Step handlers by action: tester UE (steps/tester-ue.ts), tester BM-SC (steps/tester-bmsc-http.ts, tester-bmsc-mikey.ts; UE under test), both (steps/common.ts). */
 export const STEP_HANDLERS: Record<StepAction, StepHandler> = {
-  'http-request': ueSteps.httpRequest,
-  'expect-http-response': ueSteps.expectHttpResponse,
-  'send-ack': ueSteps.sendAck,
-  'expect-http-request': ueHttp.expectHttpRequest,
-  'respond-http': ueHttp.respondHttp,
-  'send-mikey': ueMikey.sendMikey,
+  'http-request': testerUe.httpRequest,
+  'expect-http-response': testerUe.expectHttpResponse,
+  'send-ack': testerUe.sendAck,
+  'expect-http-request': testerBmscHttp.expectHttpRequest,
+  'respond-http': testerBmscHttp.respondHttp,
+  'send-mikey': testerBmscMikey.sendMikey,
   'expect-mikey': common.expectMikey,
   'trigger': common.trigger,
   'expect-silence': common.expectSilence,

@@ -1,5 +1,5 @@
 // The rules on a UE's MSK request (TS 33.246 §6.3.1; RFC 2617 §3.2.2), written once: the live steps
-// (steps/ue-http.ts, UE under test) and `analyze` (offline/analyzer.ts) collect what the request answers
+// (steps/tester-bmsc-http.ts, UE under test) and `analyze` (offline/analyzer.ts) collect what the request answers
 // (the challenge, how often the nonce was used before, the password) and ask these functions.
 
 import { computeResponse, digestEquals, normalizeAlgorithm, type DigestChallenge, type DigestCredentials } from '../../digest/index.ts';

@@ -8,7 +8,7 @@
 import { HarnessError } from '../errors.ts';
 import { named, note, remember, type CaseRun, type StepHandler } from '../context.ts';
 import type { ComposeRequest, ComposedMikey, CounterChoice } from '../../peers/index.ts';
-import { saveCounters, testerBmsc, ueState } from './ue-state.ts';
+import { saveCounters, testerBmsc, ueState } from './tester-bmsc-state.ts';
 
 function composedOf(run: CaseRun, ref: string): ComposedMikey {
   const c = ueState(run).composed.get(ref);

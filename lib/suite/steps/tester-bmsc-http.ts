@@ -15,7 +15,7 @@ import type { HttpRequestEvent } from '../trace-types.ts';
 import type { CheckOutcome } from '../verify/mikey.ts';
 import type { Evidence } from '../verdict.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
-import { testerBmsc, ueState } from './ue-state.ts';
+import { testerBmsc, ueState } from './tester-bmsc-state.ts';
 
 const header = (headers: readonly [string, string][], name: string): string | undefined =>
   headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];

@@ -18,9 +18,9 @@ import { LiveTrace } from '../../trace/index.ts';
 import type { CaseRun } from '../context.ts';
 import type { CaseDef, StepDef } from '../loader.ts';
 import { VerdictTracker } from '../verdict.ts';
-import { expectHttpRequest, respondHttp } from './ue-http.ts';
+import { expectHttpRequest, respondHttp } from './tester-bmsc-http.ts';
 import { productTokens } from '../verify/http-request.ts';
-import { sendMikey } from './ue-mikey.ts';
+import { sendMikey } from './tester-bmsc-mikey.ts';
 
 const BTID = 'ue-steps-test@bsf.mbms-conform.invalid';
 const KS_NAF = Buffer.alloc(32, 7);
