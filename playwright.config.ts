@@ -14,6 +14,8 @@ import { playwrightReporters } from './lib/report/index.ts';
 // its --out folder (relative paths here would resolve inside the package).
 /** This file compiled (dist/playwright.config.js): the code beside it is JavaScript already. */
 const COMPILED = import.meta.url.endsWith('.js');
+/** The conformance spec, from the sources (.ts) or the build (.js). */
+const CONFORMANCE_SPEC = /conformance\.spec\.[jt]s$/;
 
 export default defineConfig({
   // Compiled, the code needs no transform: Playwright would otherwise run Babel over every module a
@@ -29,12 +31,12 @@ export default defineConfig({
   outputDir: process.env.MBMS_TEST_OUTPUT_DIR ?? 'reports/test-results',
   projects: [
     { name: 'unit', testDir: 'lib', testMatch: '**/*.test.ts' },
-    { name: 'bmsc', testDir: 'suites', testMatch: /conformance\.spec\.[jt]s$/, grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
-    { name: 'ue', testDir: 'suites', testMatch: /conformance\.spec\.[jt]s$/, grep: /@role-ue/, metadata: { role: 'ue' } },
+    { name: 'bmsc', testDir: 'suites', testMatch: CONFORMANCE_SPEC, grep: /@role-bmsc/, metadata: { role: 'bmsc' } },
+    { name: 'ue', testDir: 'suites', testMatch: CONFORMANCE_SPEC, grep: /@role-ue/, metadata: { role: 'ue' } },
     // Both roles in one pool of workers, for `mbms-conform run` with both roles (it sets MBMS_BOTH_ROLES):
     // Playwright never shares a worker between projects, and every worker pays for loading the libraries.
     // Declared for that run only, so that `playwright test` does not run every case a third time.
-    ...(process.env.MBMS_BOTH_ROLES === '1' ? [{ name: 'conformance', testDir: 'suites', testMatch: /conformance\.spec\.[jt]s$/ }] : []),
+    ...(process.env.MBMS_BOTH_ROLES === '1' ? [{ name: 'conformance', testDir: 'suites', testMatch: CONFORMANCE_SPEC }] : []),
     { name: 'selfcheck', testDir: 'suites/selfcheck', testMatch: '**/*.spec.ts', timeout: 900_000 },
     // A browser rendering a report on a loaded 2-core host can take well over the default 5 s to show it:
     // web assertions wait for the element (an event), up to 30 s.

@@ -41,50 +41,48 @@ function fullWindows(c: CaseDef): number {
 }
 
 // A malformed suite file throws here, at collection: the run stops naming the file, line and field.
-const declared = ROLES.flatMap((role) => loadCases(role)).map((c, index) => ({ c, index, waits: fullWindows(c) }))
-  .sort((a, b) => b.waits - a.waits || a.index - b.index);
+// Array.prototype.sort is stable: cases that wait alike keep their order by role and id.
+const declared = ROLES.flatMap((role) => loadCases(role)).map((c) => ({ c, waits: fullWindows(c) })).sort((a, b) => b.waits - a.waits);
 for (const { c } of declared) {
   const role = c.role;
-  {
-    // The 'case' annotation puts the case in the run plan before it runs, so a case an interrupted run
-    // never reached is reported NOT-RUN rather than left out (lib/report/run-plan.ts).
-    const planned = caseAnnotation({
-      id: c.id, role: c.role, clause: c.clause, procedure: c.procedure, title: c.title, requirement: c.requirement, mandatory: c.mandatory, severity: c.severity,
+  // The 'case' annotation puts the case in the run plan before it runs, so a case an interrupted run
+  // never reached is reported NOT-RUN rather than left out (lib/report/run-plan.ts).
+  const planned = caseAnnotation({
+    id: c.id, role: c.role, clause: c.clause, procedure: c.procedure, title: c.title, requirement: c.requirement, mandatory: c.mandatory, severity: c.severity,
+  });
+  test(`${c.id} ${c.title}`, { tag: tagsOf(c), annotation: [{ type: 'requirement', description: c.requirement }, planned] }, async ({}, testInfo) => {
+    const projectRole = (testInfo.project.metadata as { role?: string } | undefined)?.role;
+    test.skip(projectRole !== undefined && projectRole !== role, `project ${testInfo.project.name} runs the ${projectRole} suites`);
+    const sut = sutForRole(role);
+    if ('skip' in sut) {
+      testInfo.annotations.push(verdictAnnotation('NOT-APPLICABLE', sut.skip));
+      test.skip(true, sut.skip);
+      return;
+    }
+    testInfo.setTimeout(estimateCaseTimeout(c, sut) + 15_000);
+    // The pcap's backend (docs/capture.md); runCase reads MBMS_CAPTURE itself and errs on a wrong value
+    testInfo.annotations.push({ type: 'capture', description: process.env.MBMS_CAPTURE?.trim() || 'tap' });
+    const result = await runCase(c, {
+      sut,
+      worker: testInfo.parallelIndex,
+      pcapPath: testInfo.outputPath(`${c.id.replace(/\//g, '_')}.pcap`),
+      ...(process.env.MBMS_VERBOSE ? { log: (line: string) => process.stdout.write(`[${c.id}] ${line}\n`) } : {}),
     });
-    test(`${c.id} ${c.title}`, { tag: tagsOf(c), annotation: [{ type: 'requirement', description: c.requirement }, planned] }, async ({}, testInfo) => {
-      const projectRole = (testInfo.project.metadata as { role?: string } | undefined)?.role;
-      test.skip(projectRole !== undefined && projectRole !== role, `project ${testInfo.project.name} runs the ${projectRole} suites`);
-      const sut = sutForRole(role);
-      if ('skip' in sut) {
-        testInfo.annotations.push(verdictAnnotation('NOT-APPLICABLE', sut.skip));
-        test.skip(true, sut.skip);
-        return;
-      }
-      testInfo.setTimeout(estimateCaseTimeout(c, sut) + 15_000);
-      // The pcap's backend (docs/capture.md); runCase reads MBMS_CAPTURE itself and errs on a wrong value
-      testInfo.annotations.push({ type: 'capture', description: process.env.MBMS_CAPTURE?.trim() || 'tap' });
-      const result = await runCase(c, {
-        sut,
-        worker: testInfo.parallelIndex,
-        pcapPath: testInfo.outputPath(`${c.id.replace(/\//g, '_')}.pcap`),
-        ...(process.env.MBMS_VERBOSE ? { log: (line: string) => process.stdout.write(`[${c.id}] ${line}\n`) } : {}),
-      });
-      const reason = reasonOf(result);
-      testInfo.annotations.push(verdictAnnotation(result.verdict, reason));
-      await reportCase(result, testInfo, { profileName: sut.embedded ? 'reference' : (process.env.MBMS_SUT ?? sut.name) });
-      await testInfo.attach('case-result.json', {
-        body: Buffer.from(stringify({ ...result, trace: result.trace.map((e) => ({ ...e, ...('bytes' in e ? { bytes: e.bytes.toString('hex') } : {}), ...('body' in e ? { body: e.body.toString('utf8') } : {}) })) })),
-        contentType: 'application/json',
-      });
-      const mapping = mapVerdict(result.verdict);
-      const h = headline(result);
-      switch (mapping.ending) {
-        case 'return': return;
-        case 'skip': test.skip(true, `NOT-APPLICABLE: ${reason}`); return;
-        case 'assertion-error': throw new ConformanceFailure(`FAIL [${result.clause}] ${reason}`, h?.expected, h?.actual);
-        case 'inconclusive': throw new InconclusiveFailure(`INCONC [${result.clause}] ${reason}`);
-        case 'error': throw new HarnessFailure(`ERROR [${result.clause}] ${reason}`);
-      }
+    const reason = reasonOf(result);
+    testInfo.annotations.push(verdictAnnotation(result.verdict, reason));
+    await reportCase(result, testInfo, { profileName: sut.embedded ? 'reference' : (process.env.MBMS_SUT ?? sut.name) });
+    await testInfo.attach('case-result.json', {
+      body: Buffer.from(stringify({ ...result, trace: result.trace.map((e) => ({ ...e, ...('bytes' in e ? { bytes: e.bytes.toString('hex') } : {}), ...('body' in e ? { body: e.body.toString('utf8') } : {}) })) })),
+      contentType: 'application/json',
     });
-  }
+    const mapping = mapVerdict(result.verdict);
+    const h = headline(result);
+    switch (mapping.ending) {
+      case 'return': return;
+      case 'skip': test.skip(true, `NOT-APPLICABLE: ${reason}`); return;
+      case 'assertion-error': throw new ConformanceFailure(`FAIL [${result.clause}] ${reason}`, h?.expected, h?.actual);
+      case 'inconclusive': throw new InconclusiveFailure(`INCONC [${result.clause}] ${reason}`);
+      case 'error': throw new HarnessFailure(`ERROR [${result.clause}] ${reason}`);
+    }
+  });
 }
