@@ -11,7 +11,6 @@ import {
   AnalyzeInputError, analyzeCapture, exitCodeOf, formatSummary, loadKeys, procedureLine, summaryLine, writeAllureResults,
   type AnalyzeKeys, type ProcedureResult,
 } from '../suite/offline/index.ts';
-import type { Verdict } from '../suite/verdict.ts';
 import { DEFAULT_ANALYZE_ALLURE_DIR } from '../suite/offline/allure.ts';
 
 const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profile <profile.yaml> [--keys <keys.yaml>]
@@ -78,13 +77,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     const mikeyPorts = ((values['mikey-port'] ?? []) as string[]).map((p) => port(p, '--mikey-port'));
     const httpPorts = ((values['http-port'] ?? []) as string[]).map((p) => port(p, '--http-port'));
 
-    // --json streams: every instance is written as it is judged, counted per kind and verdict
-    const instances: Partial<Record<string, Partial<Record<Verdict, number>>>> = {};
-    const onJudged = values.json ? (p: ProcedureResult) => {
-      const byVerdict = (instances[p.procedure] ??= {});
-      byVerdict[p.verdict] = (byVerdict[p.verdict] ?? 0) + 1;
-      process.stdout.write(procedureLine(p));
-    } : undefined;
+    // --json streams: every instance is written as it is judged
+    const onJudged = values.json ? (p: ProcedureResult) => { process.stdout.write(procedureLine(p)); } : undefined;
     const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged });
 
     if (!values['no-allure']) {
@@ -101,7 +95,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
         }],
       });
     }
-    if (values.json) process.stdout.write(summaryLine(result, instances));
+    if (values.json) process.stdout.write(summaryLine(result));
     else process.stdout.write(formatSummary(result));
     return exitCodeOf(result);
   } catch (e) {

@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { mapVerdict } from '../status-map.ts';
-import { findingTitle, type Finding, type Verdict } from '../verdict.ts';
+import { findingTitle, worse, type Finding, type Verdict } from '../verdict.ts';
 import type { AnalysisResult } from './analyze.ts';
 import { PROCEDURE_INFO, type ProcedureKind, type ProcedureResult } from './instance.ts';
 import { procedureJson } from './summary.ts';
@@ -47,33 +47,23 @@ export function writeAllureResults(result: AnalysisResult, dir: string, options:
     writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
     written.push(path);
   };
-  const attacher = () => {
-    const attachments: { name: string; source: string; type: string }[] = [];
-    const attach = (a: AllureAttachmentSource) => {
-      const source = `${randomUUID()}-attachment.${a.extension}`;
-      writeFileSync(join(dir, source), a.content);
-      attachments.push({ name: a.name, source, type: a.type });
-    };
-    return { attachments, attach };
-  };
-  const attachInstance = (attach: (a: AllureAttachmentSource) => void, p: ProcedureResult) => {
-    attach({ name: 'findings and events', type: 'application/json', extension: 'json', content: `${JSON.stringify(procedureJson(p), null, 2)}\n` });
-    for (const a of options.attachments?.(p) ?? []) attach(a);
-  };
-  for (const p of result.procedures) {
-    if (p.verdict === 'PASS') continue;
-    const { attachments, attach } = attacher();
-    attachInstance(attach, p);
-    write(instanceResult(p, capture, result.firstTime, attachments));
-  }
+  // The findings and events of an instance, and the caller's extra attachments, written beside the results
+  const attachmentsOf = (p: ProcedureResult): Attachment[] => [
+    { name: 'findings and events', type: 'application/json', extension: 'json', content: `${JSON.stringify(procedureJson(p), null, 2)}\n` },
+    ...(options.attachments?.(p) ?? []),
+  ].map((a) => {
+    const source = `${randomUUID()}-attachment.${a.extension}`;
+    writeFileSync(join(dir, source), a.content);
+    return { name: a.name, source, type: a.type };
+  });
+  for (const p of result.procedures) if (p.verdict !== 'PASS') write(instanceResult(p, capture, result.firstTime, attachmentsOf(p)));
   const kinds = new Set<ProcedureKind>([...result.procedures.map((p) => p.procedure), ...(Object.keys(result.omitted ?? {}) as ProcedureKind[])]);
   for (const kind of kinds) {
     const passed = result.procedures.filter((p) => p.procedure === kind && p.verdict === 'PASS');
     const notListed = result.omitted?.[kind] ?? {};
     if (passed.length === 0 && Object.keys(notListed).length === 0) continue;
-    const { attachments, attach } = attacher();
-    if (passed[0]) attachInstance(attach, passed[0]); // an example: the first PASS instance
-    write(kindResult(kind, passed, notListed, capture, result.firstTime, attachments));
+    // the first PASS instance's attachments stand as the example
+    write(kindResult(kind, passed, notListed, capture, result.firstTime, passed[0] ? attachmentsOf(passed[0]) : []));
   }
   return written;
 }
@@ -143,7 +133,7 @@ function kindResult(
 ) {
   const info = PROCEDURE_INFO[kind];
   const counts = { ...notListed, PASS: passed.length + (notListed.PASS ?? 0) };
-  const verdict = (['ERROR', 'FAIL', 'INCONC', 'NOT-APPLICABLE', 'PASS'] as const).find((v) => (counts[v] ?? 0) > 0) ?? 'PASS';
+  const verdict = (Object.keys(counts) as Verdict[]).filter((v) => (counts[v] ?? 0) > 0).reduce<Verdict>(worse, 'PASS');
   const said = Object.entries(counts).filter(([, n]) => (n ?? 0) > 0).map(([v, n]) => `${n} ${v}`).join(', ');
   const times = passed.flatMap((p) => [p.startTime, p.endTime]).filter(Number.isFinite);
   const start = Math.round(times.length ? Math.min(...times) : firstTime ?? 0);

@@ -127,6 +127,12 @@ export function procedureLine(p: ProcedureResult): string {
   return `${JSON.stringify({ record: 'procedure', ...procedureJson(p) })}\n`;
 }
 
-export function summaryLine(result: AnalysisResult, instances: Partial<Record<string, Partial<Record<Verdict, number>>>>): string {
+export function summaryLine(result: AnalysisResult): string {
+  // every instance judged: the listed ones and those only counted (`omitted`)
+  const instances = structuredClone(result.omitted ?? {});
+  for (const p of result.procedures) {
+    const byVerdict = (instances[p.procedure] ??= {});
+    byVerdict[p.verdict] = (byVerdict[p.verdict] ?? 0) + 1;
+  }
   return `${JSON.stringify(plain({ record: 'summary', ...totalsJson(result), instances, checks: result.checks, problems: result.problems, problemCount: result.problemCount }))}\n`;
 }
