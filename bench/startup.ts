@@ -7,8 +7,9 @@
 //
 // Needs a current build (`npm run build`); it refuses a stale one rather than measure the fallback.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { buildIsCurrent } from '../tools/build-state.mjs';
 
 const args = process.argv.slice(2);
 const mainJobAt = args.indexOf('--main-job');
@@ -18,11 +19,7 @@ const runs = Number(args.find((a, i) => /^\d+$/.test(a) && i !== mainJobAt + 1) 
 const example = /npx mbms-conform decode --muk ([0-9a-f]+) \\\n\s+([0-9a-f]+)/.exec(readFileSync('README.md', 'utf8'));
 if (!example) throw new Error('README.md has no decode example');
 const BIN = 'bin/mbms-conform.js';
-const newestLib = Math.max(...spawnSync('git', ['ls-files', 'lib', 'suites', 'playwright.config.ts'], { encoding: 'utf8' }).stdout.trim().split('\n')
-  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => statSync(f).mtimeMs));
-if (statSync('dist/BUILT', { throwIfNoEntry: false })?.mtimeMs === undefined || statSync('dist/BUILT').mtimeMs < newestLib) {
-  throw new Error('dist/ is missing or older than the sources: npm run build first');
-}
+if (!buildIsCurrent(new URL('../', import.meta.url))) throw new Error('dist/ is missing or older than its sources: npm run build first');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,12 +4,14 @@
 // `.js`), beside the data files the compiled code opens relative to itself (JSON schemas, the suites'
 // YAML, the references' capability statements). `npm ci` (prepare) and `npm pack` (prepack) run it, so
 // both a checkout and an installed package end with runnable JavaScript; bin/mbms-conform.js runs dist/
-// when it is at least as new as the sources. The build is plain Node: it needs no loader itself.
+// while none of the build's inputs changed (tools/build-state.mjs). The build is plain Node: it needs no
+// loader itself.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { recordBuild } from './build-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -21,6 +23,15 @@ const ASSETS = [
   { from: 'suites/ue', match: /\.ya?ml$/ },
   { from: 'fixtures/pics', match: /\.ya?ml$/ },
 ];
+
+function* walkFolders(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      yield join(dir, entry.name);
+      yield* walkFolders(join(dir, entry.name));
+    }
+  }
+}
 
 function* walk(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -41,10 +52,14 @@ if (compiled.status !== 0) {
   console.error('build: tsc failed; dist/ not written');
   process.exit(1);
 }
+// The build's inputs, relative to the root: the sources tsc compiled (one .js each in dist/), the data
+// files copied and the folders they came from (tools/build-state.mjs).
+const inputs = [...walk(dist)].filter((f) => f.endsWith('.js')).map((f) => relative(dist, f).replace(/\.js$/, '.ts'));
 let copied = 0;
 for (const { from, match } of ASSETS) {
   for (const file of walk(join(root, from))) {
     if (!match.test(file)) continue;
+    inputs.push(relative(root, file));
     const target = join(dist, relative(root, file));
     mkdirSync(dirname(target), { recursive: true });
     cpSync(file, target);
@@ -61,6 +76,7 @@ for (const file of walk(join(dist, 'lib'))) {
   writeFileSync(standaloneValidatorPath(url), standaloneValidatorCode(url));
   validators++;
 }
-// Written last: bin/mbms-conform.js compares the sources' times with this file's.
-writeFileSync(join(dist, 'BUILT'), `${new Date().toISOString()}\n`);
+for (const { from } of ASSETS) inputs.push(from, ...[...walkFolders(join(root, from))].map((d) => relative(root, d)));
+// Written last: what makes dist/ current (bin/mbms-conform.js, bench/startup.ts).
+recordBuild(pathToFileURL(`${root}/`), inputs.sort());
 console.log(`build: dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s (${copied} data files, ${validators} schema validators)`);
