@@ -3,10 +3,12 @@
 // an installed package runs) and for the sources through tsx (MBMS_FROM_SOURCE=1); then, with
 // --main-job N, N runs of `npm start` (92 cases, both roles, Allure report).
 //
-//   npx tsx bench/startup.ts [runs] [--main-job N]     (default 9 runs, no main job)
+//   npx tsx bench/startup.ts [runs] [--main-job N] [--hogs K]     (default 9 runs, no main job, no hogs)
+//
+// --hogs K runs K busy-looping processes alongside the main job (a loaded host, as CI and labs have).
 //
 // Needs a current build (`npm run build`); it refuses a stale one rather than measure the fallback.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { buildIsCurrent } from '../tools/build-state.mjs';
@@ -14,7 +16,9 @@ import { buildIsCurrent } from '../tools/build-state.mjs';
 const args = process.argv.slice(2);
 const mainJobAt = args.indexOf('--main-job');
 const mainJobRuns = mainJobAt >= 0 ? Number(args[mainJobAt + 1]) : 0;
-const runs = Number(args.find((a, i) => /^\d+$/.test(a) && i !== mainJobAt + 1) ?? 9);
+const hogsAt = args.indexOf('--hogs');
+const hogs = hogsAt >= 0 ? Number(args[hogsAt + 1]) : 0;
+const runs = Number(args.find((a, i) => /^\d+$/.test(a) && i !== mainJobAt + 1 && i !== hogsAt + 1) ?? 9);
 
 const example = /npx mbms-conform decode --muk ([0-9a-f]+) \\\n\s+([0-9a-f]+)/.exec(readFileSync('README.md', 'utf8'));
 if (!example) throw new Error('README.md has no decode example');
@@ -54,6 +58,8 @@ for (const s of subjects) {
 }
 
 if (mainJobRuns > 0) {
+  const burners = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }));
+  if (hogs) console.log(`${hogs} CPU hog${hogs === 1 ? '' : 's'} running alongside the main job`);
   const walls: number[] = [];
   for (let i = 0; i < mainJobRuns; i++) {
     const t0 = process.hrtime.bigint();
@@ -62,5 +68,6 @@ if (mainJobRuns > 0) {
     const total = /^total\s+(\d+) cases\s+(\d+)/m.exec(r.stdout);
     console.log(`npm start #${i + 1}: ${walls.at(-1)!.toFixed(1)} s, exit ${r.status}, ${total ? `${total[2]} PASS of ${total[1]}` : 'no summary'}, load ${loadavg()[0]!.toFixed(2)}`);
   }
-  console.log(`npm start: median ${median(walls).toFixed(1)} s (min ${Math.min(...walls).toFixed(1)}, max ${Math.max(...walls).toFixed(1)}) over ${mainJobRuns} runs`);
+  console.log(`npm start${hogs ? ` with ${hogs} hogs` : ''}: median ${median(walls).toFixed(1)} s (min ${Math.min(...walls).toFixed(1)}, max ${Math.max(...walls).toFixed(1)}) over ${mainJobRuns} runs`);
+  for (const b of burners) b.kill();
 }
