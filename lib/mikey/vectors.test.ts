@@ -5,17 +5,18 @@ import {
   deriveTgkKeys, encodeMikey, clearComputed, findPayload, prf, pskLabel, readKeyMessage, verificationMac,
   verifyVerificationMessage, mikeyProfile, PSK_LABEL, type VerificationMacVariant,
 } from './index.ts';
+import {
+  V3_MSK_MESSAGE, V4_BODY, V4_MAC, VECTOR_CSB_ID, VECTOR_IDI, VECTOR_IDR, VECTOR_MSK, VECTOR_MUK, VECTOR_RAND,
+} from '../../fixtures/mikey-vectors.ts';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const MUK = h('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
-const CSB = 0x11223344;
-const RAND = h('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
-const MSK = h('2b7e151628aed2a6abf7158809cf4f3c');
-const IDI = 'bmsc.example.com';
-const IDR = 'AbCdEf0123456789@bsf.example.com';
-const V3 = h(`010015801122334400010503000b000300f1100104000100010b02000000010610a0a1a2a3a4a5a6a7a8a9aaabacadaeaf
-06010010626d73632e6578616d706c652e636f6d0101002041624364456630313233343536373839406273662e6578616d70
-6c652e636f6d0001001459e3637f7e9624d7cf07a448ffbc6f8bcf984c9701eceace3d2ee6095d7a76b164f279ef6bfefadcbd`);
+const MUK = VECTOR_MUK;
+const CSB = VECTOR_CSB_ID;
+const RAND = VECTOR_RAND;
+const MSK = VECTOR_MSK;
+const IDI = VECTOR_IDI;
+const IDR = VECTOR_IDR;
+const V3 = V3_MSK_MESSAGE;
 
 test('V1: PSK message keys from the MUK (n = 1, m = 1)', () => {
   expect(pskLabel(PSK_LABEL.encr, CSB, RAND).toString('hex')).toBe('150533e1ff11223344a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
@@ -82,12 +83,7 @@ test('V3: buildMskMessage produces the vector exactly and readKeyMessage recover
   expect(readKeyMessage(V3, { psk: Buffer.alloc(32, 7) }).macValid).toBe(false);
 });
 
-const V4_BODY = h('01 01 05 00 11223344 00 01 09 02 00000001 00 01');
-const V4: Record<VerificationMacVariant, string> = {
-  'rfc-ids-ts4': '625ab08b36751a7e655e1fbe3dafd5eb29ce0cdd',
-  'rfc-ids-ts8': '723dfa470fb28c13206a18a146fee2c8a41f1892',
-  'ts8-only': 'aa0d42a694735f9f8f13566a1c167a8675b8d0cf',
-};
+const V4 = V4_MAC;
 
 for (const [variant, mac] of Object.entries(V4) as [VerificationMacVariant, string][]) {
   test(`V4: verification message MAC, variant ${variant}`, () => {
