@@ -1,7 +1,8 @@
 // The MIKEY payload table (RFC 3830 §6, RFC 4563): one entry per payload and sub-payload. Encoding, decoding,
-// field names, describeMikey and mikeyToJSON all read these entries; the TypeScript interfaces below only
-// give the same field names a static type.
-import type { FieldDef, Rec, StructDef } from './fields.ts';
+// field names, describeMikey and mikeyToJSON all read these entries, and the TypeScript types of messages
+// (Hdr, Payload, KeyData, ...) are derived from the same entries (StructValue below): adding a field to the
+// table adds it to the type.
+import type { BitPart, Computed, FieldDef, FieldKind, Rec, StructDef } from './fields.ts';
 
 // ---- code points ----------------------------------------------------------------------------------------
 
@@ -70,267 +71,217 @@ export function macLength(alg: number): number | undefined {
   return alg === MacAlg.NULL ? 0 : alg === MacAlg.HMAC_SHA1_160 ? 20 : undefined;
 }
 
-// ---- field shorthands -----------------------------------------------------------------------------------
+// ---- field shorthands (generic, so each entry keeps its literal name and options for the derived types) --
 
-const next: FieldDef = { name: 'next', label: 'Next payload', kind: { t: 'uint', bytes: 1 }, computed: { c: 'next' }, names: payloadNames };
-const u8 = (name: string, label: string, extra: Partial<FieldDef> = {}): FieldDef => ({ name, label, kind: { t: 'uint', bytes: 1 }, ...extra });
-const u16 = (name: string, label: string, extra: Partial<FieldDef> = {}): FieldDef => ({ name, label, kind: { t: 'uint', bytes: 2 }, ...extra });
-const u32 = (name: string, label: string, extra: Partial<FieldDef> = {}): FieldDef => ({ name, label, kind: { t: 'uint', bytes: 4 }, ...extra });
+/** Options of a field besides its name, label and kind. */
+type FieldOptions = Partial<Omit<FieldDef, 'name' | 'label' | 'kind'>>;
+
+const next = { name: 'next', label: 'Next payload', kind: { t: 'uint', bytes: 1 }, computed: { c: 'next' }, names: payloadNames } as const satisfies FieldDef;
+// (NoInfer: the options are inferred from the argument alone, never from the FieldDef the table expects)
+const uint = <const B extends 1 | 2 | 4>(bytes: B) => <const N extends string, const X extends FieldOptions = {}>(name: N, label: string, extra?: X) =>
+  ({ name, label, kind: { t: 'uint', bytes }, ...(extra as X) }) as { name: N; label: string; kind: { t: 'uint'; bytes: B } } & NoInfer<X>;
+const u8 = uint(1);
+const u16 = uint(2);
+const u32 = uint(4);
 const lengthOf = (...fields: string[]) => ({ c: 'lengthOf', fields }) as const;
-const bytes = (name: string, label: string, lengthField: string, extra: Partial<FieldDef> = {}): FieldDef =>
-  ({ name, label, kind: { t: 'bytes', lengthField }, ...extra });
+const bytes = <const N extends string, const X extends FieldOptions = {}>(name: N, label: string, lengthField: string, extra?: X) =>
+  ({ name, label, kind: { t: 'bytes', lengthField }, ...(extra as X) }) as { name: N; label: string; kind: { t: 'bytes'; lengthField: string } } & NoInfer<X>;
 const known = (names: Readonly<Record<number, string>>, what: string) => (v: unknown) =>
   names[v as number] === undefined ? `unknown ${what} ${String(v)}` : undefined;
+/** A sub-payload or header: its fields in wire order. */
+const struct = <const F extends readonly FieldDef[]>(name: string, title: string, fields: F) => ({ name, title, fields });
+/** A payload of the chain: its code (RFC 3830 Table 6.1.b) and the name messages use for it. */
+const payload = <const T extends string, const F extends readonly FieldDef[]>(code: number, type: T, title: string, fields: F) =>
+  ({ code, type, name: type, title, fields });
 
 // ---- sub-payloads ---------------------------------------------------------------------------------------
 
 /** SRTP-ID map entry, RFC 3830 §6.1.1: the i-th entry describes crypto session i (1-based). */
-export const srtpIdEntryDef: StructDef = {
-  name: 'CS-ID', title: 'SRTP-ID map entry',
-  fields: [u8('policyNo', 'Policy_no_i'), u32('ssrc', 'SSRC_i', { display: 'hex' }), u32('roc', 'ROC_i')],
-};
+export const srtpIdEntryDef = struct('CS-ID', 'SRTP-ID map entry',
+  [u8('policyNo', 'Policy_no_i'), u32('ssrc', 'SSRC_i', { display: 'hex' }), u32('roc', 'ROC_i')]);
 
 /** Key ID sub-payload of the Key ID extension, RFC 4563 §4. */
-export const keyIdDef: StructDef = {
-  name: 'KEY-ID', title: 'Key ID',
-  fields: [
-    u8('idType', 'Key ID Type', { names: keyIdTypeNames }),
-    u8('length', 'Key ID Length', { computed: lengthOf('value') }),
-    bytes('value', 'Key ID', 'length'),
-  ],
-};
+export const keyIdDef = struct('KEY-ID', 'Key ID', [
+  u8('idType', 'Key ID Type', { names: keyIdTypeNames }),
+  u8('length', 'Key ID Length', { computed: lengthOf('value') }),
+  bytes('value', 'Key ID', 'length'),
+]);
 
 /** SRTP policy parameter, RFC 3830 §6.10. */
-export const policyParamDef: StructDef = {
-  name: 'SP-PARAM', title: 'Policy param',
-  fields: [
-    u8('paramType', 'Type', { names: srtpParamNames }),
-    u8('length', 'Length', { computed: lengthOf('value') }),
-    bytes('value', 'Value', 'length'),
-  ],
-};
+export const policyParamDef = struct('SP-PARAM', 'Policy param', [
+  u8('paramType', 'Type', { names: srtpParamNames }),
+  u8('length', 'Length', { computed: lengthOf('value') }),
+  bytes('value', 'Value', 'length'),
+]);
 
 const hasSalt = (o: Rec) => o.kdType === KeyDataType.TGK_SALT || o.kdType === KeyDataType.TEK_SALT;
 
 /** Key data sub-payload (code 20), RFC 3830 §6.13/§6.14: the plaintext inside the KEMAC encr data. */
-export const keyDataDef: StructDef = {
-  name: 'KEY-DATA', title: 'Key data',
-  fields: [
-    next,
-    {
-      name: 'typeKv', label: 'Type|KV', kind: {
-        t: 'bits', parts: [
-          { name: 'kdType', label: 'Type', bits: 4, names: kdTypeNames },
-          { name: 'kv', label: 'KV', bits: 4, default: 0, names: kvNames },
-        ],
-      },
-      check: (_v, o) => known(kdTypeNames, 'key data type')(o.kdType) ?? known(kvNames, 'KV type')(o.kv),
+export const keyDataDef = struct('KEY-DATA', 'Key data', [
+  next,
+  {
+    name: 'typeKv', label: 'Type|KV', kind: {
+      t: 'bits', parts: [
+        { name: 'kdType', label: 'Type', bits: 4, names: kdTypeNames },
+        { name: 'kv', label: 'KV', bits: 4, default: 0, names: kvNames },
+      ],
     },
-    u16('length', 'Key data len', { computed: lengthOf('key') }),
-    bytes('key', 'Key data', 'length'),
-    u16('saltLength', 'Salt len', { computed: lengthOf('salt'), when: hasSalt }),
-    bytes('salt', 'Salt data', 'saltLength', { when: hasSalt }),
-    u8('spiLength', 'SPI Length', { computed: lengthOf('spi'), when: (o) => o.kv === KvType.SPI }),
-    bytes('spi', 'SPI', 'spiLength', { when: (o) => o.kv === KvType.SPI }),
-    u8('vfLength', 'VF Length', { computed: lengthOf('validFrom'), when: (o) => o.kv === KvType.INTERVAL }),
-    bytes('validFrom', 'Valid From', 'vfLength', { when: (o) => o.kv === KvType.INTERVAL }),
-    u8('vtLength', 'VT Length', { computed: lengthOf('validTo'), when: (o) => o.kv === KvType.INTERVAL }),
-    bytes('validTo', 'Valid To', 'vtLength', { when: (o) => o.kv === KvType.INTERVAL }),
-  ],
-};
+    check: (_v, o) => known(kdTypeNames, 'key data type')(o.kdType) ?? known(kvNames, 'KV type')(o.kv),
+  },
+  u16('length', 'Key data len', { computed: lengthOf('key') }),
+  bytes('key', 'Key data', 'length'),
+  u16('saltLength', 'Salt len', { computed: lengthOf('salt'), when: hasSalt }),
+  bytes('salt', 'Salt data', 'saltLength', { when: hasSalt }),
+  u8('spiLength', 'SPI Length', { computed: lengthOf('spi'), when: (o: Rec) => o.kv === KvType.SPI }),
+  bytes('spi', 'SPI', 'spiLength', { when: (o: Rec) => o.kv === KvType.SPI }),
+  u8('vfLength', 'VF Length', { computed: lengthOf('validFrom'), when: (o: Rec) => o.kv === KvType.INTERVAL }),
+  bytes('validFrom', 'Valid From', 'vfLength', { when: (o: Rec) => o.kv === KvType.INTERVAL }),
+  u8('vtLength', 'VT Length', { computed: lengthOf('validTo'), when: (o: Rec) => o.kv === KvType.INTERVAL }),
+  bytes('validTo', 'Valid To', 'vtLength', { when: (o: Rec) => o.kv === KvType.INTERVAL }),
+]);
 
 // ---- payloads -------------------------------------------------------------------------------------------
 
 /** Common header, RFC 3830 §6.1 with the Empty map of RFC 4563 §5. */
-export const hdrDef: StructDef = {
-  name: 'HDR', title: 'Common header (HDR)',
-  fields: [
-    u8('version', 'Version', { default: 1, check: (v) => (v === 1 ? undefined : `unsupported version ${String(v)}`) }),
-    u8('dataType', 'Data type', { names: dataTypeNames }),
-    { ...next },
-    {
-      name: 'vPrf', label: 'V|PRF func', kind: {
-        t: 'bits', parts: [
-          { name: 'v', label: 'V', bits: 1, bool: true, default: false },
-          { name: 'prf', label: 'PRF func', bits: 7, default: 0, names: { 0: 'MIKEY-1' } },
-        ],
-      },
+export const hdrDef = struct('HDR', 'Common header (HDR)', [
+  u8('version', 'Version', { default: 1, check: (v: unknown) => (v === 1 ? undefined : `unsupported version ${String(v)}`) }),
+  u8('dataType', 'Data type', { names: dataTypeNames }),
+  { ...next },
+  {
+    name: 'vPrf', label: 'V|PRF func', kind: {
+      t: 'bits', parts: [
+        { name: 'v', label: 'V', bits: 1, bool: true, default: false },
+        { name: 'prf', label: 'PRF func', bits: 7, default: 0, names: { 0: 'MIKEY-1' } },
+      ],
     },
-    u32('csbId', 'CSB ID', { display: 'hex' }),
-    u8('numCs', '#CS', { computed: { c: 'countOf', field: 'csIdMap' } }),
-    u8('csIdMapType', 'CS ID map type', {
-      default: CsIdMapType.EMPTY, names: { 0: 'SRTP-ID', 1: 'Empty map' },
-      check: (v) => (v === 0 || v === 1 ? undefined : `unknown CS ID map type ${String(v)}`),
-    }),
-    {
-      name: 'csIdMap', label: 'CS ID map info', kind: { t: 'list', item: srtpIdEntryDef, countField: 'numCs' },
-      when: (o) => (o.csIdMapType ?? CsIdMapType.EMPTY) === CsIdMapType.SRTP_ID,
+  },
+  u32('csbId', 'CSB ID', { display: 'hex' }),
+  u8('numCs', '#CS', { computed: { c: 'countOf', field: 'csIdMap' } }),
+  u8('csIdMapType', 'CS ID map type', {
+    default: CsIdMapType.EMPTY, names: { 0: 'SRTP-ID', 1: 'Empty map' },
+    check: (v: unknown) => (v === 0 || v === 1 ? undefined : `unknown CS ID map type ${String(v)}`),
+  }),
+  {
+    name: 'csIdMap', label: 'CS ID map info', kind: { t: 'list', item: srtpIdEntryDef, countField: 'numCs' },
+    when: (o: Rec) => (o.csIdMapType ?? CsIdMapType.EMPTY) === CsIdMapType.SRTP_ID,
+  },
+]);
+
+export const extDef = payload(PayloadCode.EXT, 'EXT', 'General Extension (EXT)', [
+  next,
+  u8('extType', 'Type', { names: extTypeNames }),
+  u16('length', 'Length', { computed: lengthOf('keyIds', 'data') }),
+  { name: 'keyIds', label: 'Key IDs', kind: { t: 'list', item: keyIdDef, lengthField: 'length' }, when: (o: Rec) => o.extType === ExtType.KEY_ID },
+  bytes('data', 'Data', 'length', { when: (o: Rec) => o.extType !== ExtType.KEY_ID }),
+  ],);
+
+export const tDef = payload(PayloadCode.T, 'T', 'Timestamp (T)', [
+  next,
+  u8('tsType', 'TS type', { names: tsTypeNames, check: known(tsTypeNames, 'TS type') }),
+  {
+    name: 'tsValue', label: 'TS value', kind: {
+      t: 'biguint',
+      size: (o) => (o.tsType === TsType.COUNTER ? 4 : o.tsType === TsType.NTP || o.tsType === TsType.NTP_UTC ? 8 : undefined),
+      unknown: (o) => `unknown TS type ${String(o.tsType)}`,
     },
-  ],
-};
+  },
+  ],);
 
-export interface PayloadSpec extends StructDef {
-  code: number;
-  type: PayloadTypeName;
-}
+export const randDef = payload(PayloadCode.RAND, 'RAND', 'RAND', [next, u8('length', 'RAND len', { computed: lengthOf('rand') }), bytes('rand', 'RAND', 'length')]);
 
-export const extDef: PayloadSpec = {
-  code: PayloadCode.EXT, type: 'EXT', name: 'EXT', title: 'General Extension (EXT)',
-  fields: [
-    next,
-    u8('extType', 'Type', { names: extTypeNames }),
-    u16('length', 'Length', { computed: lengthOf('keyIds', 'data') }),
-    { name: 'keyIds', label: 'Key IDs', kind: { t: 'list', item: keyIdDef, lengthField: 'length' }, when: (o) => o.extType === ExtType.KEY_ID },
-    bytes('data', 'Data', 'length', { when: (o) => o.extType !== ExtType.KEY_ID }),
-  ],
-};
+export const idDef = payload(PayloadCode.ID, 'ID', 'Identity (ID)', [
+  next,
+  u8('idType', 'ID Type', { names: idTypeNames, default: IdType.URI }),
+  u16('length', 'ID len', { computed: lengthOf('id') }),
+  bytes('id', 'ID data', 'length', { display: 'text-or-hex' }),
+  ],);
 
-export const tDef: PayloadSpec = {
-  code: PayloadCode.T, type: 'T', name: 'T', title: 'Timestamp (T)',
-  fields: [
-    next,
-    u8('tsType', 'TS type', { names: tsTypeNames, check: known(tsTypeNames, 'TS type') }),
-    {
-      name: 'tsValue', label: 'TS value', kind: {
-        t: 'biguint',
-        size: (o) => (o.tsType === TsType.COUNTER ? 4 : o.tsType === TsType.NTP || o.tsType === TsType.NTP_UTC ? 8 : undefined),
-        unknown: (o) => `unknown TS type ${String(o.tsType)}`,
-      },
-    },
-  ],
-};
+export const spDef = payload(PayloadCode.SP, 'SP', 'Security Policy (SP)', [
+  next,
+  u8('policyNo', 'Policy no'),
+  u8('protType', 'Prot type', { names: protTypeNames, default: 0 }),
+  u16('length', 'Policy param length', { computed: lengthOf('params') }),
+  { name: 'params', label: 'Policy params', kind: { t: 'list', item: policyParamDef, lengthField: 'length' } },
+  ],);
 
-export const randDef: PayloadSpec = {
-  code: PayloadCode.RAND, type: 'RAND', name: 'RAND', title: 'RAND',
-  fields: [next, u8('length', 'RAND len', { computed: lengthOf('rand') }), bytes('rand', 'RAND', 'length')],
-};
+export const kemacDef = payload(PayloadCode.KEMAC, 'KEMAC', 'Key data transport (KEMAC)', [
+  next,
+  u8('encrAlg', 'Encr alg', { names: encrAlgNames, default: EncrAlg.AES_CM_128 }),
+  u16('length', 'Encr data len', { computed: lengthOf('encrData') }),
+  bytes('encrData', 'Encr data', 'length'),
+  u8('macAlg', 'MAC alg', { names: macAlgNames, default: MacAlg.HMAC_SHA1_160, check: known(macAlgNames, 'MAC alg') }),
+  {
+    name: 'mac', label: 'MAC', computed: { c: 'mac' },
+    kind: { t: 'bytes', size: (o) => macLength(o.macAlg as number), unknown: (o) => `unknown MAC alg ${String(o.macAlg)}` },
+  },
+  ],);
 
-export const idDef: PayloadSpec = {
-  code: PayloadCode.ID, type: 'ID', name: 'ID', title: 'Identity (ID)',
-  fields: [
-    next,
-    u8('idType', 'ID Type', { names: idTypeNames, default: IdType.URI }),
-    u16('length', 'ID len', { computed: lengthOf('id') }),
-    bytes('id', 'ID data', 'length', { display: 'text-or-hex' }),
-  ],
-};
+export const vDef = payload(PayloadCode.V, 'V', 'Verification (V)', [
+  next,
+  u8('authAlg', 'Auth alg', { names: macAlgNames, default: MacAlg.HMAC_SHA1_160, check: known(macAlgNames, 'auth alg') }),
+  {
+    name: 'mac', label: 'Ver data',
+    kind: { t: 'bytes', size: (o) => macLength(o.authAlg as number), unknown: (o) => `unknown auth alg ${String(o.authAlg)}` },
+  },
+  ],);
 
-export const spDef: PayloadSpec = {
-  code: PayloadCode.SP, type: 'SP', name: 'SP', title: 'Security Policy (SP)',
-  fields: [
-    next,
-    u8('policyNo', 'Policy no'),
-    u8('protType', 'Prot type', { names: protTypeNames, default: 0 }),
-    u16('length', 'Policy param length', { computed: lengthOf('params') }),
-    { name: 'params', label: 'Policy params', kind: { t: 'list', item: policyParamDef, lengthField: 'length' } },
-  ],
-};
+export const errDef = payload(PayloadCode.ERR, 'ERR', 'Error (ERR)', [next, u8('errorNo', 'Error no', { names: errorNames }), u16('reserved', 'Reserved', { default: 0 })]);
 
-export const kemacDef: PayloadSpec = {
-  code: PayloadCode.KEMAC, type: 'KEMAC', name: 'KEMAC', title: 'Key data transport (KEMAC)',
-  fields: [
-    next,
-    u8('encrAlg', 'Encr alg', { names: encrAlgNames, default: EncrAlg.AES_CM_128 }),
-    u16('length', 'Encr data len', { computed: lengthOf('encrData') }),
-    bytes('encrData', 'Encr data', 'length'),
-    u8('macAlg', 'MAC alg', { names: macAlgNames, default: MacAlg.HMAC_SHA1_160, check: known(macAlgNames, 'MAC alg') }),
-    {
-      name: 'mac', label: 'MAC', computed: { c: 'mac' },
-      kind: { t: 'bytes', size: (o) => macLength(o.macAlg as number), unknown: (o) => `unknown MAC alg ${String(o.macAlg)}` },
-    },
-  ],
-};
+// ---- registry (dispatch by payload code, as scapy's bind_layers) ----------------------------------------
 
-export const vDef: PayloadSpec = {
-  code: PayloadCode.V, type: 'V', name: 'V', title: 'Verification (V)',
-  fields: [
-    next,
-    u8('authAlg', 'Auth alg', { names: macAlgNames, default: MacAlg.HMAC_SHA1_160, check: known(macAlgNames, 'auth alg') }),
-    {
-      name: 'mac', label: 'Ver data',
-      kind: { t: 'bytes', size: (o) => macLength(o.authAlg as number), unknown: (o) => `unknown auth alg ${String(o.authAlg)}` },
-    },
-  ],
-};
+/** Every payload of the chain, RFC 3830 §6 and RFC 4563; the registry, the names and the types derive from it. */
+export const payloadSpecs = [extDef, tDef, randDef, idDef, spDef, kemacDef, vDef, errDef] as const;
+export type PayloadSpec = (typeof payloadSpecs)[number];
+export type PayloadTypeName = PayloadSpec['type'];
 
-export const errDef: PayloadSpec = {
-  code: PayloadCode.ERR, type: 'ERR', name: 'ERR', title: 'Error (ERR)',
-  fields: [next, u8('errorNo', 'Error no', { names: errorNames }), u16('reserved', 'Reserved', { default: 0 })],
-};
+export const payloadRegistry: ReadonlyMap<number, PayloadSpec> = new Map(payloadSpecs.map((d) => [d.code, d]));
+export const payloadSpecByType = Object.fromEntries(payloadSpecs.map((d) => [d.type, d])) as
+  { readonly [S in PayloadSpec as S['type']]: S };
 
-// ---- registry (scapy's bind_layers: dispatch by payload code) -------------------------------------------
+// ---- static types derived from the table ----------------------------------------------------------------
 
-export type PayloadTypeName = 'EXT' | 'T' | 'RAND' | 'ID' | 'SP' | 'KEMAC' | 'V' | 'ERR';
+/**
+ * The value of a struct of the table, as the encoder takes it and the decoder returns it: one property per
+ * field (a bit field gives one per part). A field is optional when the encoder can fill it in (computed,
+ * default) or when it is present only under a condition; `offset` is the decoder's position of the struct.
+ */
+export type StructValue<S> = S extends { fields: readonly (infer F)[] }
+  ? Flat<{ [E in Entry<F> as E['optional'] extends true ? never : E['name']]: E['value'] }
+    & { [E in Entry<F> as E['optional'] extends true ? E['name'] : never]?: E['value'] }
+    & { offset?: number }>
+  : never;
+type Flat<T> = { [K in keyof T]: T[K] };
+type Entry<F> = F extends { kind: { t: 'bits'; parts: readonly (infer P)[] } } ? PartEntry<P> : FieldEntry<F>;
+type PartEntry<P> = P extends BitPart & { name: infer N extends string }
+  ? { name: N; value: P extends { bool: true } ? boolean : number; optional: P extends { default: unknown } ? true : false }
+  : never;
+type FieldEntry<F> = F extends { name: infer N extends string; kind: infer K extends FieldKind }
+  ? { name: N; value: KindValue<K>; optional: F extends { computed: Computed } | { default: unknown } | { when: unknown } ? true : false }
+  : never;
+type KindValue<K> = K extends { t: 'uint' } ? number
+  : K extends { t: 'biguint' } ? bigint
+  : K extends { t: 'bytes' } ? Buffer
+  : K extends { t: 'list'; item: infer S } ? StructValue<S>[]
+  : never;
 
-export const payloadRegistry: ReadonlyMap<number, PayloadSpec> = new Map(
-  [extDef, tDef, randDef, idDef, spDef, kemacDef, vDef, errDef].map((d) => [d.code, d]),
-);
-export const payloadSpecByType: Readonly<Record<PayloadTypeName, PayloadSpec>> = {
-  EXT: extDef, T: tDef, RAND: randDef, ID: idDef, SP: spDef, KEMAC: kemacDef, V: vDef, ERR: errDef,
-};
+/** A payload of the chain: its table name as `type`, then its fields. */
+type PayloadOf<S> = S extends PayloadSpec ? Flat<{ type: S['type'] } & StructValue<S>> : never;
+export type Payload = PayloadOf<PayloadSpec>;
+export type ExtPayload = Extract<Payload, { type: 'EXT' }>;
+export type TPayload = Extract<Payload, { type: 'T' }>;
+export type RandPayload = Extract<Payload, { type: 'RAND' }>;
+export type IdPayload = Extract<Payload, { type: 'ID' }>;
+export type SpPayload = Extract<Payload, { type: 'SP' }>;
+/** `mac` is computed by encodeMikey from opts.authKey when undefined. */
+export type KemacPayload = Extract<Payload, { type: 'KEMAC' }>;
+export type VPayload = Extract<Payload, { type: 'V' }>;
+export type ErrPayload = Extract<Payload, { type: 'ERR' }>;
 
-// ---- static types of the table's field names ------------------------------------------------------------
-
-/** Fields the encoder computes when left undefined; decoded messages carry the values as read. */
-interface Chained {
-  /** Next payload code; computed from the following payload. */
-  next?: number;
-  /** Byte offset of the payload in the decoded message (decoder output only; ignored by the encoder). */
-  offset?: number;
-}
-
-export interface SrtpIdEntry { policyNo: number; ssrc: number; roc: number }
-
-export interface Hdr {
-  version?: number;          // default 1
-  dataType: number;          // DataType
-  next?: number;             // computed: code of the first payload
-  v: boolean;
-  prf?: number;              // default 0 (MIKEY-1)
-  csbId: number;
-  numCs?: number;            // computed: csIdMap.length
-  csIdMapType?: number;      // default 1 (Empty map)
-  csIdMap?: SrtpIdEntry[];   // SRTP-ID map entries (csIdMapType 0)
-  offset?: number;
-}
-
-export interface KeyId { idType: number; length?: number; value: Buffer }
-export interface PolicyParam { paramType: number; length?: number; value: Buffer }
-
-export interface ExtPayload extends Chained {
-  type: 'EXT'; extType: number; length?: number;
-  keyIds?: KeyId[];          // extType 3 (Key ID)
-  data?: Buffer;             // any other extension type, kept as raw octets
-}
-export interface TPayload extends Chained { type: 'T'; tsType: number; tsValue: bigint }
-export interface RandPayload extends Chained { type: 'RAND'; length?: number; rand: Buffer }
-export interface IdPayload extends Chained { type: 'ID'; idType?: number; length?: number; id: Buffer }
-export interface SpPayload extends Chained { type: 'SP'; policyNo: number; protType?: number; length?: number; params: PolicyParam[] }
-export interface KemacPayload extends Chained {
-  type: 'KEMAC'; encrAlg?: number; length?: number; encrData: Buffer; macAlg?: number;
-  /** Computed by encodeMikey from opts.authKey when undefined. */
-  mac?: Buffer;
-}
-export interface VPayload extends Chained { type: 'V'; authAlg?: number; mac: Buffer }
-export interface ErrPayload extends Chained { type: 'ERR'; errorNo: number; reserved?: number }
-
-export type Payload = ExtPayload | TPayload | RandPayload | IdPayload | SpPayload | KemacPayload | VPayload | ErrPayload;
+export type Hdr = StructValue<typeof hdrDef>;
+export type SrtpIdEntry = StructValue<typeof srtpIdEntryDef>;
+export type KeyId = StructValue<typeof keyIdDef>;
+export type PolicyParam = StructValue<typeof policyParamDef>;
+/** Key data sub-payload (KEMAC plaintext). */
+export type KeyData = StructValue<typeof keyDataDef>;
 
 export interface MikeyMessage { hdr: Hdr; payloads: Payload[] }
-
-/** Key data sub-payload (KEMAC plaintext). */
-export interface KeyData {
-  next?: number;
-  kdType: number;            // KeyDataType
-  kv: number;                // KvType
-  length?: number;
-  key: Buffer;
-  saltLength?: number;
-  salt?: Buffer;             // with TGK+SALT / TEK+SALT
-  spiLength?: number;
-  spi?: Buffer;              // KV = SPI/MKI
-  vfLength?: number;
-  validFrom?: Buffer;        // KV = Interval
-  vtLength?: number;
-  validTo?: Buffer;
-}

@@ -55,7 +55,7 @@ function identify(bytes: Buffer): KeyMessageIdentity | undefined {
   if (!c.message || (c.kind !== 'msk' && c.kind !== 'trigger' && c.kind !== 'mtk')) return undefined;
   const answeredBy = answerKey(c.message.hdr.csbId, counterOf(c.message));
   const keys = `${c.kind}|${hex(c.keyIds?.keyDomainId)}/${hex(c.keyIds?.mskId)}/${hex(c.keyIds?.mtkId)}`;
-  return { keys, copy: `${keys}|${answeredBy}`, answeredBy: `sent|${answeredBy}`, v: c.message.hdr.v, kind: c.kind };
+  return { keys, copy: `${keys}|${answeredBy}`, answeredBy: `sent|${answeredBy}`, v: c.message.hdr.v === true, kind: c.kind };
 }
 
 /** The kind and key IDs of a key message: what its copies share (the key of CaseRun.acknowledged). */
