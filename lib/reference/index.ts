@@ -2,10 +2,8 @@
 // fault injection (docs/architecture.md).
 export * from './common/index.ts';
 export * from './bmsc/index.ts';
-// The UE's own parseKeyDomainId / parseKsNaf duplicate the BM-SC's (same rules); import them from
-// './ue/index.ts' directly when needed.
 export {
-  ReferenceUe, UE_FAULTS, UE_FAULT_NAMES, loadUeConfig, checkUeConfig, parseMskIdHex, UeKeyStore, processDatagram, pullKeys,
+  ReferenceUe, UE_FAULTS, UE_FAULT_NAMES, loadUeConfig, checkUeConfig, UeKeyStore, processDatagram, pullKeys,
   MskRequester, UE_PRODUCT,
   type ReferenceUeEvents, type MikeyInEvent, type AckOutEvent, type ErrorOutEvent, type HttpRequestEvent, type HttpResponseEvent,
   type KeyInstalledEvent, type DiscardedEvent, type ProcessedEvent, type UeStateSnapshot, type UeMskState, type UeConfig,

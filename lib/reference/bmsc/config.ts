@@ -3,10 +3,12 @@
 
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
-  defaultProfile, deepMerge, keyDomainIdFromPlmn, loadProfile, mskIdFromBytes, referenceProfile, validateProfile,
+  defaultProfile, deepMerge, loadProfile, referenceProfile, validateProfile,
   type MbmsProfile,
 } from '../../mbms/index.ts';
-import { ReferenceConfigError, readConfigFile, resolveFaults, type ConfigFile, type Endpoint, type FieldPath } from '../common/index.ts';
+import {
+  ReferenceConfigError, parseKeyDomainId, parseKsNaf, parseMskIdHex, readConfigFile, resolveFaults, type ConfigFile, type Endpoint, type FieldPath,
+} from '../common/index.ts';
 import { BMSC_FAULTS } from './faults.ts';
 
 /** The services a user may receive MSKs for: key groups of one key domain. */
@@ -100,26 +102,6 @@ export function resolveBmscConfig(options: ReferenceBmscOptions): ReferenceBmscC
 
 // ---- parsing of the JSON/YAML forms (file and control API share them) ------------------------------------
 
-/** Key Domain ID from 6 hex digits or `MCC-MNC` / `MCC/MNC` (protocol §4.2, O14). */
-export function parseKeyDomainId(text: string): Buffer {
-  if (/^[0-9a-fA-F]{6}$/.test(text)) return Buffer.from(text, 'hex');
-  const plmn = /^([0-9]{3})[-/]([0-9]{2,3})$/.exec(text);
-  if (plmn) return keyDomainIdFromPlmn(plmn[1]!, plmn[2]!);
-  throw new ReferenceConfigError(`Key Domain ID '${text}' is neither 6 hex digits nor MCC-MNC`);
-}
-
-/** MSK ID from 8 hex digits (Key Group ‖ Key Number). */
-export function parseMskIdText(text: string): number {
-  if (!/^[0-9a-fA-F]{8}$/.test(text)) throw new ReferenceConfigError(`MSK ID '${text}' is not 8 hex digits`);
-  return mskIdFromBytes(Buffer.from(text, 'hex'));
-}
-
-/** Ks_NAF from hex (32 octets from GBA; 16..64 accepted for test keys). */
-export function parseKsNaf(text: string): Buffer {
-  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ReferenceConfigError('Ks_NAF must be 32..128 hex digits (16..64 octets)');
-  return Buffer.from(text, 'hex');
-}
-
 export interface SubscriptionInput { keyDomainId: string; keyGroups?: number[]; mskIds?: string[] }
 export interface UserInput { btid: string; ksNaf: string; ueAddress?: string; uePort?: number; subscriptions?: SubscriptionInput[] }
 
@@ -140,7 +122,7 @@ export function parseUser(input: UserInput, fail: (field: FieldPath, message: st
       groups.add(g);
     });
     (s.mskIds ?? []).forEach((m, j) => {
-      try { groups.add(Math.floor(parseMskIdText(String(m)) / 0x10000)); } catch (e) { throw fail(['subscriptions', i, 'mskIds', j], (e as Error).message); }
+      try { groups.add(Math.floor(parseMskIdHex(String(m)) / 0x10000)); } catch (e) { throw fail(['subscriptions', i, 'mskIds', j], (e as Error).message); }
     });
     if (groups.size === 0) throw fail(['subscriptions', i], 'names no key group (keyGroups or mskIds)');
     return { keyDomainId, keyGroups: [...groups] };

@@ -6,7 +6,7 @@ export type {
 } from './bmsc.ts';
 export { BMSC_FAULTS } from './faults.ts';
 export {
-  resolveBmscConfig, loadBmscConfig, parseKeyDomainId, parseMskIdText, parseKsNaf, parseUser,
+  resolveBmscConfig, loadBmscConfig, parseUser,
   type ReferenceBmscConfig, type ReferenceBmscOptions, type BmscUser, type BmscSubscription, type BmscService,
   type LoadBmscConfigOverrides, type UserInput, type SubscriptionInput,
 } from './config.ts';

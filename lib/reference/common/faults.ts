@@ -102,6 +102,11 @@ export class FaultSet {
 
   /** The body of `GET /faults` (docs/control-api.md). */
   toJSON(): { active: string[]; available: FaultDefinition[] } {
-    return { active: this.active(), available: this.table.map((f) => ({ ...f })) };
+    // the definition's documented fields only (a role's table may carry its implementation beside them)
+    return {
+      active: this.active(),
+      available: this.table.map(({ name, role, description, violates, procedure, alsoIn }) =>
+        ({ name, role, description, violates, procedure, ...(alsoIn ? { alsoIn } : {}) })),
+    };
   }
 }

@@ -18,3 +18,4 @@ export {
 export { listenHttp, bindUdp, closeHttp, closeUdp, formatEndpoint, readRequestBody, type Endpoint } from './net.ts';
 export { nextEvent } from './events.ts';
 export { readConfigFile, formatFieldPath, type ConfigFile, type FieldPath } from './config-file.ts';
+export { parseKeyDomainId, parseMskIdHex, parseKsNaf } from './key-values.ts';

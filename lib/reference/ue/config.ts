@@ -3,10 +3,10 @@
 // name the file, the line and the field (lib/reference/common readConfigFile).
 import { dirname, resolve } from 'node:path';
 import {
-  deepMerge, defaultProfile, keyDomainIdFromPlmn, loadProfile, mskIdFromBytes, referenceProfile, validateProfile,
+  deepMerge, defaultProfile, loadProfile, referenceProfile, validateProfile,
   ProfileError, type MbmsProfile,
 } from '../../mbms/index.ts';
-import { readConfigFile, ReferenceConfigError, type Endpoint, type FieldPath } from '../common/index.ts';
+import { parseKeyDomainId, parseKsNaf, parseMskIdHex, readConfigFile, ReferenceConfigError, type Endpoint, type FieldPath } from '../common/index.ts';
 import { UE_FAULT_NAMES } from './faults.ts';
 
 /** One service the UE takes part in: a key domain and the MSKs (key groups) it wants. */
@@ -36,26 +36,6 @@ export interface UeConfig {
   services?: UeService[];
   /** JSON file keeping the replay counters across restarts (protocol §6.1). In memory when absent. */
   statePath?: string;
-}
-
-/** Key Domain ID from the control-API spelling: 6 hex digits or MCC-MNC (protocol §9 O14). */
-export function parseKeyDomainId(text: string): Buffer {
-  const plmn = /^([0-9]{3})-([0-9]{2,3})$/.exec(text);
-  if (plmn) return keyDomainIdFromPlmn(plmn[1]!, plmn[2]!);
-  if (/^[0-9a-fA-F]{6}$/.test(text)) return Buffer.from(text, 'hex');
-  throw new ReferenceConfigError(`Key Domain ID '${text}' is neither 6 hex digits nor MCC-MNC`);
-}
-
-/** MSK ID from 8 hex digits. */
-export function parseMskIdHex(text: string): number {
-  if (!/^[0-9a-fA-F]{8}$/.test(text)) throw new ReferenceConfigError(`MSK ID '${text}' is not 8 hex digits`);
-  return mskIdFromBytes(Buffer.from(text, 'hex'));
-}
-
-/** Ks_NAF from hex (16..64 octets; GBA gives 32). */
-export function parseKsNaf(text: string): Buffer {
-  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ReferenceConfigError('ksNaf must be 16 to 64 octets of hex (GBA: 32)');
-  return Buffer.from(text, 'hex');
 }
 
 /** Checks a configuration given in code; throws ReferenceConfigError naming the field. */

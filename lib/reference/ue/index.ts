@@ -7,7 +7,7 @@ export type {
 } from './ue.ts';
 export { UE_FAULTS, UE_FAULT_NAMES } from './faults.ts';
 export {
-  loadUeConfig, checkUeConfig, parseKeyDomainId, parseMskIdHex, parseKsNaf, type UeConfig, type UeService,
+  loadUeConfig, checkUeConfig, type UeConfig, type UeService,
 } from './config.ts';
 export { UeKeyStore, type HeldMsk, type HeldMtk, type UeCounters, type MskInstallOutcome, type MtkInstallOutcome } from './key-store.ts';
 export {

@@ -11,7 +11,8 @@ import {
 import {
   bindUdp, closeUdp, ControlApiError, ControlServer, FaultSet, JsonStateStore, ReferenceConfigError, type Endpoint,
 } from '../common/index.ts';
-import { checkUeConfig, parseKeyDomainId, parseKsNaf, parseMskIdHex, type UeConfig } from './config.ts';
+import { parseKeyDomainId, parseKsNaf, parseMskIdHex } from '../common/index.ts';
+import { checkUeConfig, type UeConfig } from './config.ts';
 import { UE_FAULTS } from './faults.ts';
 import { UeKeyStore, type UeCounters } from './key-store.ts';
 import { processDatagram, type DiscardReason, type ProcessResult } from './mikey-processor.ts';
