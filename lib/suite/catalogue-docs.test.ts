@@ -1,7 +1,9 @@
 // The check and rule catalogues stay whole and their generated documentation current.
 import { readFileSync } from 'node:fs';
 import { test, expect } from '@playwright/test';
-import { checksMarkdown, offlineDifferencesTable, suiteFilesTable, suitesTable, withGenerated } from './catalogue-docs.ts';
+import {
+  checksMarkdown, offlineDifferencesTable, stepTables, suiteFilesTable, suiteSchemaWithSteps, suitesTable, withGenerated,
+} from './catalogue-docs.ts';
 import { CHECK_CATALOGUE, coverage } from './checks.ts';
 import { loadCases } from './loader.ts';
 import { RULES } from './rules.ts';
@@ -15,6 +17,13 @@ test('the generated docs are what their sources say (npx tsx fixtures/tools/gen-
   for (const role of ['bmsc', 'ue'] as const) {
     const readme = readFileSync(`suites/${role}/README.md`, 'utf8');
     expect(readme, `suites/${role}/README.md`).toBe(withGenerated(readme, 'suite-files', suiteFilesTable(role)));
+  }
+  // the step vocabulary: schema and docs from the step registry
+  const schema = readFileSync('lib/suite/suite.schema.json', 'utf8');
+  expect(JSON.parse(schema), 'suite.schema.json step definitions').toEqual(JSON.parse(suiteSchemaWithSteps(schema)));
+  const format = readFileSync('docs/suite-format.md', 'utf8');
+  for (const group of ['bmsc', 'ue', 'both'] as const) {
+    expect(format, `docs/suite-format.md steps-${group}`).toBe(withGenerated(format, `steps-${group}`, stepTables(group)));
   }
 });
 

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parse } from 'yaml';
 import { loadCases, loadSuites } from './loader.ts';
+import { STEPS, stepSchemaDefinitions, type JsonSchema } from './steps/index.ts';
 import { RULES } from './rules.ts';
 import type { Role } from './verdict.ts';
 
@@ -97,4 +98,50 @@ export function suiteFilesTable(role: Role): string {
     rows.push(`| \`${basename(f.file)}\` | ${cell(/^\d/.test(f.clause) ? f.clause : f.title.replace(/\s*\((BM-SC|UE) under test\)$/, ''))} | ${range} | ${checks.join(', ')} |`);
   }
   return `${rows.join('\n')}\n`;
+}
+
+// ---- step vocabulary (from the step registry, lib/suite/steps/index.ts) ------------------------------------
+
+/** How a parameter's schema reads in a table: its values (enum, pattern, type) in suite-file spelling. */
+function schemaValues(schema: JsonSchema): string {
+  const ref = schema.$ref as string | undefined;
+  if (ref) return `\`<${ref.replace('#/definitions/', '')}>\``;
+  if (Array.isArray(schema.enum)) return schema.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
+  if (Array.isArray(schema.oneOf)) return (schema.oneOf as JsonSchema[]).map(schemaValues).join(' \\| ');
+  if (typeof schema.pattern === 'string') {
+    // ^(a|b|c:[A-Za-z]...)$ -> a | b | c:<ref>
+    return schema.pattern.replace(/^\^\(?|\)?\$$/g, '').replace(/\[A-Za-z\]\[A-Za-z0-9_-\]\*/g, '<ref>').replace(/\[0-9\]\+/g, '<n>')
+      .split('|').map((v) => `\`${v}\``).join(' \\| ');
+  }
+  if (schema.type === 'array') return `list of ${schemaValues((schema.items ?? {}) as JsonSchema)}`;
+  if (schema.properties) return `\`{${Object.keys(schema.properties).join(', ')}}\``;
+  return String(schema.type ?? 'any');
+}
+
+/** docs/suite-format.md: one table of the actions of a role group, then one table of parameters per action. */
+export function stepTables(group: 'bmsc' | 'ue' | 'both'): string {
+  const steps = STEPS.filter((s) => (group === 'both' ? s.roles.length === 2 : s.roles.length === 1 && s.roles[0] === group));
+  const out = ['| action | what the tester does |', '|---|---|', ...steps.map((s) => `| \`${s.action}\` | ${s.doc} |`), ''];
+  for (const s of steps) {
+    const props = (s.schema.properties ?? {}) as Record<string, JsonSchema>;
+    const required = new Set((s.schema.required ?? []) as string[]);
+    out.push(`\`${s.action}\` parameters:`, '', '| parameter | values | meaning |', '|---|---|---|');
+    for (const [name, p] of Object.entries(props)) {
+      const meaning = String(p.description ?? (name === 'as' ? 'names the step for later references' : '')).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      const dflt = p.default !== undefined ? ` (default \`${String(p.default)}\`)` : '';
+      out.push(`| \`${name}\`${required.has(name) ? ' (required)' : ''} | ${schemaValues(p)} | ${meaning}${dflt} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** suite.schema.json with its step part as the registry gives it (everything else as it is). */
+export function suiteSchemaWithSteps(schemaText: string): string {
+  const schema = JSON.parse(schemaText) as { definitions: Record<string, JsonSchema> };
+  const generated = stepSchemaDefinitions();
+  const definitions: Record<string, JsonSchema> = {};
+  for (const [name, def] of Object.entries(schema.definitions)) definitions[name] = generated[name] ?? def;
+  for (const [name, def] of Object.entries(generated)) definitions[name] ??= def;
+  return `${JSON.stringify({ ...schema, definitions }, null, 2)}\n`;
 }

@@ -22,10 +22,7 @@ import { evaluate } from './expr.ts';
 import type { CaseDef, StepAction } from './loader.ts';
 import type { SutProvider, SutSession } from './sut.ts';
 import { VerdictTracker, type CaseResult, type StepResult, type Verdict, worse } from './verdict.ts';
-import * as common from './steps/common.ts';
-import * as testerBmscHttp from './steps/tester-bmsc-http.ts';
-import * as testerBmscMikey from './steps/tester-bmsc-mikey.ts';
-import * as testerUe from './steps/tester-ue.ts';
+import { STEP_HANDLERS } from './steps/index.ts';
 
 export interface CaseEnv {
   sut: SutProvider;
@@ -45,19 +42,7 @@ export interface CaseEnv {
   capture?: CaptureKind;
 }
 
-/** Step handlers by action: tester UE (steps/tester-ue.ts), tester BM-SC (steps/tester-bmsc-http.ts, tester-bmsc-mikey.ts; UE under test), both (steps/common.ts). */
-export const STEP_HANDLERS: Record<StepAction, StepHandler> = {
-  'http-request': testerUe.httpRequest,
-  'expect-http-response': testerUe.expectHttpResponse,
-  'send-ack': testerUe.sendAck,
-  'expect-http-request': testerBmscHttp.expectHttpRequest,
-  'respond-http': testerBmscHttp.respondHttp,
-  'send-mikey': testerBmscMikey.sendMikey,
-  'expect-mikey': common.expectMikey,
-  'trigger': common.trigger,
-  'expect-silence': common.expectSilence,
-  'assert-order': common.assertOrder,
-};
+export { STEP_HANDLERS };
 
 /** A generous bound for a whole case: every step's longest window, plus slack for setup. */
 export function estimateCaseTimeout(def: CaseDef, sut: SutProvider): number {

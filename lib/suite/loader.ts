@@ -14,25 +14,13 @@ import { locate, readYaml, schemaProblems, type YamlSource } from './yaml-source
 import { schemaValidator } from '../mbms/schema-validator.ts';
 import { CHECKS } from './checks.ts';
 import type { Role, Severity } from './verdict.ts';
+import { STEP_ACTIONS, type StepAction } from './steps/index.ts';
 
 export const SUITE_SCHEMA_URL = new URL('./suite.schema.json', import.meta.url);
 export const PICS_SCHEMA_URL = new URL('./pics.schema.json', import.meta.url);
 
 /** Step actions and the SUT roles whose suites may use them (the tester plays the other role). */
-export const STEP_ACTIONS = {
-  'http-request': ['bmsc'],
-  'expect-http-response': ['bmsc'],
-  'send-ack': ['bmsc'],
-  'expect-http-request': ['ue'],
-  'respond-http': ['ue'],
-  'send-mikey': ['ue'],
-  'expect-mikey': ['bmsc', 'ue'],
-  'trigger': ['bmsc', 'ue'],
-  'expect-silence': ['bmsc', 'ue'],
-  'assert-order': ['bmsc', 'ue'],
-} as const satisfies Record<string, readonly Role[]>;
-
-export type StepAction = keyof typeof STEP_ACTIONS;
+export { STEP_ACTIONS, type StepAction } from './steps/index.ts';
 
 export interface StepDef {
   index: number;

@@ -14,6 +14,7 @@ import { isStray, retransmissionKeys } from '../settle.ts';
 import { OfflineAnalyzer } from '../offline/analyzer.ts';
 import type { MskKey } from '../offline/keys.ts';
 import { blameOf } from '../rules.ts';
+import { defineStep } from './step.ts';
 
 const hex = (b: Buffer | undefined) => b?.toString('hex');
 
@@ -459,3 +460,203 @@ export const assertOrder: StepHandler = async (run, p) => {
     else run.tracker.fail(check, `'${a.ref}' happens before '${b.ref}'`, `${a.ref} then ${b.ref}`, `${b.ref} (frame ${b.event!.frames.join(',')}) came first, ${a.ref} (frame ${a.event!.frames.join(',')}) after`, evidence(b.event, a.event));
   }
 };
+
+// ---- the module's steps (registry: steps/index.ts) ----------------------------------------------------------
+
+export const expectMikeyStep = defineStep({
+  action: 'expect-mikey', roles: ['bmsc', 'ue'], handler: expectMikey,
+  doc: "wait for MIKEY message(s) from the SUT and verify them",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    description: "wait for MIKEY message(s) from the SUT and verify them with lib/mikey primitives",
+    required: [
+      "kind"
+    ],
+    properties: {
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      kind: {
+        enum: [
+          "msk",
+          "mtk",
+          "trigger",
+          "ack"
+        ],
+        description: "msk/trigger: protected with the MUK; mtk: with the MSK of `msk`; ack: verification message answering `answers`"
+      },
+      within: {
+        "$ref": "#/definitions/window"
+      },
+      count: {
+        description: "how many messages: a number, 'granted' (one per MSK granted in the latest 200 OK, A-B4), or 'retransmissions' (the profile's retransmission count, O18)",
+        oneOf: [
+          {
+            type: "integer",
+            minimum: 1
+          },
+          {
+            enum: [
+              "granted",
+              "retransmissions"
+            ]
+          }
+        ]
+      },
+      after: {
+        "$ref": "#/definitions/ref",
+        description: "the message(s) must arrive after this step's events"
+      },
+      v: {
+        enum: [
+          "set",
+          "clear",
+          "any",
+          "profile"
+        ],
+        description: "expected V flag (profile: the profile's V for this message kind)"
+      },
+      keyIds: {
+        description: "requested: EXT key IDs equal the requested ones; zero: all key IDs 0x0 (solicited pull); next-of:<ref> same key group and higher key number than <ref>; same-as:<ref>",
+        type: "string",
+        pattern: "^(requested|zero|subscribed|any|next-of:[A-Za-z][A-Za-z0-9_-]*|same-as:[A-Za-z][A-Za-z0-9_-]*)$"
+      },
+      msk: {
+        "$ref": "#/definitions/ref",
+        description: "kind mtk: the step whose MSK message delivered the MSK protecting the MTKs"
+      },
+      mtkId: {
+        enum: [
+          "increasing",
+          "any"
+        ],
+        description: "kind mtk: MTK ID strictly greater than the previous MTK ID of the same MSK in the case"
+      },
+      retransmissionOf: {
+        "$ref": "#/definitions/ref",
+        description: "the message(s) are retransmissions of this one: same key IDs, each independently valid; fresh or repeated TS per profile.retransmission.freshTs"
+      },
+      answers: {
+        "$ref": "#/definitions/ref",
+        description: "kind ack: the tester's MIKEY message this ACK must answer"
+      },
+      optional: {
+        type: "boolean",
+        description: "absence is not a FAIL (the case records it)"
+      }
+    }
+  },
+});
+
+export const triggerStep = defineStep({
+  action: 'trigger', roles: ['bmsc', 'ue'], handler: trigger,
+  doc: "ask the SUT to start a procedure through its adapter (control API, shell command, operator prompt)",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "action"
+    ],
+    description: "ask the SUT to start a procedure through its adapter (control API, shell command or operator prompt)",
+    properties: {
+      action: {
+        enum: [
+          "msk-push",
+          "rotate-msk",
+          "solicited-pull",
+          "mtk-update",
+          "msk-request",
+          "delete-msk",
+          "bootstrap"
+        ]
+      },
+      v: {
+        type: "boolean",
+        description: "BM-SC: request an ACK (V flag) on the pushed messages"
+      },
+      keys: {
+        "$ref": "#/definitions/keySelection"
+      },
+      push: {
+        type: "boolean",
+        description: "rotate-msk: also push the new MSK"
+      },
+      optional: {
+        type: "boolean",
+        description: "a SUT that cannot be triggered makes the case INCONC rather than ERROR (default true for prompts)"
+      },
+      as: {
+        "$ref": "#/definitions/name"
+      }
+    }
+  },
+});
+
+export const expectSilenceStep = defineStep({
+  action: 'expect-silence', roles: ['bmsc', 'ue'], handler: expectSilence,
+  doc: "nothing may arrive during the window",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "window"
+    ],
+    description: "nothing of the listed kinds may arrive from the SUT during the window",
+    properties: {
+      window: {
+        "$ref": "#/definitions/window"
+      },
+      mikey: {
+        enum: [
+          "any",
+          "key-delivery",
+          "none-of-kind-msk",
+          "retransmission",
+          "unsubscribed",
+          "ignore"
+        ],
+        default: "any",
+        description: "which MIKEY messages break the silence: any; key-delivery (MSK messages, triggers and undecodable datagrams to the UE: not the MTK messages a BM-SC multicasts on its own); none-of-kind-msk (MSK messages only); retransmission (copies of `of`: same key IDs); unsubscribed (MSK messages of the unsubscribed key group); ignore"
+      },
+      http: {
+        type: "boolean",
+        default: true,
+        description: "an HTTP request from the SUT (UE under test) breaks the silence"
+      },
+      of: {
+        "$ref": "#/definitions/ref"
+      },
+      after: {
+        "$ref": "#/definitions/ref",
+        description: "count arrivals since this step (default: since the silence step starts)"
+      }
+    }
+  },
+});
+
+export const assertOrderStep = defineStep({
+  action: 'assert-order', roles: ['bmsc', 'ue'], handler: assertOrder,
+  doc: "the first events of the named steps happened in this order",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "sequence"
+    ],
+    description: "the first event of each named step happened in this order",
+    properties: {
+      sequence: {
+        type: "array",
+        minItems: 2,
+        items: {
+          "$ref": "#/definitions/ref"
+        }
+      },
+      check: {
+        type: "string",
+        description: "the protocol §7 check id to cite"
+      }
+    }
+  },
+});

@@ -16,6 +16,7 @@ import type { CheckOutcome } from '../verify/mikey.ts';
 import type { Evidence } from '../verdict.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { testerBmsc, ueState } from './tester-bmsc-state.ts';
+import { defineStep } from './step.ts';
 
 const header = (headers: readonly [string, string][], name: string): string | undefined =>
   headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
@@ -218,3 +219,117 @@ export const respondHttp: StepHandler = async (run, p) => {
   }
   remember(run, p.as, { events: [event], pending });
 };
+
+// ---- the module's steps (registry: steps/index.ts) ----------------------------------------------------------
+
+export const expectHttpRequestStep = defineStep({
+  action: 'expect-http-request', roles: ['ue'], handler: expectHttpRequest,
+  doc: "wait for the UE's MSK request and judge it",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    description: "UE under test: wait for the UE's MSK request at the tester BM-SC and judge it (reference A-U1)",
+    properties: {
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      within: {
+        "$ref": "#/definitions/window"
+      },
+      auth: {
+        enum: [
+          "none",
+          "digest",
+          "any"
+        ],
+        description: "digest: Authorization verified against the tester's challenge with lib/digest primitives"
+      },
+      nonce: {
+        enum: [
+          "challenge",
+          "nextnonce"
+        ],
+        description: "which nonce the Authorization must use: that of the latest challenge or the latest nextnonce"
+      },
+      nc: {
+        type: "integer",
+        minimum: 1,
+        description: "expected nc value"
+      },
+      btid: {
+        enum: [
+          "same",
+          "new"
+        ],
+        description: "username equals the provisioned B-TID, or differs from it (re-bootstrap)"
+      },
+      headers: {
+        type: "boolean",
+        description: "URI, Content-Type and User-Agent token per profile"
+      },
+      body: {
+        enum: [
+          "msk-request",
+          "any"
+        ]
+      }
+    }
+  },
+});
+
+export const respondHttpStep = defineStep({
+  action: 'respond-http', roles: ['ue'], handler: respondHttp,
+  doc: "answer the request `to`",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "status"
+    ],
+    description: "UE under test: the tester BM-SC answers the request named in `to`",
+    properties: {
+      to: {
+        "$ref": "#/definitions/ref"
+      },
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      status: {
+        type: "integer",
+        minimum: 100,
+        maximum: 599
+      },
+      challenge: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          stale: {
+            type: "boolean"
+          },
+          qop: {
+            type: "string"
+          },
+          algorithm: {
+            type: "string"
+          }
+        }
+      },
+      rspauth: {
+        enum: [
+          "valid",
+          "wrong",
+          "absent"
+        ]
+      },
+      nextnonce: {
+        type: "boolean"
+      },
+      statuses: {
+        enum: [
+          "success",
+          "error"
+        ]
+      }
+    }
+  },
+});

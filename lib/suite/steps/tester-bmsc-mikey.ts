@@ -8,7 +8,9 @@
 import { HarnessError } from '../errors.ts';
 import { named, note, remember, type CaseRun, type StepHandler } from '../context.ts';
 import type { ComposeRequest, ComposedMikey, CounterChoice } from '../../peers/index.ts';
+import { MIKEY_CORRUPTIONS } from '../../peers/index.ts';
 import { saveCounters, testerBmsc, ueState } from './tester-bmsc-state.ts';
+import { defineStep } from './step.ts';
 
 function composedOf(run: CaseRun, ref: string): ComposedMikey {
   const c = ueState(run).composed.get(ref);
@@ -83,3 +85,84 @@ export const sendMikey: StepHandler = async (run, p) => {
   if (p.as) state.composed.set(p.as, composed);
   remember(run, p.as, { events: [event, text], sent: [{ event, bytes: composed.bytes, key: composed.psk, rand: composed.rand }] });
 };
+
+// ---- the module's steps (registry: steps/index.ts) ----------------------------------------------------------
+
+export const sendMikeyStep = defineStep({
+  action: 'send-mikey', roles: ['ue'], handler: sendMikey,
+  doc: "send a MIKEY message built from the profile (lib/mikey builders)",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "kind"
+    ],
+    description: "UE under test: the tester BM-SC sends a MIKEY message built from the profile, with overrides and corruptions",
+    properties: {
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      kind: {
+        enum: [
+          "msk",
+          "mtk",
+          "trigger"
+        ]
+      },
+      v: {
+        type: "boolean"
+      },
+      counter: {
+        description: "TS COUNTER: next (greater than any sent), same-as:<ref>, minus-one:<ref>, plus:<n> (jump), or a number",
+        oneOf: [
+          {
+            type: "integer",
+            minimum: 0,
+            maximum: 4294967295
+          },
+          {
+            type: "string",
+            pattern: "^(next|same-as:[A-Za-z][A-Za-z0-9_-]*|minus-one:[A-Za-z][A-Za-z0-9_-]*|plus:[0-9]+)$"
+          }
+        ]
+      },
+      key: {
+        enum: [
+          "muk",
+          "old-muk",
+          "random",
+          "msk",
+          "deleted-msk"
+        ],
+        description: "which key protects the message"
+      },
+      msk: {
+        "$ref": "#/definitions/ref",
+        description: "kind mtk: the MSK message whose MSK protects it"
+      },
+      keyIds: {
+        type: "string",
+        pattern: "^(next|current|zero|unknown-domain|unknown-msk|same-as:[A-Za-z][A-Za-z0-9_-]*)$"
+      },
+      mtkId: {
+        type: "string",
+        pattern: "^(next|same-as:[A-Za-z][A-Za-z0-9_-]*|lower-than:[A-Za-z][A-Za-z0-9_-]*)$"
+      },
+      replay: {
+        "$ref": "#/definitions/ref",
+        description: "re-send the bytes of this earlier message unchanged"
+      },
+      corrupt: {
+        enum: [...MIKEY_CORRUPTIONS],
+        default: "none"
+      },
+      to: {
+        enum: [
+          "mikey-port",
+          "bearer"
+        ],
+        default: "mikey-port"
+      }
+    }
+  },
+});

@@ -12,6 +12,7 @@ import { digestChallengeOf, verifyAuthenticationInfo, verifyChallenge, verifyMsk
 import { recordChecks } from './record.ts';
 import { acknowledged } from '../settle.ts';
 import type { Endpoint, MikeyEvent } from '../trace-types.ts';
+import { defineStep } from './step.ts';
 
 function ueOf(run: CaseRun): TesterUe {
   if (!run.ue) throw new HarnessError('this step needs the tester UE (a BM-SC under test)');
@@ -245,3 +246,234 @@ export function ackDestination(run: CaseRun, source: Endpoint): Endpoint {
   const ack = run.profile.ack;
   return ack.destination === 'configured' && ack.address && ack.port ? { address: ack.address, port: ack.port } : source;
 }
+
+// ---- the module's steps (registry: steps/index.ts) ----------------------------------------------------------
+
+export const httpRequestStep = defineStep({
+  action: 'http-request', roles: ['bmsc'], handler: httpRequest,
+  doc: "POST an MSK request to the BM-SC",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    description: "tester UE sends an MSK request (HTTP POST) to the BM-SC under test",
+    properties: {
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      auth: {
+        enum: [
+          "none",
+          "digest"
+        ],
+        default: "none",
+        description: "digest: answer the challenge of `challenge` (default: the latest 401)"
+      },
+      challenge: {
+        "$ref": "#/definitions/ref"
+      },
+      fault: {
+        enum: [
+          "none",
+          "wrong-password",
+          "unknown-btid",
+          "tampered-body",
+          "uri-mismatch",
+          "stale-nonce",
+          "wrong-realm",
+          "bad-response"
+        ],
+        default: "none",
+        description: "deliberate deviation: wrong-password (bit-flipped Ks_NAF); unknown-btid (username no BSF issued); tampered-body (body changed after the auth-int digest); uri-mismatch (uri directive differs from Request-URI); stale-nonce (wait nonce-ttl, then answer the old nonce correctly); wrong-realm; bad-response (one hex digit of response flipped)"
+      },
+      replay: {
+        "$ref": "#/definitions/ref",
+        description: "re-send the request named here byte for byte (same nonce, same nc): RFC 2617 §3.2.2 replay"
+      },
+      keys: {
+        "$ref": "#/definitions/keySelection"
+      },
+      body: {
+        description: "the request body: a well-formed MSK request, or malformed XML, an empty body, a wrong root element (A-B13)",
+        enum: [
+          "msk-request",
+          "malformed-xml",
+          "empty",
+          "wrong-root"
+        ],
+        default: "msk-request"
+      },
+      contentType: {
+        type: "string",
+        description: "overrides the profile's request Content-Type (e.g. text/plain for A-B13)"
+      }
+    }
+  },
+});
+
+export const expectHttpResponseStep = defineStep({
+  action: 'expect-http-response', roles: ['bmsc'], handler: expectHttpResponse,
+  doc: "judge the answer to a request",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    description: "judge the BM-SC's answer to a tester request",
+    properties: {
+      as: {
+        "$ref": "#/definitions/name"
+      },
+      to: {
+        "$ref": "#/definitions/ref",
+        description: "the request (default: the latest)"
+      },
+      status: {
+        description: "expected status: a number, a class ('4xx'), or a list of those",
+        oneOf: [
+          {
+            type: "integer",
+            minimum: 100,
+            maximum: 599
+          },
+          {
+            type: "string",
+            pattern: "^[1-5]xx$"
+          },
+          {
+            type: "array",
+            minItems: 1,
+            items: {
+              oneOf: [
+                {
+                  type: "integer",
+                  minimum: 100,
+                  maximum: 599
+                },
+                {
+                  type: "string",
+                  pattern: "^[1-5]xx$"
+                }
+              ]
+            }
+          }
+        ]
+      },
+      challenge: {
+        type: "object",
+        additionalProperties: false,
+        description: "a WWW-Authenticate: Digest challenge must be present and meet these (RFC 2617 §3.2.1, reference A-B1)",
+        properties: {
+          realm: {
+            enum: [
+              "gba",
+              "any"
+            ],
+            description: "gba: '<accepted prefix>@<BM-SC FQDN>'"
+          },
+          qop: {
+            enum: [
+              "profile",
+              "any"
+            ],
+            description: "profile: qop options include the profile's qop"
+          },
+          algorithm: {
+            enum: [
+              "profile",
+              "any"
+            ],
+            description: "profile: absent (= MD5) or equal to the profile's algorithm"
+          },
+          stale: {
+            type: "boolean",
+            description: "true: stale=TRUE required; false: stale absent or FALSE"
+          },
+          freshNonce: {
+            type: "boolean",
+            description: "the nonce differs from every nonce of earlier challenges in the case"
+          }
+        }
+      },
+      authenticationInfo: {
+        type: "object",
+        additionalProperties: false,
+        description: "Authentication-Info on the 200 OK (RFC 2617 §3.2.3, reference A-B2)",
+        properties: {
+          rspauth: {
+            enum: [
+              "valid",
+              "present",
+              "absent"
+            ],
+            description: "valid: recomputed from the response body (auth-int) and equal"
+          },
+          echo: {
+            type: "boolean",
+            description: "qop, cnonce and nc echo the request's values"
+          },
+          nextnonce: {
+            enum: [
+              "present",
+              "absent",
+              "any"
+            ]
+          }
+        }
+      },
+      body: {
+        type: "object",
+        additionalProperties: false,
+        description: "the MSK response body (protocol §2.4, A-B3, A-B12)",
+        properties: {
+          mskResponse: {
+            type: "boolean",
+            description: "well-formed XML of the profile's media type and root"
+          },
+          entries: {
+            enum: [
+              "per-requested-key",
+              "any"
+            ]
+          },
+          statuses: {
+            enum: [
+              "success",
+              "error-for-unsubscribed",
+              "any"
+            ]
+          }
+        }
+      }
+    }
+  },
+});
+
+export const sendAckStep = defineStep({
+  action: 'send-ack', roles: ['bmsc'], handler: sendAck,
+  doc: "send a MIKEY verification message (data type 1, RFC 3830 §5.2) for a received MSK message",
+  schema: {
+    type: "object",
+    additionalProperties: false,
+    required: [
+      "to"
+    ],
+    description: "tester UE sends a MIKEY verification message (RFC 3830 §5.2, data type 1) for a received MSK message",
+    properties: {
+      to: {
+        "$ref": "#/definitions/ref"
+      },
+      fault: {
+        enum: [
+          "none",
+          "bad-mac",
+          "wrong-csb",
+          "wrong-counter",
+          "duplicate"
+        ],
+        default: "none",
+        description: "bad-mac: one bit of the V MAC flipped; wrong-csb: CSB ID + 1; wrong-counter: echoed TS + 1; duplicate: the valid ACK twice"
+      },
+      as: {
+        "$ref": "#/definitions/name"
+      }
+    }
+  },
+});
