@@ -63,7 +63,7 @@ export const RULES: Readonly<Record<string, RuleInfo>> = {
   'mikey.key-data': r('bmsc', '6.3', 'RFC 3830 §6.13, §4.2.3', 'The key data decrypts to a key of the right type and length.'),
   'mikey.v-payload': r('bmsc', '6.3', 'RFC 3830 §6.9', 'Key messages carry no verification payload.'),
   'mikey.counter': r('bmsc', '6.3', 'RFC 3830 §5.3, §6.6; TS 33.246 §6.3.2', 'The counter of every message under one key (the MUK, or for MTK messages the MSK) is strictly greater than every earlier one, and at least 1.'),
-  'mikey.csb-id': r('bmsc', '6.3.2.1', 'RFC 3830 §6.1; profile O10', 'A retransmission keeps the CSB ID of its delivery when the profile draws CSB IDs per delivery or fixes them per MUK.'),
+  'mikey.csb-id': r('bmsc', '6.3.2.1', 'RFC 3830 §6.1; profile O10', 'A retransmission keeps the CSB ID of its delivery when the profile draws CSB IDs per delivery or fixes them per MUK; MTK messages under one MSK keep one CSB ID when the profile fixes it per MSK.'),
   'mikey.retransmission': r('bmsc', '6.3.2.1', 'profile O18', 'A retransmission repeats the message byte for byte when the profile says retransmissions are not refreshed.'),
   'mikey.retransmission-interval': r('bmsc', '6.3.2.1', 'profile O18', 'Copies of an unacknowledged message are spaced by the profile interval (never a burst).'),
   'mikey.rand-per-msk': r('bmsc', '6.3.3', 'TS 33.246 §6.3.3; profile O15', 'Every delivery of one MSK carries the same RAND: MTK-message keys derive from the MSK and that RAND.'),

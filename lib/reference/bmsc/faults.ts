@@ -52,6 +52,8 @@ export interface BmscHookTypes {
   triggerMessage: [message: MikeyMessage, ctx: { currentMskId: number | undefined }];
   /** V flag of MTK messages (6.3.3: no MIKEY ACK). */
   mtkV: [v: boolean, ctx: Record<string, never>];
+  /** CSB ID of the MTK messages of an MSK (profile O10: fixed per MSK, or drawn per message). */
+  mtkCsbId: [csbId: number, ctx: Record<string, never>];
   /** Whether the next MTK keeps the current MTK ID (protocol §6.2: it increases). */
   repeatMtkId: [repeat: boolean, ctx: { mtkId: number }];
 }
@@ -209,6 +211,12 @@ export const BMSC_FAULTS: readonly BmscFault[] = Object.freeze([
     description: 'sends a new MTK under the same MTK ID as the previous one',
     violates: 'protocol §6.2, §9 O21 (MTK ID strictly increasing per MSK, check M-B1)',
     hook: 'repeatMtkId', apply: (_repeat, { mtkId }) => mtkId > 0 ? true : undefined,
+  }),
+  fault({
+    name: 'bmsc-mtk-csb-per-message', role: 'bmsc', procedure: 'mtk-update',
+    description: 'draws a new CSB ID for every MTK message although the profile fixes one per MSK',
+    violates: 'RFC 3830 §6.1, profile O10 fixed-per-msk (check M-B1)',
+    hook: 'mtkCsbId', apply: (csbId) => (csbId + 1 + randomBytes(2).readUInt16BE(0)) >>> 0,
   }),
 ]);
 

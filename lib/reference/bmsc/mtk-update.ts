@@ -63,9 +63,10 @@ export class MtkUpdates {
       const repeat = hooks.apply('repeatMtkId', false, { mtkId: msk.mtkId });
       const { mtkId, mtk } = this.#ctx.state().nextMtk(msk, { repeatId: repeat.value });
       const counter = this.#deliveries.nextCounter(mskCounterName(msk.keyDomainId, msk.id), applied);
-      const csbId = mikeyProfile.csbId.mtk === 'fixed-per-msk' ? msk.mtkCsbId : randomBytes(4).readUInt32BE(0);
+      const csb = hooks.apply('mtkCsbId', mikeyProfile.csbId.mtk === 'fixed-per-msk' ? msk.mtkCsbId : randomBytes(4).readUInt32BE(0), {});
+      const csbId = csb.value;
       const v = hooks.apply('mtkV', false, {});
-      applied.push(...repeat.applied, ...v.applied);
+      applied.push(...repeat.applied, ...csb.applied, ...v.applied);
       const built = buildMtkMessage({
         msk: msk.key, mskRand: msk.rand, csbId, counter, keyDomainId: msk.keyDomainId, mskId: msk.id, mtkId, mtk, v: v.value,
         idi: config.nafFqdn, profile: mikeyProfile, mutate: this.#deliveries.keyMessageHook('mtk', mtk, applied),

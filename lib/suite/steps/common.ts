@@ -7,7 +7,7 @@ import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
 import { classifyDatagram, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
-import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk } from '../verify/history.ts';
+import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, judgeSameCsbId } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
 import { isStray, retransmissionKeys } from '../settle.ts';
@@ -180,6 +180,16 @@ export const expectMikey: StepHandler = async (run, p) => {
     const checks: CheckOutcome[] = [...verdict.checks];
     checks.push(...keyIdChecks(run, p, kind, verdict.keyIds, mskKeyIds, found.length));
     checks.push(...historyChecks(run, kind, event, verdict, retxOf, mskKeyIds, mikey.csbId.msk));
+    if (typeof p.csbId === 'string' && verdict.csbId !== undefined) {
+      // `csbId: same-as:<ref>`: judged where the profile fixes the CSB ID for this kind (O10), else not applicable
+      const ref = p.csbId.slice('same-as:'.length);
+      const other = named(run, ref).messages?.[0]?.verdict.csbId;
+      const policy = kind === 'mtk' ? mikey.csbId.mtk : mikey.csbId.msk;
+      const judged = other === undefined ? undefined : judgeSameCsbId(verdict.csbId, { csbId: other, where: `'${ref}'` }, kind as 'msk' | 'mtk' | 'trigger', policy);
+      if (other === undefined) run.tracker.inconc('mikey.precondition', `'${ref}' holds no message whose CSB ID to compare with`, evidence(event));
+      else if (!judged) run.tracker.notApplicable('mikey.csb-id', `the profile lets the CSB ID of ${kind} messages change (O10 ${policy}): nothing to compare`);
+      else checks.push(...judged);
+    }
     // The MSK delivered after a 200 OK must not have travelled in clear in that answer (msk-response.no-key).
     const ok = run.last.request?.exchange?.response;
     const msk = kind === 'msk' && verdict.macValid ? verdict.keyData[0]?.key : undefined;
@@ -532,6 +542,11 @@ export const expectMikeyStep = defineStep({
           "any"
         ],
         description: "kind mtk: MTK ID strictly greater than the previous MTK ID of the same MSK in the case"
+      },
+      csbId: {
+        type: "string",
+        pattern: "^same-as:[A-Za-z][A-Za-z0-9_-]*$",
+        description: "same-as:<ref>: the message carries the CSB ID of that step's message, where the profile fixes the CSB ID for this kind (O10: MTK fixed-per-msk, MSK fixed-per-muk); NOT-APPLICABLE where it lets it change"
       },
       retransmissionOf: {
         "$ref": "#/definitions/ref",

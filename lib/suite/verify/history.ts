@@ -52,6 +52,22 @@ export function judgeCopyCsbId(csbId: number, original: { csbId: number; where: 
 }
 
 /**
+ * mikey.csb-id (RFC 3830 §6.1; profile O10): where the profile fixes the CSB ID for a message kind (MTK
+ * messages: one per MSK, 'fixed-per-msk'; MSK messages and triggers: one per MUK, 'fixed-per-muk'), a
+ * message carries the CSB ID of the earlier one it is compared with. Undefined where the profile lets the
+ * CSB ID change: nothing to judge.
+ */
+export function judgeSameCsbId(csbId: number, other: { csbId: number; where: string }, kind: 'msk' | 'mtk' | 'trigger', policy: string): CheckOutcome[] | undefined {
+  const fixed = kind === 'mtk' ? policy === 'fixed-per-msk' : policy === 'fixed-per-muk';
+  if (!fixed) return undefined;
+  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+  const scope = kind === 'mtk' ? 'MTK messages under one MSK' : 'MIKEY messages to one MUK';
+  return csbId === other.csbId
+    ? [{ check: 'mikey.csb-id', ok: true, message: `the CSB ID ${hex8(csbId)} of ${other.where} (O10 ${policy})` }]
+    : [{ check: 'mikey.csb-id', ok: false, message: `${scope} keep one CSB ID (O10 ${policy})`, expected: `${hex8(other.csbId)} (${other.where})`, actual: hex8(csbId) }];
+}
+
+/**
  * mikey.rand-per-msk (TS 33.246 §6.3.3; profile O15): every delivery of one MSK carries the same RAND,
  * since the keys of the MTK messages under it derive from the MSK and that RAND.
  */
