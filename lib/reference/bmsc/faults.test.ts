@@ -1,6 +1,6 @@
 // The reference BM-SC's fault table is the one place a fault changes behaviour: every fault names the hook
 // it changes, every hook is a decision the BM-SC's code hands to BmscFaultHooks, and no other file of the
-// BM-SC names a fault or asks whether one is active. (That each fault shows on the wire is bmsc.test.ts's
+// BM-SC names a fault or asks whether one is active (tests and their support files aside). (That each fault shows on the wire is bmsc.test.ts's
 // and the fault matrix's job.)
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { FaultSet } from '../common/index.ts';
 import { BMSC_FAULTS, BmscFaultHooks, type BmscHook } from './faults.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'faults.ts')
+const sources = readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('test-') && f !== 'faults.ts')
   .map((f) => ({ file: f, text: readFileSync(join(here, f), 'utf8') }));
 
 test('no BM-SC source outside the fault table names a fault or tests whether one is active', () => {

@@ -28,6 +28,8 @@ export interface BmscHookTypes {
   }];
   /** Authentication-Info of the 200 OK (RFC 2617 §3.2.3); null = no header. */
   authenticationInfo: [value: string | null, ctx: Record<string, never>];
+  /** Whether the request's header fields are acceptable (RFC 9110 §5.1: unrecognized fields are ignored). */
+  acceptHeaders: [accept: boolean, ctx: { names: string[] }];
   /** Whether the user may have an MSK of this key group (6.3.1, per-MSK authorisation). */
   authorised: [authorised: boolean, ctx: Record<string, never>];
   /** Whether the MSK messages leave before the 200 OK is written (6.3.1: after). */
@@ -64,6 +66,9 @@ export interface BmscFault<H extends BmscHook = BmscHook> extends FaultDefinitio
   /** The deviated decision, or undefined where the fault does not apply. */
   readonly apply: (...args: BmscHookTypes[H]) => BmscHookTypes[H][0] | undefined;
 }
+
+/** Header fields an MSK request uses (6.3.1, RFC 2617, RFC 9110/9112): bmsc-reject-unknown-header refuses any other. */
+const MSK_REQUEST_HEADERS = new Set(['host', 'authorization', 'content-type', 'content-length', 'user-agent', 'connection', 'accept', 'accept-encoding', 'transfer-encoding', 'expect']);
 
 const fault = <H extends BmscHook>(f: BmscFault<H> & { role: 'bmsc' }): BmscFault => f as unknown as BmscFault;
 
@@ -118,6 +123,12 @@ export const BMSC_FAULTS: readonly BmscFault[] = Object.freeze([
     description: 'sends an Authentication-Info rspauth that does not match the response body (one hex digit changed)',
     violates: 'RFC 2617 §3.2.3 (rspauth over the response, auth-int body, check A-B2)',
     hook: 'authenticationInfo', apply: (value) => value === null ? undefined : changeRspauth(value),
+  }),
+  fault({
+    name: 'bmsc-reject-unknown-header', role: 'bmsc', procedure: 'msk-request',
+    description: 'answers 400 to an MSK request carrying a header field an MSK request does not need',
+    violates: 'RFC 9110 §5.1 (recipients ignore unrecognized header fields)',
+    hook: 'acceptHeaders', apply: (accept, { names }) => accept && names.some((n) => !MSK_REQUEST_HEADERS.has(n.toLowerCase())) ? false : undefined,
   }),
   fault({
     name: 'bmsc-grant-unsubscribed', role: 'bmsc', procedure: 'msk-request',

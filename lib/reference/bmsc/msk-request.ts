@@ -119,6 +119,8 @@ export class MskRequests {
       a.headers.push(['Allow', 'POST']);
       return { answer: a };
     }
+    const names = req.rawHeaders.filter((_, i) => i % 2 === 0);
+    if (!hooks.value('acceptHeaders', true, { names })) return { answer: textAnswer(400, 'headers', 'unexpected header field') };
     let credentials: DigestCredentials | undefined;
     let btid: string;
     let outcome: string;

@@ -66,13 +66,14 @@ export interface HttpReply { status: number; headers: Headers; body: Buffer }
 
 /** One POST to the BM-SC's MSK request URI. */
 export async function postMsk(http: Endpoint, profile: MbmsProfile, opts: {
-  body: Buffer; authorization?: string; contentType?: string; target?: string;
+  body: Buffer; authorization?: string; contentType?: string; target?: string; extraHeaders?: Record<string, string>;
 }): Promise<HttpReply> {
   const headers: Record<string, string> = {
     'content-type': opts.contentType ?? profile.http.requestContentType,
     'user-agent': `mbms-conform-test; ${profile.http.userAgentToken}`,
   };
   if (opts.authorization) headers.authorization = opts.authorization;
+  Object.assign(headers, opts.extraHeaders);
   const response = await fetch(`http://${http.address}:${http.port}${opts.target ?? mskRequestTarget(profile)}`, {
     method: 'POST', headers, body: new Uint8Array(opts.body),
   });

@@ -122,7 +122,7 @@ export const httpRequest: StepHandler = async (run, p) => {
     }
     authorization = fault === 'bad-response' ? TesterUe.withResponse(auth, flipHexDigit(auth.credentials.response)) : auth.header;
     if (fault !== 'none') note(run, `deliberate fault: ${fault}`);
-    const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization });
+    const raw = ue.buildRequest(target, sentBody, { contentType: p.contentType, authorization, extra: extraHeaders(p.headers) });
     const clock = windowClock(timeout);
     const exchangeMeter = clock.meter;
     const exchange = await ue.exchange(raw, timeout, run.signal, clock.extend);
@@ -130,13 +130,18 @@ export const httpRequest: StepHandler = async (run, p) => {
     run.last.requestedKeys = keys;
     return;
   }
-  const raw = ue.buildRequest(target, body, { contentType: p.contentType });
+  const raw = ue.buildRequest(target, body, { contentType: p.contentType, extra: extraHeaders(p.headers) });
   const clock = windowClock(timeout);
   const exchangeMeter = clock.meter;
   const exchange = await ue.exchange(raw, timeout, run.signal, clock.extend);
   run.last.request = remember(run, p.as, { events: [exchange.request, exchange.response].filter((e) => e !== undefined), exchange, exchangeMeter, keys, password });
   run.last.requestedKeys = keys;
 };
+
+/** `headers`: extra header fields after the standard ones, in the order written. */
+function extraHeaders(headers: Record<string, string> | undefined): [string, string][] {
+  return Object.entries(headers ?? {});
+}
 
 function statusMatches(status: number, spec: unknown): boolean {
   const one = (s: unknown) => (typeof s === 'number' ? s === status : typeof s === 'string' && Number(s[0]) === Math.floor(status / 100));
@@ -247,6 +252,9 @@ export function ackDestination(run: CaseRun, source: Endpoint): Endpoint {
   return ack.destination === 'configured' && ack.address && ack.port ? { address: ack.address, port: ack.port } : source;
 }
 
+/** An expected HTTP status: a code or a class such as '4xx'. */
+const ONE_STATUS = [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: '^[1-5]xx$' }];
+
 // ---- the module's steps (registry: steps/index.ts) ----------------------------------------------------------
 
 export const httpRequestStep = defineStep({
@@ -302,6 +310,17 @@ export const httpRequestStep = defineStep({
         ],
         default: "msk-request"
       },
+      headers: {
+        type: "object",
+        description: "extra header fields sent after the standard ones (e.g. an extension field the BM-SC must ignore, RFC 9110 §5.1)",
+        propertyNames: {
+          pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+        },
+        additionalProperties: {
+          type: "string",
+          pattern: "^[^\\r\\n]*$"
+        }
+      },
       contentType: {
         type: "string",
         description: "overrides the profile's request Content-Type (e.g. text/plain for A-B13)"
@@ -327,34 +346,7 @@ export const expectHttpResponseStep = defineStep({
       },
       status: {
         description: "expected status: a number, a class ('4xx'), or a list of those",
-        oneOf: [
-          {
-            type: "integer",
-            minimum: 100,
-            maximum: 599
-          },
-          {
-            type: "string",
-            pattern: "^[1-5]xx$"
-          },
-          {
-            type: "array",
-            minItems: 1,
-            items: {
-              oneOf: [
-                {
-                  type: "integer",
-                  minimum: 100,
-                  maximum: 599
-                },
-                {
-                  type: "string",
-                  pattern: "^[1-5]xx$"
-                }
-              ]
-            }
-          }
-        ]
+        oneOf: [...ONE_STATUS, { type: "array", minItems: 1, items: { oneOf: ONE_STATUS } }]
       },
       challenge: {
         type: "object",
