@@ -31,7 +31,8 @@ export type KeyValidity =
 
 type Mutate = (m: MikeyMessage) => void;
 
-const kdTypeCode: Record<KeyDataTypeName, number> = {
+/** Key data type code (RFC 3830 §6.13) of each profile spelling (O12). */
+export const kdTypeCode: Readonly<Record<KeyDataTypeName, number>> = {
   TGK: KeyDataType.TGK, 'TGK+SALT': KeyDataType.TGK_SALT, TEK: KeyDataType.TEK, 'TEK+SALT': KeyDataType.TEK_SALT,
 };
 const tsTypeCode = { counter: TsType.COUNTER, 'ntp-utc': TsType.NTP_UTC, ntp: TsType.NTP } as const;

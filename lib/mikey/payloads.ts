@@ -2,7 +2,7 @@
 // field names, describeMikey and mikeyToJSON all read these entries, and the TypeScript types of messages
 // (Hdr, Payload, KeyData, ...) are derived from the same entries (StructValue below): adding a field to the
 // table adds it to the type.
-import type { BitPart, Computed, FieldDef, FieldKind, Rec, StructDef } from './fields.ts';
+import type { BitPart, Computed, FieldDef, FieldKind, Rec } from './fields.ts';
 
 // ---- code points ----------------------------------------------------------------------------------------
 

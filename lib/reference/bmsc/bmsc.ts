@@ -28,7 +28,6 @@ export type * from './events.ts';
 export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   readonly config: ReferenceBmscConfig;
   readonly faults: FaultSet;
-  readonly #hooks: BmscFaultHooks;
   readonly #ctx: BmscContext;
   readonly #deliveries: Deliveries;
   readonly #mskRequests: MskRequests;
@@ -44,14 +43,13 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     super();
     this.config = resolveBmscConfig(options);
     this.faults = new FaultSet('bmsc', BMSC_FAULTS, this.config.faults);
-    this.#hooks = new BmscFaultHooks(this.faults);
     for (const user of this.config.users) this.#users.set(user.btid, { user });
     const clock = options.clock ?? Date.now;
     this.#ctx = {
       config: this.config,
       profile: this.config.profile,
       mikeyProfile: mikeyProfile(this.config.profile.mikey as Parameters<typeof mikeyProfile>[0]),
-      hooks: this.#hooks,
+      hooks: new BmscFaultHooks(this.faults),
       users: this.#users,
       state: () => {
         if (!this.#state) throw new Error('ReferenceBmsc not started');
@@ -264,8 +262,6 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   /** Replaces the active faults (PUT /faults); the realm fault takes effect on the next challenge. */
   setFaults(names: string[]): void {
     this.faults.set(names);
-    this.#hooks.refresh();
-    this.#mskRequests.refresh();
   }
 
   #makeControlServer(): ControlServer {

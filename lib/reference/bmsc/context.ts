@@ -38,7 +38,7 @@ export interface BmscContext {
   running(): boolean;
 }
 
-export const now = (): number => performance.timeOrigin + performance.now();
+export { now } from '../common/index.ts';
 export const hex = (b: Buffer): string => b.toString('hex');
 export const hex32 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 

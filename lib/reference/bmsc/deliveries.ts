@@ -10,7 +10,7 @@ import {
 } from '../../mikey/index.ts';
 import type { Endpoint } from '../common/index.ts';
 import { hex, hex32, now, subscribedGroups, type BmscContext, type UserRecord } from './context.ts';
-import type { BmscAckRejectedEvent, MikeyKind, MikeySent } from './events.ts';
+import type { BmscAckRejectedEvent, MikeySent } from './events.ts';
 import { mukCounterName, type Msk } from './state.ts';
 
 interface Transmission { csbId: number; counter: number; message: MikeyMessage; bytes: Buffer }
@@ -166,7 +166,7 @@ export class Deliveries {
     await this.#ctx.send(t.bytes, d.to);
     const attempt = d.sent.length;
     this.#ctx.emit('mikey-out', {
-      time: now(), kind: d.kind as MikeyKind, btid: d.btid, from: this.#ctx.mikeyEndpoint(), to: d.to,
+      time: now(), kind: d.kind, btid: d.btid, from: this.#ctx.mikeyEndpoint(), to: d.to,
       bytes: t.bytes, keyDomainId: d.keyDomainId, mskId: d.mskId, csbId: t.csbId, counter: t.counter, v: d.v,
       attempt, deliveryId: d.id, faults: [...new Set(applied)],
     });

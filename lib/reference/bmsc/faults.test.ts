@@ -31,11 +31,9 @@ test('a hook with no active fault returns the conformant decision; an active fau
   const hooks = new BmscFaultHooks(set);
   expect(hooks.apply('counter', 5, { last: 4, next: () => 6 })).toEqual({ value: 5, applied: [] });
   set.set(['bmsc-reuse-counter']);
-  hooks.refresh();
   expect(hooks.apply('counter', 5, { last: 4, next: () => 6 })).toEqual({ value: 4, applied: ['bmsc-reuse-counter'] });
   // a fault that does not apply in this situation leaves the decision alone and is not named
   set.set(['bmsc-grant-unsubscribed']);
-  hooks.refresh();
   expect(hooks.apply('authorised', true, {})).toEqual({ value: true, applied: [] });
   expect(hooks.apply('authorised', false, {})).toEqual({ value: true, applied: ['bmsc-grant-unsubscribed'] });
 });

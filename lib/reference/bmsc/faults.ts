@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatAuthenticationInfo, parseAuthenticationInfo, type DigestServer, type DigestVerifyResult } from '../../digest/index.ts';
 import {
-  EncrAlg, KeyDataType, KeyIdType, KvType, encodeKeyData, type ExtPayload, type KemacPayload, type MikeyMessage, type MikeyProfile,
+  EncrAlg, KeyIdType, KvType, encodeKeyData, kdTypeCode, type ExtPayload, type KemacPayload, type MikeyMessage, type MikeyProfile,
 } from '../../mikey/index.ts';
 import { mskIdToBytes } from '../../mbms/index.ts';
 import type { FaultDefinition, FaultSet } from '../common/index.ts';
@@ -234,26 +234,29 @@ export const BMSC_FAULTS: readonly BmscFault[] = Object.freeze([
 /** The active faults of a running BM-SC, by hook; `apply` is the one place a fault changes a decision. */
 export class BmscFaultHooks {
   #byHook = new Map<BmscHook, BmscFault[]>();
+  #revision = -1;
 
-  constructor(readonly faults: FaultSet) {
-    this.refresh();
-  }
+  constructor(readonly faults: FaultSet) {}
 
-  /** Re-reads the active set (after FaultSet.set). */
-  refresh(): void {
-    const active = new Set(this.faults.active());
-    this.#byHook.clear();
-    for (const f of BMSC_FAULTS) {
-      if (!active.has(f.name)) continue;
-      const list = this.#byHook.get(f.hook) ?? [];
-      list.push(f);
-      this.#byHook.set(f.hook, list);
+  /** The active faults of `hook` in table order, derived again whenever the active set changed. */
+  #active(hook: BmscHook): BmscFault[] | undefined {
+    if (this.#revision !== this.faults.revision) {
+      const active = new Set(this.faults.active());
+      this.#byHook.clear();
+      for (const f of BMSC_FAULTS) {
+        if (!active.has(f.name)) continue;
+        const list = this.#byHook.get(f.hook) ?? [];
+        list.push(f);
+        this.#byHook.set(f.hook, list);
+      }
+      this.#revision = this.faults.revision;
     }
+    return this.#byHook.get(hook);
   }
 
   /** The decision after the active faults of `hook`, and the names of those that changed it. */
   apply<H extends BmscHook>(hook: H, ...[value, ctx]: BmscHookTypes[H]): { value: BmscHookTypes[H][0]; applied: string[] } {
-    const faults = this.#byHook.get(hook);
+    const faults = this.#active(hook);
     if (!faults) return { value, applied: [] };
     const applied: string[] = [];
     let v = value;
@@ -294,7 +297,7 @@ function nullEncryption(m: MikeyMessage, kind: 'msk' | 'mtk', key: Buffer, profi
   if (!kemac) return undefined;
   const kd = kind === 'msk' ? profile.keyData.msk : profile.keyData.mtk;
   kemac.encrAlg = EncrAlg.NULL;
-  kemac.encrData = encodeKeyData([{ kdType: kdTypeCode(kd.type), kv: KvType.NULL, key }]);
+  kemac.encrData = encodeKeyData([{ kdType: kdTypeCode[kd.type], kv: KvType.NULL, key }]);
   kemac.length = undefined;
   return m;
 }
@@ -308,13 +311,4 @@ function nonZeroTriggerIds(m: MikeyMessage, currentMskId: number): MikeyMessage 
   id.length = undefined;
   ext.length = undefined;
   return m;
-}
-
-function kdTypeCode(name: string): number {
-  switch (name) {
-    case 'TGK+SALT': return KeyDataType.TGK_SALT;
-    case 'TEK': return KeyDataType.TEK;
-    case 'TEK+SALT': return KeyDataType.TEK_SALT;
-    default: return KeyDataType.TGK;
-  }
 }

@@ -1,21 +1,16 @@
 // The reference BM-SC's MSK request (6.3.1) over real loopback sockets, judged by a test-local UE built from
 // lib/digest and lib/mikey (never by the BM-SC's own code).
 import { test, expect } from '@playwright/test';
-import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DigestClient, parseChallenges, parseAuthenticationInfo } from '../../digest/index.ts';
+import { DigestClient, parseChallenges } from '../../digest/index.ts';
 import {
-  buildVerificationMessage, findPayload, getKeyIds, mikeyProfile, readKeyMessage, EncrAlg,
-  type KeyMessageReading, type MikeyProfile,
+  findPayload, getKeyIds,
+  type KeyMessageReading,
 } from '../../mikey/index.ts';
-import { buildMskRequestBody, mskId, parseMskResponseBody, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
-import { callControlApi, controlApiValidator } from '../common/index.ts';
-import { ReferenceBmsc, BMSC_FAULTS, type BmscUser } from './index.ts';
-import { TestUdp, mskRequest, postMsk, type Datagram, type HttpReply } from './test-ue.ts';
+import { mskId, parseMskResponseBody } from '../../mbms/index.ts';
+import { callControlApi } from '../common/index.ts';
+import { mskRequest, postMsk } from './test-ue.ts';
 import {
-  BOUND, BTID, DOMAIN, KS_NAF, MSK_1, NAF, OTHER_KS_NAF, ack, answerExpiredNonce, fullRequest, read, rig, testProfile, waitEvent, type Rig,
+  BOUND, BTID, DOMAIN, KS_NAF, MSK_1, NAF, OTHER_KS_NAF, ack, answerExpiredNonce, fullRequest, read, rig, waitEvent,
 } from './test-rig.ts';
 
 test.describe('6.3.1 UE-initiated MSK request', () => {

@@ -36,9 +36,10 @@ export class MskRequests {
     this.#digest = this.#makeDigestServer();
   }
 
-  /** After a change of faults: a new realm takes effect on the next challenge. */
-  refresh(): void {
+  /** The Digest server of the current realm: a change of faults that changes the realm takes effect on the next request. */
+  #digestServer(): DigestServer {
     if (this.#digest.realm !== this.#realm()) this.#digest = this.#makeDigestServer();
+    return this.#digest;
   }
 
   #realm(): string {
@@ -161,7 +162,7 @@ export class MskRequests {
     const answer: HttpAnswer = { status: 200, outcome, btid, body: responseBody, headers: [['Content-Type', http.responseContentType]] };
     if (credentials) {
       const info = hooks.value('authenticationInfo',
-        this.#digest.authenticationInfo(credentials, { responseBody, nextnonce: http.nextnonce }), {});
+        this.#digestServer().authenticationInfo(credentials, { responseBody, nextnonce: http.nextnonce }), {});
       if (info !== null) answer.headers.push(['Authentication-Info', info]);
     }
     const mikeyTo = this.#ctx.mikeyTarget(btid);
@@ -213,7 +214,7 @@ export class MskRequests {
   }
 
   #verifyDigest(req: IncomingMessage, target: string, body: Buffer): DigestVerifyResult {
-    const digest = this.#digest;
+    const digest = this.#digestServer();
     const request = { method: req.method ?? 'POST', uri: target, authorization: req.headers.authorization, body };
     return this.#ctx.hooks.value('digestResult', digest.verify(request), { digest, request, knownUser: (btid) => this.#ctx.users.has(btid) });
   }

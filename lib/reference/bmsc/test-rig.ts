@@ -1,18 +1,13 @@
 // Test support of the reference BM-SC's tests: a started BM-SC with a test UE (test-ue.ts), and the few
 // exchanges the tests repeat.
-import { expect } from '@playwright/test';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DigestClient, parseChallenges, parseAuthenticationInfo } from '../../digest/index.ts';
+import { DigestClient } from '../../digest/index.ts';
 import {
-  buildVerificationMessage, findPayload, getKeyIds, mikeyProfile, readKeyMessage, EncrAlg,
+  buildVerificationMessage, mikeyProfile, readKeyMessage,
   type KeyMessageReading, type MikeyProfile,
 } from '../../mikey/index.ts';
-import { buildMskRequestBody, mskId, parseMskResponseBody, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
-import { callControlApi, controlApiValidator } from '../common/index.ts';
-import { ReferenceBmsc, BMSC_FAULTS, type BmscUser } from './index.ts';
+import { mskId, referenceProfile, type MbmsProfile } from '../../mbms/index.ts';
+import { ReferenceBmsc, type BmscUser } from './index.ts';
 import { TestUdp, mskRequest, postMsk, type Datagram, type HttpReply } from './test-ue.ts';
 
 export const KS_NAF = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');

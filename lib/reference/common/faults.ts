@@ -70,6 +70,7 @@ export class FaultSet {
   readonly role: ReferenceRole;
   readonly table: readonly FaultDefinition[];
   #active = new Set<string>();
+  #revision = 0;
 
   constructor(role: ReferenceRole, table: readonly FaultDefinition[], initial: Iterable<string> = []) {
     checkFaultTable(table);
@@ -88,6 +89,12 @@ export class FaultSet {
   set(names: Iterable<string>): void {
     const resolved = resolveFaults(this.table, this.role, names);
     this.#active = new Set(resolved.map((f) => f.name));
+    this.#revision++;
+  }
+
+  /** Counts the changes of the active set: what is derived from it is derived again when this moves. */
+  get revision(): number {
+    return this.#revision;
   }
 
   /** Active fault names in table order. */

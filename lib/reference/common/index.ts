@@ -16,6 +16,6 @@ export {
   type ControlEndpointSpec, type ControlHandler, type ControlRequestContext, type ControlServerOptions,
 } from './control-server.ts';
 export { listenHttp, bindUdp, closeHttp, closeUdp, formatEndpoint, readRequestBody, type Endpoint } from './net.ts';
-export { nextEvent } from './events.ts';
+export { nextEvent, now } from './events.ts';
 export { readConfigFile, formatFieldPath, type ConfigFile, type FieldPath } from './config-file.ts';
 export { parseKeyDomainId, parseMskIdHex, parseKsNaf } from './key-values.ts';

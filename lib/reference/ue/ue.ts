@@ -3,7 +3,6 @@
 // are run against, and a working example for UE vendors; lib/suite never calls it to judge anything.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
 import {
   defaultProfile, mskIdToBytes, mskKey, validateProfile, type MbmsProfile, type MskRequestEntry,
@@ -11,14 +10,13 @@ import {
 import {
   bindUdp, closeUdp, ControlApiError, ControlServer, FaultSet, JsonStateStore, ReferenceConfigError, type Endpoint,
 } from '../common/index.ts';
-import { parseKeyDomainId, parseKsNaf, parseMskIdHex } from '../common/index.ts';
+import { now, parseKeyDomainId, parseKsNaf, parseMskIdHex } from '../common/index.ts';
 import { checkUeConfig, type UeConfig } from './config.ts';
 import { UE_FAULTS } from './faults.ts';
 import { UeKeyStore, type UeCounters } from './key-store.ts';
 import { processDatagram, type DiscardReason, type ProcessResult } from './mikey-processor.ts';
 import { MskRequester, type MskRequestOutcome, type MskRequestReason } from './msk-request.ts';
 
-const now = (): number => performance.timeOrigin + performance.now();
 const hex = (b: Buffer): string => b.toString('hex');
 
 export interface MikeyInEvent { time: number; from: Endpoint; bytes: Buffer }
