@@ -39,16 +39,22 @@ export function judgeCounter(
   return out;
 }
 
+/** mikey.csb-id: `csbId` equals the CSB ID of `earlier`; `kept` words the pass, `rule` the fail. */
+function csbIdKept(csbId: number, earlier: { csbId: number; where: string }, kept: (csbIdHex: string) => string, rule: string): CheckOutcome[] {
+  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+  return csbId === earlier.csbId
+    ? [{ check: 'mikey.csb-id', ok: true, message: kept(hex8(csbId)) }]
+    : [{ check: 'mikey.csb-id', ok: false, message: rule, expected: `${hex8(earlier.csbId)} (${earlier.where})`, actual: hex8(csbId) }];
+}
+
 /**
  * mikey.csb-id (RFC 3830 §6.1; profile O10): a retransmission keeps the CSB ID of its delivery when the
  * profile says CSB IDs are drawn per delivery or fixed per MUK; drawn per message, any CSB ID is right.
  */
 export function judgeCopyCsbId(csbId: number, original: { csbId: number; where: string }, policy: string): CheckOutcome[] {
   if (policy !== 'random-per-delivery' && policy !== 'fixed-per-muk') return [];
-  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
-  return csbId === original.csbId
-    ? [{ check: 'mikey.csb-id', ok: true, message: `the retransmission keeps the CSB ID ${hex8(csbId)} of ${original.where} (O10 ${policy})` }]
-    : [{ check: 'mikey.csb-id', ok: false, message: `a retransmission keeps the CSB ID of its delivery (O10 ${policy}): the UE's ACK names it`, expected: `${hex8(original.csbId)} (${original.where})`, actual: hex8(csbId) }];
+  return csbIdKept(csbId, original, (csb) => `the retransmission keeps the CSB ID ${csb} of ${original.where} (O10 ${policy})`,
+    `a retransmission keeps the CSB ID of its delivery (O10 ${policy}): the UE's ACK names it`);
 }
 
 /**
@@ -60,11 +66,8 @@ export function judgeCopyCsbId(csbId: number, original: { csbId: number; where: 
 export function judgeSameCsbId(csbId: number, other: { csbId: number; where: string }, kind: 'msk' | 'mtk' | 'trigger', policy: string): CheckOutcome[] | undefined {
   const fixed = kind === 'mtk' ? policy === 'fixed-per-msk' : policy === 'fixed-per-muk';
   if (!fixed) return undefined;
-  const hex8 = (n: number) => n.toString(16).padStart(8, '0');
   const scope = kind === 'mtk' ? 'MTK messages under one MSK' : 'MIKEY messages to one MUK';
-  return csbId === other.csbId
-    ? [{ check: 'mikey.csb-id', ok: true, message: `the CSB ID ${hex8(csbId)} of ${other.where} (O10 ${policy})` }]
-    : [{ check: 'mikey.csb-id', ok: false, message: `${scope} keep one CSB ID (O10 ${policy})`, expected: `${hex8(other.csbId)} (${other.where})`, actual: hex8(csbId) }];
+  return csbIdKept(csbId, other, (csb) => `the CSB ID ${csb} of ${other.where} (O10 ${policy})`, `${scope} keep one CSB ID (O10 ${policy})`);
 }
 
 /**
