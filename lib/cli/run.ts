@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildReports, parseGate, DEFAULT_ALLURE_RESULTS_DIR, DEFAULT_RESULTS_DIR, type QualityGate } from '../report/index.ts';
+import { progressLine } from '../report/progress-reporter.ts';
 
 const USAGE = `usage: mbms-conform run [options] [-- playwright options]
 
@@ -220,7 +221,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     let done = total - built.notRun.length - built.stoppedMidway.length;
     for (const id of built.stoppedMidway) {
       const c = built.cases.find((x) => x.id === id);
-      process.stdout.write(`[${String(++done).padStart(String(total).length)}/${total}] ${'ERROR'.padEnd(14)} ${c?.role ?? ''}: ${id}  (stopped by the interrupt before its verdict)\n`);
+      process.stdout.write(`${progressLine(++done, total, 'ERROR', c ? `${id} ${c.title}` : id, 'stopped by the interrupt before its verdict')}\n`);
     }
   }
   process.stdout.write(`\n${built.summary}`);

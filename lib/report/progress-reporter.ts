@@ -22,6 +22,16 @@ export function shownVerdict(status: TestResult['status'], annotations: readonly
   return { verdict: 'ERROR', reason: `test ${status} without a verdict` };
 }
 
+/**
+ * One progress line: position, verdict, the case's title (which starts with its id, naming the role:
+ * bmsc/6.3.1/02) and a note in parentheses. The reporter prints one per ended case; `mbms-conform run`
+ * prints the same for a case Playwright never ended (stopped by an interrupt).
+ */
+export function progressLine(done: number, total: number, verdict: Shown, title: string, note: string, color = false): string {
+  const tag = color ? `\u001b[${COLOR[verdict]}m${verdict.padEnd(14)}\u001b[0m` : verdict.padEnd(14);
+  return `[${String(done).padStart(String(total).length)}/${total}] ${tag} ${title}  (${note})`;
+}
+
 export default class ProgressReporter implements Reporter {
   private readonly color = process.stdout.isTTY && !process.env.NO_COLOR;
   private readonly counts = new Map<Shown, number>();
@@ -42,11 +52,9 @@ export default class ProgressReporter implements Reporter {
     const annotations = (result as TestResult & { annotations?: TestCase['annotations'] }).annotations ?? test.annotations;
     const { verdict, reason } = shownVerdict(result.status, annotations);
     this.counts.set(verdict, (this.counts.get(verdict) ?? 0) + 1);
-    const tag = this.color ? `\u001b[${COLOR[verdict]}m${verdict.padEnd(14)}\u001b[0m` : verdict.padEnd(14);
-    const pos = `[${String(this.done).padStart(String(this.total).length)}/${this.total}]`;
-    // the title starts with the case id, which names the role (bmsc/6.3.1/02): no project name needed
-    const line = `${pos} ${tag} ${test.title}  (${Math.round(result.duration)} ms)`;
-    process.stdout.write(`${line}${reason && verdict !== 'PASS' ? `\n${' '.repeat(pos.length + 16)}${reason.split('\n')[0]}` : ''}\n`);
+    const line = progressLine(this.done, this.total, verdict, test.title, `${Math.round(result.duration)} ms`, this.color);
+    const indent = String(this.total).length * 2 + 3 + 16;
+    process.stdout.write(`${line}${reason && verdict !== 'PASS' ? `\n${' '.repeat(indent)}${reason.split('\n')[0]}` : ''}\n`);
   }
 
   onError(error: { message?: string }): void {
