@@ -73,30 +73,35 @@ function label(code: number): string {
 
 function decodeInto(bytes: Uint8Array, message: MikeyMessage): void {
   checkSize(bytes.byteLength, 'a MIKEY message');
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // One copy of the message: the decoded octet strings are views into it, never into the caller's buffer
+  const buf = Buffer.from(bytes);
   const r = new ByteReader(buf, 0, buf.length);
   const hdr = message.hdr as unknown as Rec;
   hdr.offset = 0;
   decodeStruct(hdrDef, r, hdr);
   let code = hdr.next as number;
-  let announcedBy = 'HDR';
+  // The payload whose next-payload field names `code` (named in errors only: no string per payload)
+  let announcerType: string | undefined;
+  let announcerAt = 0;
+  const announcedBy = () => (announcerType !== undefined ? `${announcerType} at offset ${announcerAt}` : 'HDR');
   while (code !== PayloadCode.LAST) {
     const at = r.pos;
     if (r.remaining() === 0) {
       throw new MikeyDecodeError(at, 'chain',
-        `chain does not end: ${announcedBy} names ${label(code)} (code ${code}) as next payload but the message ends`);
+        `chain does not end: ${announcedBy()} names ${label(code)} (code ${code}) as next payload but the message ends`);
     }
     const spec = payloadRegistry.get(code);
     if (!spec) {
       const why = payloadNames[code] !== undefined ? `unsupported payload type ${code} (${payloadNames[code]})` : `unknown payload type ${code}`;
-      throw new MikeyDecodeError(at, label(code), `${why}, named by the next payload field of ${announcedBy}`);
+      throw new MikeyDecodeError(at, label(code), `${why}, named by the next payload field of ${announcedBy()}`);
     }
     const p: Rec = { type: spec.type, offset: at };
     decodeStruct(spec, r, p);
     // Each payload consumes at least its next-payload octet, so the walk always advances and cannot loop.
     message.payloads.push(p as unknown as Payload);
     code = p.next as number;
-    announcedBy = `${spec.type} at offset ${at}`;
+    announcerType = spec.type;
+    announcerAt = at;
   }
   if (r.remaining() > 0) {
     throw new MikeyDecodeError(r.pos, 'trailing', `${r.remaining()} trailing octet(s) after the last payload`);

@@ -1,6 +1,6 @@
 // MIKEY crypto (RFC 3830 §4.1, §4.2.3, §5.2; protocol §5): MIKEY-1 PRF, key derivation from a pre-shared
 // key or a TGK, AES-CM-128 key transport, KEMAC MAC and verification-message MAC.
-import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 import { MikeyCryptoError } from './errors.ts';
 import { TsType } from './payloads.ts';
 
@@ -67,24 +67,75 @@ export interface MessageKeys {
  * MSK for MTK messages; rand may be empty (MTK messages without a RAND, protocol §5.3 option b).
  */
 export function deriveMessageKeys(psk: Buffer, csbId: number, rand: Buffer): MessageKeys {
-  // A pure function of its inputs, and the same (PSK, CSB ID, RAND) comes back for every copy of a message
-  // and every message of a delivery: three PRF runs (six HMACs) saved each time. Bounded, oldest out first.
-  const key = `${psk.toString('hex')}|${csbId}|${rand.toString('hex')}`;
-  const known = KEY_CACHE.get(key);
-  if (known) return { encrKey: Buffer.from(known.encrKey), authKey: Buffer.from(known.authKey), saltKey: Buffer.from(known.saltKey) };
-  const keys = {
+  const { keys } = messageKeyring(psk, csbId, rand);
+  // Copies: no caller can change a cached key
+  return { encrKey: Buffer.from(keys.encrKey), authKey: Buffer.from(keys.authKey), saltKey: Buffer.from(keys.saltKey) };
+}
+
+/**
+ * The keys of one (PSK, CSB ID, RAND) with what reading a message under them needs, kept ready: the
+ * AES-128 block cipher of the encryption key (AES-CM is the keystream of counter blocks, RFC 3830 §4.2.3)
+ * and the MAC. Every copy of a message and every message of a delivery comes back with the same triple,
+ * so three PRF runs (six HMACs) and a cipher set-up are saved each time (analyze at line rate).
+ */
+export interface MessageKeyring {
+  readonly keys: Readonly<MessageKeys>;
+  /** HMAC-SHA-1-160 under the auth key (KEMAC MAC, RFC 3830 §5.2). */
+  mac(covered: Buffer): Buffer;
+  /** AES-CM-128 encryption or decryption under the encryption and salt keys (RFC 3830 §4.2.3). */
+  aesCm(csbId: number, t64: bigint, data: Buffer): Buffer;
+}
+
+/** The keyring of (PSK, CSB ID, RAND), derived once and kept in a bounded cache (oldest out first). */
+export function messageKeyring(psk: Buffer, csbId: number, rand: Buffer): MessageKeyring {
+  const id = `${psk.toString('latin1')}|${csbId}|${rand.toString('latin1')}`;
+  const known = KEYRING_CACHE.get(id);
+  if (known) return known;
+  const keys: MessageKeys = {
     encrKey: prf(psk, pskLabel(PSK_LABEL.encr, csbId, rand), 16),
     authKey: prf(psk, pskLabel(PSK_LABEL.auth, csbId, rand), 20),
     saltKey: prf(psk, pskLabel(PSK_LABEL.salt, csbId, rand), 14),
   };
-  KEY_CACHE.set(key, { encrKey: Buffer.from(keys.encrKey), authKey: Buffer.from(keys.authKey), saltKey: Buffer.from(keys.saltKey) });
-  if (KEY_CACHE.size > KEY_CACHE_LIMIT) KEY_CACHE.delete(KEY_CACHE.keys().next().value!);
-  return keys;
+  const block = aesBlockCipher(keys.encrKey);
+  const ring: MessageKeyring = {
+    keys,
+    mac: (covered) => hmacSha1(keys.authKey, covered),
+    aesCm: (csb, t64, data) => aesCmKeystreamXor(block, aesCmIv(keys.saltKey, csb, t64), data),
+  };
+  KEYRING_CACHE.set(id, ring);
+  if (KEYRING_CACHE.size > KEYRING_CACHE_LIMIT) KEYRING_CACHE.delete(KEYRING_CACHE.keys().next().value!);
+  return ring;
 }
 
-/** Derived message keys by (PSK, CSB ID, RAND); copies are handed out so no caller can change a cached key. */
-const KEY_CACHE = new Map<string, MessageKeys>();
-const KEY_CACHE_LIMIT = 4096;
+const KEYRING_CACHE = new Map<string, MessageKeyring>();
+const KEYRING_CACHE_LIMIT = 4096;
+
+/** AES-128 as a block cipher (ECB over whole blocks, no padding): the keystream generator of AES-CM. */
+function aesBlockCipher(key: Buffer): Cipher {
+  if (key.length !== 16) throw new MikeyCryptoError(`AES-CM-128 key must be 128 bits, got ${key.length * 8}`);
+  const c = createCipheriv('aes-128-ecb', key, null);
+  c.setAutoPadding(false);
+  return c;
+}
+
+/**
+ * AES-CM (RFC 3830 §4.2.3, the SRTP counter mode of RFC 3711 §4.1.1): block i of the keystream is
+ * E(key, IV + i), IV + i changing only the low 16 bits (IV ends in 0x0000; a MIKEY message is far shorter
+ * than 2^16 blocks), XORed with the data. ECB over whole blocks is stateless, so one cipher serves every
+ * message under the key.
+ */
+function aesCmKeystreamXor(block: Cipher, iv: Buffer, data: Buffer): Buffer {
+  const blocks = Math.ceil(data.length / 16);
+  const counters = Buffer.allocUnsafe(blocks * 16);
+  for (let i = 0; i < blocks; i++) {
+    iv.copy(counters, i * 16);
+    counters.writeUInt16BE(i, i * 16 + 14);
+  }
+  const stream = block.update(counters);
+  const out = Buffer.allocUnsafe(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i]! ^ stream[i]!;
+  return out;
+}
 
 export interface TgkKeys { tek: Buffer; authKey: Buffer; encrKey: Buffer; saltKey: Buffer }
 
@@ -124,9 +175,7 @@ export function aesCmIv(saltKey: Buffer, csbId: number, t64: bigint): Buffer {
 
 /** AES-CM-128 (SRTP counter mode, prefix 0) encryption or decryption of KEMAC data (protocol §5.5). */
 export function aesCm128(encrKey: Buffer, saltKey: Buffer, csbId: number, t64: bigint, data: Buffer): Buffer {
-  if (encrKey.length !== 16) throw new MikeyCryptoError(`AES-CM-128 key must be 128 bits, got ${encrKey.length * 8}`);
-  const c = createCipheriv('aes-128-ctr', encrKey, aesCmIv(saltKey, csbId, t64));
-  return Buffer.concat([c.update(data), c.final()]);
+  return aesCmKeystreamXor(aesBlockCipher(encrKey), aesCmIv(saltKey, csbId, t64), data);
 }
 
 /** KEMAC MAC: HMAC-SHA-1-160 over the message octets from HDR octet 0 through the MAC alg octet (§5.6). */

@@ -45,10 +45,11 @@ export interface CorrelateOptions {
 
 /** Normalized address for comparisons (IPv4-mapped IPv6 -> IPv4, zone dropped, lowercase). */
 export function sameAddress(a: string, b: string): boolean {
-  return normalize(a) === normalize(b);
+  return normalizeAddress(a) === normalizeAddress(b);
 }
 
-function normalize(address: string): string {
+/** One spelling of an address: no zone, lower case, an IPv4-mapped IPv6 address as its IPv4 address. */
+export function normalizeAddress(address: string): string {
   const a = address.replace(/%.*$/, '').toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   return mapped ? mapped[1] : a;
@@ -274,7 +275,7 @@ export class Trace {
     for (const e of this.list) {
       if (e.kind === 'note') continue;
       const ue = this.ueEndpoint(e);
-      const address = normalize(ue.address);
+      const address = normalizeAddress(ue.address);
       let node: string;
       if (e.kind === 'mikey') {
         node = `ep:${address}:${ue.port}`;
@@ -300,7 +301,7 @@ export class Trace {
       }
       g.events.push(e.id);
       const ue = this.ueEndpoint(e);
-      const address = normalize(ue.address);
+      const address = normalizeAddress(ue.address);
       if (!g.addresses.includes(address)) g.addresses.push(address);
       const btid = this.btid(e);
       if (btid !== undefined && !g.btids.includes(btid)) g.btids.push(btid);
@@ -314,7 +315,7 @@ export class Trace {
 
   /** Events of the UE with this B-TID or address (see correlate). */
   eventsOfUe(btidOrAddress: string, options?: CorrelateOptions): TraceEvent[] {
-    const group = this.correlate(options).find((g) => g.btids.includes(btidOrAddress) || g.addresses.includes(normalize(btidOrAddress)) || g.key === btidOrAddress);
+    const group = this.correlate(options).find((g) => g.btids.includes(btidOrAddress) || g.addresses.includes(normalizeAddress(btidOrAddress)) || g.key === btidOrAddress);
     return group ? group.events.map((id) => this.get(id)!) : [];
   }
 

@@ -12,13 +12,14 @@
 import { parseChallenges, parseCredentials, type DigestChallenge, type DigestCredentials } from '../../digest/index.ts';
 import { digestPassword, parseMskResponseBody, type MbmsProfile } from '../../mbms/index.ts';
 import { findPayload, type KeyIds } from '../../mikey/index.ts';
-import { btidOf, decodeMikeyFields, sameAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
+import { btidOf, decodeMikeyFields, normalizeAddress, type Endpoint, type HttpRequestEvent, type HttpResponseEvent, type MikeyEvent, type TraceEvent, type TraceProblem } from '../../trace/index.ts';
 import { header, verifyAuthenticationInfo, verifyChallenge } from '../verify/http.ts';
 import { judgeCredentials, judgeRequestBody, judgeRequestHeaders } from '../verify/http-request.ts';
 import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, validForUe } from '../verify/history.ts';
 import { classifyDatagram, verifyAck, verifyKeyMessage, type CheckOutcome, type KeyMessageVerdict } from '../verify/mikey.ts';
 import type { Finding, Role, Verdict } from '../verdict.ts';
 import type { EventConsumer, UdpRecord } from './events.ts';
+import { DeadlineQueue } from './deadlines.ts';
 import { DEFAULT_LIMITS, ProcedureInstance, zeroCounts, type CheckCounts, type InstanceLimits, type ProcedureKind, type ProcedureResult } from './instance.ts';
 import { emptyKeys, type AnalyzeKeys, type UeKeys } from './keys.ts';
 
@@ -34,7 +35,17 @@ export interface AnalyzerOptions {
   onJudged?: (result: ProcedureResult) => void;
 }
 
-const epKey = (e: Endpoint): string => `${e.address.replace(/^::ffff:/, '')}|${e.port}`;
+/** An address as one key, whatever its spelling (case, zone, IPv4-mapped IPv6): memoised, used per event. */
+const addressKeys = new Map<string, string>();
+function addressKey(address: string): string {
+  const known = addressKeys.get(address);
+  if (known !== undefined) return known;
+  const key = normalizeAddress(address);
+  if (addressKeys.size >= 65_536) addressKeys.clear();
+  addressKeys.set(address, key);
+  return key;
+}
+const epKey = (e: Endpoint): string => `${addressKey(e.address)}|${e.port}`;
 const hexOf = (b: Buffer | undefined): string => (b ? b.toString('hex') : '');
 const isMulticast = (address: string): boolean => /^(22[4-9]|23\d)\./.test(address) || /^ff/i.test(address);
 const keyName = (ids: KeyIds): string => `${hexOf(ids.keyDomainId)}/${hexOf(ids.mskId)}`;
@@ -131,7 +142,17 @@ interface PullProcedure {
 
 interface MtkState { instance: ProcedureInstance; lastCounter?: { value: bigint; event: MikeyEvent }; lastMtkId?: { value: bigint; event: MikeyEvent; key?: Buffer } }
 
-interface SilenceWindow { mtk: MikeyEvent; ue: Endpoint; bmsc: Endpoint; csbId?: number; counter?: bigint; until: number; instance: ProcedureInstance }
+interface SilenceWindow {
+  mtk: MikeyEvent; ue: Endpoint; bmsc: Endpoint; csbId?: number; counter?: bigint; until: number; instance: ProcedureInstance;
+  /** Broken by a datagram from the UE (judged FAIL) before it ended. */
+  broken?: boolean;
+}
+
+/**
+ * Where a silence window is found by the datagrams that can break it: a unicast UE by its address, a
+ * multicast bearer by the BM-SC endpoint its UEs would answer.
+ */
+const silenceKey = (w: SilenceWindow): string => (isMulticast(w.ue.address) ? `bmsc ${epKey(w.bmsc)}` : `ue ${addressKey(w.ue.address)}`);
 
 export interface AnalyzerOutput {
   /** The procedure instances kept with their findings and events (bounded: KEPT_PASS_PER_KIND, KEPT_OTHERS). */
@@ -168,13 +189,29 @@ export class OfflineAnalyzer implements EventConsumer {
 
   #requests = new Map<string, RequestProcedure>();        // by UE address
   #requestByEvent = new Map<number, RequestProcedure>();  // by request event id (until answered)
-  #deliveries = new Set<Delivery>();
+  /** Open deliveries, by UE address (addressKey) in the order they opened. */
+  #deliveriesByUe = new Map<string, Delivery[]>();
+  #deliveryDeadlines = new DeadlineQueue<Delivery>();
+  /** Open deliveries per procedure instance (an instance closes once it has none). */
+  #openDeliveries = new Map<ProcedureInstance, number>();
   /** Instances judged or waiting only for their deliveries to close (pushes, superseded requests). */
   #draining = new Set<ProcedureInstance>();
-  #pulls = new Map<string, PullProcedure>();              // by UE address
-  #pullInstances = new Map<ProcedureInstance, Delivery[]>();
+  /** Draining instances whose last delivery closed: closed at the next clock step. */
+  #drained: ProcedureInstance[] = [];
+  #pulls = new Map<string, PullProcedure>();              // by UE address (addressKey)
+  #pullDeadlines = new DeadlineQueue<PullProcedure>();
+  /** Solicited-pull instances, with the UE address of their pull (the instance closes when its pull and deliveries have). */
+  #pullInstances = new Map<ProcedureInstance, string>();
+  #requestDeadlines = new DeadlineQueue<RequestProcedure>();
+  /** Requests past their deadline that wait for their deliveries to close. */
+  #requestsWaiting = new Map<ProcedureInstance, RequestProcedure>();
+  /** B-TID -> keys, and the UEs with a MUK (the keys file is fixed for the run). */
+  #ueKeysByBtid = new Map<string, UeKeys>();
+  #uesWithMuk: UeKeys[] = [];
   #mtk = new Map<string, MtkState>();                      // by domain/MSK ID
+  /** Open silence windows in the order they opened (all are silenceMs long, so they end in that order too). */
   #silence: SilenceWindow[] = [];
+  #silenceByKey = new Map<string, Set<SilenceWindow>>();
   #unattributed?: ProcedureInstance;
   #mukCounters = new Map<string, { value: bigint; event: MikeyEvent }>();
   #msks = new Map<string, { key: Buffer; rand?: Buffer }>();
@@ -193,6 +230,8 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#onJudged = options.onJudged;
     for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
+    for (const u of this.#keys.ues) if (!this.#ueKeysByBtid.has(u.btid)) this.#ueKeysByBtid.set(u.btid, u);
+    this.#uesWithMuk = this.#keys.ues.filter((u) => u.muk);
   }
 
   // ---- EventConsumer ------------------------------------------------------------------------------
@@ -241,11 +280,11 @@ export class OfflineAnalyzer implements EventConsumer {
   #open(kind: ProcedureKind): ProcedureInstance {
     const n = (this.#counter.get(kind) ?? 0) + 1;
     this.#counter.set(kind, n);
-    return new ProcedureInstance(`${kind}#${n}`, kind, this.#limits, (f) => this.#count(f));
+    return new ProcedureInstance(`${kind}#${n}`, kind, this.#limits, (check, verdict) => this.#count(check, verdict));
   }
 
-  #count(f: Finding): void {
-    (this.#totals[f.check] ??= zeroCounts())[f.verdict]++;
+  #count(check: string, verdict: Verdict): void {
+    (this.#totals[check] ??= zeroCounts())[verdict]++;
   }
 
   #close(instance: ProcedureInstance): void {
@@ -283,13 +322,19 @@ export class OfflineAnalyzer implements EventConsumer {
     // Windows are opened in time order with the same length, so the expired ones are at the head.
     while (this.#silence.length > 0 && this.#silence[0]!.until < now) {
       const w = this.#silence.shift()!;
+      if (w.broken) continue;
+      this.#unindexSilence(w);
       if (atEnd && w.until > (this.#lastSeen ?? 0)) w.instance.inconc('mtk.silence', `the capture ends ${fmt(w.until - (this.#lastSeen ?? w.mtk.time))} ms before the silence window after the MTK message closes`, [w.mtk]);
       else w.instance.pass('mtk.silence', `no UDP from the UE to the BM-SC within ${t.silenceMs} ms of the MTK message (6.3.3)`, [w.mtk]);
     }
-    for (const d of [...this.#deliveries]) if (d.deadline < now) this.#closeDelivery(d, atEnd);
-    for (const [address, p] of [...this.#pulls]) {
-      if (p.deadline < now) {
-        this.#pulls.delete(address);
+    for (let e = this.#deliveryDeadlines.popExpired(now); e; e = this.#deliveryDeadlines.popExpired(now)) {
+      // a stale entry: the delivery was extended (pushed again) or is closed
+      if (e.item.deadline === e.deadline && e.item.copies.length > 0) this.#closeDelivery(e.item, atEnd);
+    }
+    for (let e = this.#pullDeadlines.popExpired(now); e; e = this.#pullDeadlines.popExpired(now)) {
+      const p = e.item;
+      if (this.#pulls.get(p.address) === p) {
+        this.#pulls.delete(p.address);
         if (!p.satisfied) {
           if (p.triggerValid === false) p.instance.pass('pull.request', 'no MSK request after a trigger the UE must discard (a check of the trigger failed: the BM-SC\'s fault, judged on the trigger)', [p.trigger]);
           else if (p.triggerValid === undefined) p.instance.inconc('pull.request', 'no MSK request after the trigger, whose validity for the UE cannot be judged without its MUK', [p.trigger]);
@@ -299,18 +344,81 @@ export class OfflineAnalyzer implements EventConsumer {
         this.#maybeClosePull(p.instance);
       }
     }
-    for (const [address, r] of [...this.#requests]) {
-      if (r.deadline < now && ![...this.#deliveries].some((d) => d.instance === r.instance)) {
-        this.#requests.delete(address);
-        this.#closeRequest(r, atEnd);
-      }
+    for (let e = this.#requestDeadlines.popExpired(now); e; e = this.#requestDeadlines.popExpired(now)) {
+      const r = e.item;
+      if (this.#requests.get(r.address) !== r || r.deadline !== e.deadline) continue;
+      // closed once its deliveries have (#deliveryClosed), not before
+      if ((this.#openDeliveries.get(r.instance) ?? 0) > 0) this.#requestsWaiting.set(r.instance, r);
+      else this.#expireRequest(r, atEnd);
     }
-    for (const instance of [...this.#draining]) {
-      if (![...this.#deliveries].some((d) => d.instance === instance)) {
-        this.#draining.delete(instance);
-        this.#close(instance);
-      }
+    for (const r of this.#requestsReady.splice(0)) if (this.#requests.get(r.address) === r && r.deadline < now) this.#expireRequest(r, atEnd);
+    for (const instance of this.#drained.splice(0)) {
+      // (a delivery opened since it was queued keeps it open: #deliveryClosed queues it again)
+      if ((this.#openDeliveries.get(instance) ?? 0) === 0 && this.#draining.delete(instance)) this.#close(instance);
     }
+  }
+
+  /** Requests whose deliveries closed after their deadline had passed: closed at the next clock step. */
+  #requestsReady: RequestProcedure[] = [];
+
+  #expireRequest(r: RequestProcedure, atEnd: boolean): void {
+    this.#requests.delete(r.address);
+    this.#requestsWaiting.delete(r.instance);
+    this.#closeRequest(r, atEnd);
+  }
+
+  /** The request's deadline moved: it is judged when the new one passes. */
+  #setRequestDeadline(r: RequestProcedure, deadline: number): void {
+    r.deadline = deadline;
+    this.#requestsWaiting.delete(r.instance);
+    this.#requestDeadlines.push(deadline, r);
+  }
+
+  /** An instance waits for its deliveries to close, then closes. */
+  #drain(instance: ProcedureInstance): void {
+    this.#draining.add(instance);
+    if ((this.#openDeliveries.get(instance) ?? 0) === 0) this.#drained.push(instance);
+  }
+
+  #openDelivery(d: Delivery): void {
+    const ue = addressKey(d.ue.address);
+    let list = this.#deliveriesByUe.get(ue);
+    if (!list) this.#deliveriesByUe.set(ue, (list = []));
+    list.push(d);
+    this.#openDeliveries.set(d.instance, (this.#openDeliveries.get(d.instance) ?? 0) + 1);
+  }
+
+  /** The delivery's window ends at `deadline` (an ACK window, a retransmission gap, a silence window). */
+  #setDeliveryDeadline(d: Delivery, deadline: number): void {
+    if (deadline === d.deadline) return;
+    d.deadline = deadline;
+    this.#deliveryDeadlines.push(deadline, d);
+  }
+
+  #deliveryClosed(d: Delivery): void {
+    const ue = addressKey(d.ue.address);
+    const list = this.#deliveriesByUe.get(ue);
+    if (list) {
+      list.splice(list.indexOf(d), 1);
+      if (list.length === 0) this.#deliveriesByUe.delete(ue);
+    }
+    const left = (this.#openDeliveries.get(d.instance) ?? 1) - 1;
+    if (left > 0) {
+      this.#openDeliveries.set(d.instance, left);
+      return;
+    }
+    this.#openDeliveries.delete(d.instance);
+    if (this.#draining.has(d.instance)) this.#drained.push(d.instance);
+    const waiting = this.#requestsWaiting.get(d.instance);
+    if (waiting) {
+      this.#requestsWaiting.delete(d.instance);
+      this.#requestsReady.push(waiting);
+    }
+  }
+
+  /** Open deliveries to the UE at `address`, oldest first. */
+  #deliveriesTo(address: string): readonly Delivery[] {
+    return this.#deliveriesByUe.get(addressKey(address)) ?? [];
   }
 
   #lastSeen?: number;
@@ -332,10 +440,10 @@ export class OfflineAnalyzer implements EventConsumer {
         this.#requests.delete(address);
         this.#closeRequest(open, false);
       }
-      r = { instance: this.#open('msk-request'), address, state: 'unauthenticated', deliveries: 0, deliveredIds: new Set(), deadline: req.time + this.#profile.timers.httpMs, orderPassed: false };
+      r = { instance: this.#open('msk-request'), address, state: 'unauthenticated', deliveries: 0, deliveredIds: new Set(), deadline: 0, orderPassed: false };
       this.#requests.set(address, r);
       // A trigger's retransmissions are moot once the UE pulls
-      for (const d of this.#deliveries) if (d.kind === 'trigger' && sameAddress(d.ue.address, address) && !d.ack) d.supersededBy ??= `the UE's MSK request (frame ${req.frames.join(',')})`;
+      for (const d of this.#deliveriesTo(address)) if (d.kind === 'trigger' && !d.ack) d.supersededBy ??= `the UE's MSK request (frame ${req.frames.join(',')})`;
       // A pending solicited pull is answered by this request (S-U1)
       const pull = this.#pulls.get(address);
       if (pull && !pull.satisfied && pull.triggerValid === false) {
@@ -355,7 +463,7 @@ export class OfflineAnalyzer implements EventConsumer {
       }
     }
     r.instance.addEvent(req);
-    r.deadline = req.time + this.#profile.timers.httpMs;
+    this.#setRequestDeadline(r, req.time + this.#profile.timers.httpMs);
     this.#requestByEvent.set(req.id, r);
     if (btid) {
       r.btid = btid;
@@ -411,7 +519,7 @@ export class OfflineAnalyzer implements EventConsumer {
     if (res.status === 401) {
       r.state = 'challenged';
       r.challenge = res;
-      r.deadline = res.time + this.#profile.timers.httpMs;
+      this.#setRequestDeadline(r, res.time + this.#profile.timers.httpMs);
       try {
         r.challengeParsed = parseChallenges(header(res.headers, 'www-authenticate') ?? '')[0];
       } catch {
@@ -439,12 +547,12 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (res.status !== 200) {
       r.state = 'refused';
-      r.deadline = res.time;
+      this.#setRequestDeadline(r, res.time);
       r.instance.inconc('http.outcome', `the MSK request was answered ${res.status} ${res.reason}: no key delivery to judge`, [res], { actual: res.status });
       return;
     }
     r.ok = res;
-    r.deadline = res.time + this.#profile.timers.deliverMs;
+    this.#setRequestDeadline(r, res.time + this.#profile.timers.deliverMs);
     const wasAuthorised = r.state === 'authorised' && request !== undefined;
     r.state = 'granted';
     if (!wasAuthorised) {
@@ -486,7 +594,7 @@ export class OfflineAnalyzer implements EventConsumer {
     // requests of this procedure left unanswered are forgotten with it (bounded state)
     for (const [id, owner] of this.#requestByEvent) if (owner === r) this.#requestByEvent.delete(id);
     // closed once its deliveries are (their ACK and retransmission windows may still be open)
-    this.#draining.add(r.instance);
+    this.#drain(r.instance);
   }
 
   // ---- MIKEY ---------------------------------------------------------------------------------------
@@ -511,17 +619,17 @@ export class OfflineAnalyzer implements EventConsumer {
   }
 
   #ueByBtid(btid: string | undefined): UeKeys | undefined {
-    return btid === undefined ? undefined : this.#keys.ues.find((u) => u.btid === btid);
+    return btid === undefined ? undefined : this.#ueKeysByBtid.get(btid);
   }
 
   /** The UE (and so the MUK) a key message to `dst` is for (keys file address, HTTP B-TID, MAC trial). */
   #ueFor(dst: Endpoint, bytes: Buffer, kind: 'msk' | 'trigger'): UeKeys | undefined {
     const known = this.#ueByBtid(this.#btidByEndpoint.get(epKey(dst)));
     if (known) return known;
-    const withMuk = this.#keys.ues.filter((u) => u.muk);
-    const byAddress = withMuk.filter((u) => u.address !== undefined && sameAddress(u.address, dst.address) && (u.mikeyPort === undefined || u.mikeyPort === dst.port));
+    const withMuk = this.#uesWithMuk;
+    const byAddress = withMuk.filter((u) => u.address !== undefined && addressKey(u.address) === addressKey(dst.address) && (u.mikeyPort === undefined || u.mikeyPort === dst.port));
     if (byAddress.length === 1) return byAddress[0];
-    const byHttp = this.#ueByBtid(this.#btidByAddress.get(dst.address.replace(/^::ffff:/, '')) ?? this.#btidByAddress.get(dst.address));
+    const byHttp = this.#ueByBtid(this.#btidByAddress.get(addressKey(dst.address)) ?? this.#btidByAddress.get(dst.address));
     if (byHttp?.muk) return byHttp;
     if (withMuk.length === 1) return withMuk[0];
     // Several candidates: the MUK under which the MAC verifies names the UE
@@ -547,13 +655,18 @@ export class OfflineAnalyzer implements EventConsumer {
       ? r.grantedIds.has(mskIdNumber) && !r.deliveredIds.has(mskIdNumber)
       : event.time <= r.ok.time + this.#profile.timers.deliverMs);
     // A copy belongs to the newest open delivery of the key to that UE: an older one was superseded by it.
-    const sameKey = (d: Delivery) => d.kind === kind && d.keyIds === ids && epKey(d.ue) === epKey(event.dst) && d.copies[0]!.v && v;
-    let delivery = grantedHere ? undefined : [...this.#deliveries].reverse().find((d) => sameKey(d) && event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
+    const toUe = this.#deliveriesTo(event.dst.address);
+    const sameKey = (d: Delivery) => d.kind === kind && d.keyIds === ids && d.ue.port === event.dst.port && d.copies[0]!.v && v;
+    const newest = (match: (d: Delivery) => boolean): Delivery | undefined => {
+      for (let i = toUe.length - 1; i >= 0; i--) if (sameKey(toUe[i]!) && match(toUe[i]!)) return toUe[i];
+      return undefined;
+    };
+    let delivery = grantedHere ? undefined : newest((d) => event.time - d.copies.at(-1)!.event.time <= this.#retransmissionGap());
     // While the UE's MSK request is pending, an MSK message of a key still being retransmitted to it (its
     // delivery not acknowledged) is one more copy of that delivery, however late a busy BM-SC sent it, not
     // a delivery ahead of the 200 OK.
     const pending = r !== undefined && (r.state === 'authorised' || r.state === 'unauthenticated' || r.state === 'challenged');
-    if (!delivery && !grantedHere && pending) delivery = [...this.#deliveries].reverse().find((d) => sameKey(d) && !d.ack);
+    if (!delivery && !grantedHere && pending) delivery = newest((d) => !d.ack);
     let instance: ProcedureInstance;
     if (delivery) instance = delivery.instance;
     else {
@@ -579,18 +692,19 @@ export class OfflineAnalyzer implements EventConsumer {
         }
       } else if (kind === 'trigger') {
         instance = this.#open('solicited-pull');
-        this.#pulls.set(event.dst.address, { instance, address: event.dst.address, trigger: event, deadline: event.time + this.#profile.timers.pullMs, satisfied: false });
-        this.#pullInstances.set(instance, []);
+        const pull: PullProcedure = { instance, address: event.dst.address, trigger: event, deadline: event.time + this.#profile.timers.pullMs, satisfied: false };
+        this.#pulls.set(pull.address, pull);
+        this.#pullDeadlines.push(pull.deadline, pull);
+        this.#pullInstances.set(instance, pull.address);
       } else {
         instance = this.#open('msk-push');
-        this.#draining.add(instance);
+        this.#drain(instance);
       }
-      for (const older of this.#deliveries) {
-        if (older.kind === kind && older.keyIds === ids && epKey(older.ue) === epKey(event.dst) && !older.ack) older.supersededBy ??= `a newer delivery of the same key (frame ${event.frames.join(',')})`;
+      for (const older of toUe) {
+        if (older.kind === kind && older.keyIds === ids && older.ue.port === event.dst.port && !older.ack) older.supersededBy ??= `a newer delivery of the same key (frame ${event.frames.join(',')})`;
       }
       delivery = { instance, kind, ue: event.dst, keyIds: ids, copies: [], stats: newStats(), crossedOnce: false, deadline: 0, firstTime: event.time };
-      this.#deliveries.add(delivery);
-      this.#pullInstances.get(instance)?.push(delivery);
+      this.#openDelivery(delivery);
     }
     instance.addEvent(event);
     if (ueKeys) instance.ue = ueKeys.btid;
@@ -665,7 +779,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const pull = kind === 'trigger' && !isCopy ? this.#pulls.get(event.dst.address) : undefined;
     if (pull && pull.trigger === event) pull.triggerValid = valid;
     else if (pull && valid === true && pull.triggerValid !== true) pull.triggerValid = true;
-    delivery.deadline = Math.max(delivery.deadline, event.time + Math.max(this.#profile.timers.ackMs, this.#retransmissionGap()));
+    this.#setDeliveryDeadline(delivery, Math.max(delivery.deadline, event.time + Math.max(this.#profile.timers.ackMs, this.#retransmissionGap())));
   }
 
   #retransmissionGap(): number {
@@ -674,7 +788,7 @@ export class OfflineAnalyzer implements EventConsumer {
   }
 
   #closeDelivery(d: Delivery, atEnd: boolean): void {
-    this.#deliveries.delete(d);
+    this.#deliveryClosed(d);
     const first = d.copies[0]!;
     const last = d.copies.at(-1)!;
     const instance = d.instance;
@@ -718,10 +832,10 @@ export class OfflineAnalyzer implements EventConsumer {
   }
 
   #maybeClosePull(instance: ProcedureInstance): void {
-    const deliveries = this.#pullInstances.get(instance);
-    if (!deliveries) return;
-    if (deliveries.some((d) => this.#deliveries.has(d))) return;
-    if ([...this.#pulls.values()].some((p) => p.instance === instance)) return;
+    const address = this.#pullInstances.get(instance);
+    if (address === undefined) return;
+    if ((this.#openDeliveries.get(instance) ?? 0) > 0) return;
+    if (this.#pulls.get(address)?.instance === instance) return;
     this.#pullInstances.delete(instance);
     this.#close(instance);
   }
@@ -760,18 +874,36 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     // Silence after the MTK message (6.3.3, M-U1): only the addressing is kept, not the octets
     const t = findPayload(verdict.message ?? { payloads: [] } as never, 'T');
-    this.#silence.push({ mtk: slim(event), ue: event.dst, bmsc: event.src, csbId: verdict.csbId, counter: t?.tsValue, until: event.time + this.#profile.timers.silenceMs, instance });
+    const w: SilenceWindow = { mtk: slim(event), ue: event.dst, bmsc: event.src, csbId: verdict.csbId, counter: t?.tsValue, until: event.time + this.#profile.timers.silenceMs, instance };
+    this.#silence.push(w);
+    const key = silenceKey(w);
+    let set = this.#silenceByKey.get(key);
+    if (!set) this.#silenceByKey.set(key, (set = new Set()));
+    set.add(w);
+  }
+
+  #unindexSilence(w: SilenceWindow): void {
+    const key = silenceKey(w);
+    const set = this.#silenceByKey.get(key);
+    set?.delete(w);
+    if (set?.size === 0) this.#silenceByKey.delete(key);
   }
 
   /** A datagram from `src` to `dst` inside a silence window breaks it (one FAIL per window). */
   #checkSilence(src: Endpoint, dst: Endpoint, event: MikeyEvent | undefined, record?: UdpRecord): boolean {
     let broke = false;
-    for (const w of [...this.#silence]) {
+    const unicast = this.#silenceByKey.get(`ue ${addressKey(src.address)}`);
+    const multicast = this.#silenceByKey.get(`bmsc ${epKey(dst)}`);
+    if (!unicast && !multicast) return false;
+    const candidates = [...(unicast ?? []), ...(multicast ?? [])];
+    if (unicast && multicast) candidates.sort((a, b) => a.until - b.until);
+    for (const w of candidates) {
       const fromUe = isMulticast(w.ue.address)
         ? epKey(dst) === epKey(w.bmsc)
-        : sameAddress(src.address, w.ue.address) && (src.port === w.ue.port || epKey(dst) === epKey(w.bmsc));
+        : src.port === w.ue.port || epKey(dst) === epKey(w.bmsc);
       if (!fromUe) continue;
-      this.#silence.splice(this.#silence.indexOf(w), 1);
+      w.broken = true;
+      this.#unindexSilence(w);
       const cited = event ? [w.mtk, event] : [w.mtk];
       const what = event ? describeFromUe(event) : `a ${record?.length ?? 0}-octet UDP datagram`;
       w.instance.add({
@@ -792,9 +924,9 @@ export class OfflineAnalyzer implements EventConsumer {
     const t = event.message ? findPayload(event.message, 'T') : undefined;
     const csbId = event.message?.hdr?.csbId;
     let match: { d: Delivery; c: Copy } | undefined;
+    const fromUe = this.#deliveriesTo(event.src.address);
     if (kind === 'ack') {
-      for (const d of this.#deliveries) {
-        if (!sameAddress(d.ue.address, event.src.address)) continue;
+      for (const d of fromUe) {
         const c = d.copies.find((x) => x.csbId === csbId && x.counter !== undefined && x.counter === t?.tsValue);
         if (c) match = { d, c };
       }
@@ -804,8 +936,7 @@ export class OfflineAnalyzer implements EventConsumer {
       // UE within T_ack, and verifyAck below names what it got wrong (ack.csb-id, ack.timestamp).
       // Of those, one that shares the COUNTER (the CSB ID is wrong) or the CSB ID (the COUNTER is wrong) first.
       let best: { d: Delivery; c: Copy; score: number } | undefined;
-      for (const d of this.#deliveries) {
-        if (!sameAddress(d.ue.address, event.src.address)) continue;
+      for (const d of fromUe) {
         for (const c of d.copies) {
           if (c.acks > 0 || event.time - c.event.time > this.#profile.timers.ackMs) continue;
           const score = (c.counter !== undefined && c.counter === t?.tsValue) || c.csbId === csbId ? 1 : 0;
@@ -816,7 +947,7 @@ export class OfflineAnalyzer implements EventConsumer {
     }
     if (!match && kind === 'error') {
       // O19: a UE may answer a rejected MSK message with a MIKEY error message ('msk-only'), never anything else
-      const open = [...this.#deliveries].find((d) => d.kind === 'msk' && sameAddress(d.ue.address, event.src.address));
+      const open = fromUe.find((d) => d.kind === 'msk');
       if (open && this.#profile.errors.ueSendsErr === 'msk-only' && !this.#checkSilence(event.src, event.dst, event)) {
         open.instance.addEvent(event);
         const rejected = open.copies.some((c) => c.macValid === false || !c.fresh);
@@ -884,7 +1015,7 @@ export class OfflineAnalyzer implements EventConsumer {
   /** A valid ACK ends the retransmissions: copies after it are watched during the silence window (A-B5), then the delivery closes. */
   #ackEnds(d: Delivery, event: MikeyEvent): void {
     d.ack = { time: event.time, event };
-    d.deadline = event.time + this.#profile.timers.silenceMs;
+    this.#setDeliveryDeadline(d, event.time + this.#profile.timers.silenceMs);
   }
 
   #remember<V>(map: Map<string, V>, key: string, value: V): void {

@@ -5,7 +5,7 @@
 // event a kept non-PASS finding cites.
 import type { TraceEvent } from '../../trace/index.ts';
 import { blameOf } from '../rules.ts';
-import { evidenceOf, NO_EVIDENCE, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
+import { evidenceOf, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
 
 export type ProcedureKind = 'msk-request' | 'msk-push' | 'solicited-pull' | 'mtk-update' | 'unattributed';
 
@@ -61,59 +61,77 @@ export class ProcedureInstance {
   ue?: string;
   closed = false;
   #verdict: Verdict = 'PASS';
-  #kept = new Map<string, number>();
+  /** Findings kept per check, one map per verdict (no string built per finding: this runs per message). */
+  #kept = new Map<Verdict, Map<string, number>>();
 
-  constructor(readonly id: string, readonly procedure: ProcedureKind, private readonly limits: InstanceLimits, private readonly onFinding: (f: Finding) => void) {}
+  constructor(readonly id: string, readonly procedure: ProcedureKind, private readonly limits: InstanceLimits, private readonly onFinding: (check: string, verdict: Verdict) => void) {}
 
   /** Records an event of the procedure; its buffers are kept only while under the event cap. */
   addEvent(event: TraceEvent): void {
     this.eventCount++;
-    this.startTime = Math.min(this.startTime, event.time);
-    this.endTime = Math.max(this.endTime, event.time);
+    if (event.time < this.startTime) this.startTime = event.time;
+    if (event.time > this.endTime) this.endTime = event.time;
     for (const f of event.frames) {
-      this.firstFrame = Math.min(this.firstFrame, f);
-      this.lastFrame = Math.max(this.lastFrame, f);
+      if (f < this.firstFrame) this.firstFrame = f;
+      if (f > this.lastFrame) this.lastFrame = f;
     }
     if (this.events.size < this.limits.events) this.events.set(event.id, event);
   }
 
+  #keptOf(verdict: Verdict): Map<string, number> {
+    let byCheck = this.#kept.get(verdict);
+    if (!byCheck) this.#kept.set(verdict, (byCheck = new Map()));
+    return byCheck;
+  }
+
+  /**
+   * Counts a finding (per check and verdict, for this instance and through onFinding for the run) and
+   * says whether it is kept: PASS findings up to `passExamples` per check, others up to `findingsPerCheck`.
+   * A finding past its cap is only counted, so its evidence is never built.
+   */
+  #record(check: string, verdict: Verdict): boolean {
+    (this.checks[check] ??= zeroCounts())[verdict]++;
+    this.onFinding(check, verdict);
+    if (verdict !== 'PASS') this.#verdict = worse(this.#verdict, verdict);
+    const byCheck = this.#keptOf(verdict);
+    const kept = byCheck.get(check) ?? 0;
+    if (kept >= (verdict === 'PASS' ? this.limits.passExamples : this.limits.findingsPerCheck)) {
+      if (verdict !== 'PASS') this.omittedFindings++;
+      return false;
+    }
+    byCheck.set(check, kept + 1);
+    return true;
+  }
+
   add(found: Finding, cited: (TraceEvent | undefined)[] = []): void {
+    if (!this.#record(found.check, found.verdict)) return;
     // The side the rule judges (rules.ts); a rule of either side names it where it is applied.
     const blame = found.blame ?? blameOf(found.check);
     const finding: Finding = blame ? { ...found, blame } : found;
-    const counts = (this.checks[finding.check] ??= zeroCounts());
-    counts[finding.verdict]++;
-    this.onFinding(finding);
-    this.#verdict = worse(this.#verdict, finding.verdict);
-    const key = `${finding.check}|${finding.verdict}`;
-    const kept = this.#kept.get(key) ?? 0;
-    const cap = finding.verdict === 'PASS' ? this.limits.passExamples : this.limits.findingsPerCheck;
-    if (kept >= cap) {
-      if (finding.verdict !== 'PASS') this.omittedFindings++;
-      return;
-    }
-    this.#kept.set(key, kept + 1);
     this.findings.push(finding);
     // The events a kept failure cites stay with it, whatever the event cap (the report shows them).
     if (finding.verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
   }
 
+  /** A finding built only when it is kept (a million MTK messages pass or fail the same check here). */
+  #judge(verdict: Verdict, check: string, cited: (TraceEvent | undefined)[], build: () => Omit<Finding, 'verdict' | 'check' | 'evidence'>): void {
+    if (!this.#record(check, verdict)) return;
+    const found: Finding = { verdict, check, ...build(), evidence: evidenceOf(...cited) };
+    const blame = found.blame ?? blameOf(check);
+    this.findings.push(blame ? { ...found, blame } : found);
+    if (verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
+  }
+
   pass(check: string, message: string, cited: (TraceEvent | undefined)[], actual?: unknown, blame?: Role): void {
-    // Past the examples a PASS is only counted: no evidence built (a million MTK messages pass here)
-    if ((this.#kept.get(`${check}|PASS`) ?? 0) >= this.limits.passExamples) {
-      (this.checks[check] ??= zeroCounts()).PASS++;
-      this.onFinding({ verdict: 'PASS', check, message, evidence: NO_EVIDENCE });
-      return;
-    }
-    this.add({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}), ...(blame ? { blame } : {}) }, cited);
+    this.#judge('PASS', check, cited, () => ({ message, ...(actual !== undefined ? { actual } : {}), ...(blame ? { blame } : {}) }));
   }
 
   fail(check: string, message: string, expected: unknown, actual: unknown, cited: (TraceEvent | undefined)[], blame?: Role): void {
-    this.add({ verdict: 'FAIL', check, message, expected, actual, evidence: evidenceOf(...cited), ...(blame ? { blame } : {}) }, cited);
+    this.#judge('FAIL', check, cited, () => ({ message, expected, actual, ...(blame ? { blame } : {}) }));
   }
 
   inconc(check: string, message: string, cited: (TraceEvent | undefined)[] = [], detail: { expected?: unknown; actual?: unknown } = {}): void {
-    this.add({ verdict: 'INCONC', check, message, evidence: evidenceOf(...cited), ...detail }, cited);
+    this.#judge('INCONC', check, cited, () => ({ message, ...detail }));
   }
 
   notApplicable(check: string, message: string): void {

@@ -5,8 +5,8 @@
 
 import {
   CsIdMapType, DataType, EncrAlg, KeyIdType, MacAlg, MikeyDecodeError, TsType,
-  aesCm128, constantTimeEqual, decodeKeyData, decodeMikey, deriveMessageKeys, findPayload, findPayloads, getKeyIds,
-  kemacMac, timestampT64, verificationMac,
+  constantTimeEqual, decodeKeyData, decodeMikey, findPayload, findPayloads, getKeyIds, messageKeyring,
+  timestampT64, verificationMac,
   type KeyData, type MikeyMessage, type MikeyProfile, type KeyIds,
 } from '../../mikey/index.ts';
 
@@ -175,10 +175,10 @@ export function verifyKeyMessage(bytes: Buffer, exp: KeyMessageExpectation): Key
 
   // MAC over every octet up to the MAC field (RFC 3830 §5.2), keys from the PSK (§4.1.4).
   const derivationRand = exp.kind === 'mtk' ? (exp.derivationRand ?? Buffer.alloc(0)) : (rand ?? Buffer.alloc(0));
-  const keys = deriveMessageKeys(exp.psk, msg.hdr.csbId, derivationRand);
+  const keyring = messageKeyring(exp.psk, msg.hdr.csbId, derivationRand);
   const mac = kemac.mac ?? Buffer.alloc(0);
   if (macAlg === MacAlg.HMAC_SHA1_160 && mac.length === 20) {
-    const expected = kemacMac(keys.authKey, bytes.subarray(0, bytes.length - mac.length));
+    const expected = keyring.mac(bytes.subarray(0, bytes.length - mac.length));
     if (constantTimeEqual(expected, mac)) {
       out.macValid = true;
       pass('mikey.mac', `KEMAC MAC verifies under the ${exp.kind === 'mtk' ? 'MSK' : 'MUK'}-derived auth key`);
@@ -191,7 +191,7 @@ export function verifyKeyMessage(bytes: Buffer, exp: KeyMessageExpectation): Key
 
   // Key data (RFC 3830 §6.13), decrypted with AES-CM (§4.2.3, IV from salt, CSB ID and T; O8 padding).
   if (t && encrAlg === EncrAlg.AES_CM_128) {
-    const plain = aesCm128(keys.encrKey, keys.saltKey, msg.hdr.csbId, timestampT64(t.tsType, t.tsValue, p.ivCounterPadding), kemac.encrData);
+    const plain = keyring.aesCm(msg.hdr.csbId, timestampT64(t.tsType, t.tsValue, p.ivCounterPadding), kemac.encrData);
     let list: KeyData[] = [];
     try {
       list = plain.length === 0 ? [] : decodeKeyData(plain);
@@ -268,7 +268,7 @@ export function verifyAck(bytes: Buffer, exp: AckExpectation): { checks: CheckOu
     return { checks, message: msg };
   }
   const rand = findPayload(original, 'RAND')?.rand ?? Buffer.alloc(0);
-  const keys = deriveMessageKeys(exp.psk, original.hdr.csbId, rand);
+  const { keys } = messageKeyring(exp.psk, original.hdr.csbId, rand);
   const ids = findPayloads(original, 'ID');
   const expected = verificationMac(exp.profile.verification.macVariant, keys.authKey, {
     body: bytes.subarray(0, bytes.length - v.mac.length),
