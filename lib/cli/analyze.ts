@@ -15,7 +15,7 @@ import { DEFAULT_ANALYZE_ALLURE_DIR } from '../suite/offline/allure.ts';
 
 const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profile <profile.yaml> [--keys <keys.yaml>]
                            [--mikey-port <port>]... [--http-port <port>]... [--json]
-                           [--allure-results <dir> | --no-allure]
+                           [--allure-results <dir> | --no-allure] [--reader-thread on|off]
   --profile <file>        an mbms-conform profile (YAML/JSON, lib/mbms schema): MIKEY shape, timers, O1 port
   --keys <file>           secrets: Ks_NAF / MUK per B-TID and MSKs by (Key Domain ID, MSK ID) (docs/analyze.md);
                           without it MAC, decryption and Digest checks are INCONC
@@ -25,6 +25,8 @@ const USAGE = `usage: mbms-conform analyze <capture.pcap|capture.pcapng> --profi
                           it is judged, then a summary line (docs/analyze.md)
   --allure-results <dir>  where to write Allure results (default ${DEFAULT_ANALYZE_ALLURE_DIR})
   --no-allure             write no Allure results
+  --reader-thread on|off  read and dissect the capture in a second thread while this one judges
+                          (default: on for captures of 4 MiB and more)
 exit: 0 all procedure instances PASS, 1 any FAIL/INCONC/ERROR, 2 bad input, 3 the analysis failed
 `;
 
@@ -50,7 +52,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       options: {
         'profile': { type: 'string' }, 'keys': { type: 'string' },
         'mikey-port': { type: 'string', multiple: true }, 'http-port': { type: 'string', multiple: true },
-        'json': { type: 'boolean' }, 'allure-results': { type: 'string' }, 'no-allure': { type: 'boolean' }, 'help': { type: 'boolean', short: 'h' },
+        'json': { type: 'boolean' }, 'allure-results': { type: 'string' }, 'no-allure': { type: 'boolean' }, 'reader-thread': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -76,10 +78,13 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     const keys: AnalyzeKeys | undefined = typeof values.keys === 'string' ? loadKeys(values.keys) : undefined;
     const mikeyPorts = ((values['mikey-port'] ?? []) as string[]).map((p) => port(p, '--mikey-port'));
     const httpPorts = ((values['http-port'] ?? []) as string[]).map((p) => port(p, '--http-port'));
+    const thread = values['reader-thread'];
+    if (thread !== undefined && thread !== 'on' && thread !== 'off') throw new UsageError(`--reader-thread ${String(thread)}: on or off`);
+    const readerThread = thread === undefined ? undefined : thread === 'on';
 
     // --json streams: every instance is written as it is judged
     const onJudged = values.json ? (p: ProcedureResult) => { process.stdout.write(procedureLine(p)); } : undefined;
-    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged });
+    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged, readerThread });
 
     if (!values['no-allure']) {
       const { ladderSvg } = await import('../report/index.ts'); // only when the report is written

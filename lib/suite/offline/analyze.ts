@@ -3,7 +3,9 @@ import type { MbmsProfile } from '../../mbms/index.ts';
 import type { TraceProblem } from '../../trace/index.ts';
 import { worse, type Verdict } from '../verdict.ts';
 import { OfflineAnalyzer, type AnalyzerOptions, type AnalyzerOutput } from './analyzer.ts';
+import { stat } from 'node:fs/promises';
 import { streamCapture } from './events.ts';
+import { streamCaptureInThread } from './reader-thread.ts';
 import type { CheckCounts, InstanceLimits, ProcedureResult } from './instance.ts';
 import type { AnalyzeKeys } from './keys.ts';
 
@@ -19,11 +21,21 @@ export interface AnalyzeCaptureOptions {
   reorderMs?: number;
   /** Every procedure instance as it is judged (AnalyzerOptions.onJudged). */
   onJudged?: AnalyzerOptions['onJudged'];
+  /**
+   * Read and dissect the capture in a second thread (reader-thread.ts) while this one judges: default for
+   * captures of READER_THREAD_MIN_OCTETS and more, where the thread's start-up (about 50 ms) pays.
+   */
+  readerThread?: boolean;
 }
+
+/** From this capture size on, the capture is read in a second thread by default. */
+export const READER_THREAD_MIN_OCTETS = 4 * 1024 * 1024;
 
 export interface AnalysisResult {
   capture: string;
   format: string;
+  /** Whether the capture was read in a second thread (AnalyzeCaptureOptions.readerThread). */
+  readerThread: boolean;
   frames: number;
   events: number;
   /** Capture time span, ms. */
@@ -47,14 +59,16 @@ export interface AnalysisResult {
 export async function analyzeCapture(path: string, options: AnalyzeCaptureOptions): Promise<AnalysisResult> {
   const mikeyPorts = options.mikeyPorts?.length ? options.mikeyPorts : [options.profile.ports.ueMikey];
   const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits, onJudged: options.onJudged });
-  const summary = await streamCapture(path, { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false }, analyzer);
+  const streamOptions = { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false };
+  const threaded = options.readerThread ?? (await stat(path).then((s) => s.size >= READER_THREAD_MIN_OCTETS, () => false));
+  const summary = threaded ? await streamCaptureInThread(path, streamOptions, analyzer) : await streamCapture(path, streamOptions, analyzer);
   const out = analyzer.finish();
   // Every instance counts, listed or not.
   const omittedVerdicts = Object.values(out.omitted).flatMap((byVerdict) => Object.keys(byVerdict ?? {}) as Verdict[]);
   const all = [...out.procedures.map((p) => p.verdict), ...omittedVerdicts];
   const verdict = all.length === 0 ? 'INCONC' : all.reduce<Verdict>((v, x) => worse(v, x), 'PASS');
   return {
-    capture: path, format: summary.format, frames: summary.frames, events: summary.events,
+    capture: path, format: summary.format, readerThread: threaded, frames: summary.frames, events: summary.events,
     firstTime: summary.firstTime, lastTime: summary.lastTime, mikeyPorts, ...(options.httpPorts?.length ? { httpPorts: options.httpPorts } : {}),
     verdict, procedures: out.procedures, omitted: out.omitted, checks: out.checks, problems: out.problems, problemCount: out.problemCount,
     ...(summary.truncated ? { truncated: summary.truncated } : {}),

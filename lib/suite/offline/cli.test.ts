@@ -159,3 +159,20 @@ test('a damaged capture: a 2 GiB record claim exits 2 at once naming the offset;
   const text = await run([cutPath, ...BASE, '--no-allure']);
   expect(text.stdout).toContain(`warning: the capture ends inside a record at byte ${offsets.at(-1)}: judged up to frame ${offsets.length - 1}`);
 });
+
+test('--reader-thread on reads in a second thread and judges as one thread does; a bad value is exit 2', async () => {
+  const [on, off] = await Promise.all([
+    run([`${PCAPS}/bmsc-bad-mac.pcap`, ...BASE, '--no-allure', '--json', '--reader-thread', 'on']),
+    run([`${PCAPS}/bmsc-bad-mac.pcap`, ...BASE, '--no-allure', '--json', '--reader-thread', 'off']),
+  ]);
+  expect(on.stderr).toBe('');
+  expect(on.code).toBe(1);
+  const summary = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+  expect(summary(on.stdout).readerThread).toBe(true);
+  expect(summary(off.stdout).readerThread).toBe(false);
+  expect({ ...summary(on.stdout), readerThread: false }).toEqual(summary(off.stdout));
+  expect(on.stdout.split('\n').slice(0, -2)).toEqual(off.stdout.split('\n').slice(0, -2));
+  const bad = await run([`${PCAPS}/clean.pcap`, ...BASE, '--reader-thread', 'maybe']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('--reader-thread maybe: on or off');
+});

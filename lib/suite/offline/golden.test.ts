@@ -3,7 +3,7 @@
 // every failure the check and the frame numbers. The frame numbers themselves are checked against an
 // independent reading of the capture (lib/capture decoding and lib/mikey readers, not the analyzer).
 import { test, expect } from '@playwright/test';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -130,4 +130,20 @@ test('duplicated and reordered TCP segments (retransmissions, out of order) are 
   expect(shuffled.verdict).toBe('PASS');
   expect(shuffled.procedures.map((p) => [p.id, p.verdict])).toEqual(original.procedures.map((p) => [p.id, p.verdict]));
   expect(shuffled.checks).toEqual(original.checks);
+});
+
+test('the reader thread is a transport only: every golden capture judged the same read in a second thread', async () => {
+  for (const file of Object.keys(expected)) {
+    const inThread = await analyzeCapture(join(DIR, file), { profile, keys, readerThread: false });
+    const threaded = await analyzeCapture(join(DIR, file), { profile, keys, readerThread: true });
+    expect(inThread.readerThread).toBe(false);
+    expect(threaded.readerThread).toBe(true);
+    expect(JSON.stringify(analysisJson({ ...threaded, readerThread: false }))).toBe(JSON.stringify(analysisJson(inThread)));
+  }
+});
+
+test('the reader thread reports a capture it cannot read as bad input, naming the file', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'reader-')), 'junk.pcap');
+  writeFileSync(file, Buffer.alloc(4096, 0x41));
+  await expect(analyzeCapture(file, { profile, keys, readerThread: true })).rejects.toThrow(/junk\.pcap/);
 });

@@ -99,7 +99,7 @@ export function procedureJson(p: ProcedureResult): Record<string, unknown> {
 /** What the capture and the whole analysis came to, without the instances (the last line of `--json`). */
 function totalsJson(result: AnalysisResult): Record<string, unknown> {
   return {
-    capture: result.capture, format: result.format, frames: result.frames, events: result.events,
+    capture: result.capture, format: result.format, readerThread: result.readerThread, frames: result.frames, events: result.events,
     mikeyPorts: result.mikeyPorts, httpPorts: result.httpPorts, verdict: result.verdict,
     ...(result.truncated ? { truncated: result.truncated } : {}),
   };
