@@ -284,8 +284,17 @@ export class OfflineAnalyzer implements EventConsumer {
   }
 
   #count(check: string, verdict: Verdict): void {
-    (this.#totals[check] ??= zeroCounts())[verdict]++;
+    let counts = this.#totalsByCheck.get(check);
+    if (!counts) {
+      counts = zeroCounts();
+      this.#totalsByCheck.set(check, counts);
+      this.#totals[check] = counts;
+    }
+    counts[verdict]++;
   }
+
+  /** The objects of #totals by check, found with one Map lookup per finding. */
+  #totalsByCheck = new Map<string, CheckCounts>();
 
   #close(instance: ProcedureInstance): void {
     if (instance.closed) return;
@@ -328,8 +337,11 @@ export class OfflineAnalyzer implements EventConsumer {
       else w.instance.pass('mtk.silence', `no UDP from the UE to the BM-SC within ${t.silenceMs} ms of the MTK message (6.3.3)`, [w.mtk]);
     }
     for (let e = this.#deliveryDeadlines.popExpired(now); e; e = this.#deliveryDeadlines.popExpired(now)) {
-      // a stale entry: the delivery was extended (pushed again) or is closed
-      if (e.item.deadline === e.deadline && e.item.copies.length > 0) this.#closeDelivery(e.item, atEnd);
+      const d = e.item;
+      if (d.copies.length === 0) continue; // closed already
+      // extended since it was queued (a copy, an ACK): queued again under its deadline of now
+      if (d.deadline !== e.deadline) this.#deliveryDeadlines.push(d.deadline, d);
+      else this.#closeDelivery(d, atEnd);
     }
     for (let e = this.#pullDeadlines.popExpired(now); e; e = this.#pullDeadlines.popExpired(now)) {
       const p = e.item;
@@ -388,11 +400,18 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#openDeliveries.set(d.instance, (this.#openDeliveries.get(d.instance) ?? 0) + 1);
   }
 
-  /** The delivery's window ends at `deadline` (an ACK window, a retransmission gap, a silence window). */
+  /**
+   * The delivery's window ends at `deadline` (an ACK window, a retransmission gap, a silence window). A
+   * delivery is queued once, under its first deadline; a later deadline is seen when that one pops and
+   * re-queues it (a storm of copies extends one delivery a million times and queues it a few times).
+   * A deadline moved earlier (an ACK's silence window before the retransmission gap) is queued at once.
+   */
   #setDeliveryDeadline(d: Delivery, deadline: number): void {
     if (deadline === d.deadline) return;
+    const queued = d.deadline !== 0;
+    const earlier = deadline < d.deadline;
     d.deadline = deadline;
-    this.#deliveryDeadlines.push(deadline, d);
+    if (!queued || earlier) this.#deliveryDeadlines.push(deadline, d);
   }
 
   #deliveryClosed(d: Delivery): void {

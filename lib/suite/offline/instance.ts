@@ -61,8 +61,8 @@ export class ProcedureInstance {
   ue?: string;
   closed = false;
   #verdict: Verdict = 'PASS';
-  /** Findings kept per check, one map per verdict (no string built per finding: this runs per message). */
-  #kept = new Map<Verdict, Map<string, number>>();
+  /** Per check: its counts (the object in `checks`) and the findings kept so far, PASS and other. */
+  #tallies = new Map<string, { counts: CheckCounts; keptPass: number; keptOther: number }>();
 
   constructor(readonly id: string, readonly procedure: ProcedureKind, private readonly limits: InstanceLimits, private readonly onFinding: (check: string, verdict: Verdict) => void) {}
 
@@ -78,60 +78,59 @@ export class ProcedureInstance {
     if (this.events.size < this.limits.events) this.events.set(event.id, event);
   }
 
-  #keptOf(verdict: Verdict): Map<string, number> {
-    let byCheck = this.#kept.get(verdict);
-    if (!byCheck) this.#kept.set(verdict, (byCheck = new Map()));
-    return byCheck;
-  }
-
   /**
    * Counts a finding (per check and verdict, for this instance and through onFinding for the run) and
    * says whether it is kept: PASS findings up to `passExamples` per check, others up to `findingsPerCheck`.
-   * A finding past its cap is only counted, so its evidence is never built.
+   * A finding past its cap is only counted, so nothing of it is built (this runs for every message).
    */
   #record(check: string, verdict: Verdict): boolean {
-    (this.checks[check] ??= zeroCounts())[verdict]++;
+    let tally = this.#tallies.get(check);
+    if (!tally) {
+      tally = { counts: zeroCounts(), keptPass: 0, keptOther: 0 };
+      this.#tallies.set(check, tally);
+      this.checks[check] = tally.counts;
+    }
+    tally.counts[verdict]++;
     this.onFinding(check, verdict);
-    if (verdict !== 'PASS') this.#verdict = worse(this.#verdict, verdict);
-    const byCheck = this.#keptOf(verdict);
-    const kept = byCheck.get(check) ?? 0;
-    if (kept >= (verdict === 'PASS' ? this.limits.passExamples : this.limits.findingsPerCheck)) {
-      if (verdict !== 'PASS') this.omittedFindings++;
+    if (verdict === 'PASS') {
+      if (tally.keptPass >= this.limits.passExamples) return false;
+      tally.keptPass++;
+      return true;
+    }
+    this.#verdict = worse(this.#verdict, verdict);
+    if (tally.keptOther >= this.limits.findingsPerCheck) {
+      this.omittedFindings++;
       return false;
     }
-    byCheck.set(check, kept + 1);
+    tally.keptOther++;
     return true;
   }
 
   add(found: Finding, cited: (TraceEvent | undefined)[] = []): void {
-    if (!this.#record(found.check, found.verdict)) return;
-    // The side the rule judges (rules.ts); a rule of either side names it where it is applied.
-    const blame = found.blame ?? blameOf(found.check);
-    const finding: Finding = blame ? { ...found, blame } : found;
-    this.findings.push(finding);
-    // The events a kept failure cites stay with it, whatever the event cap (the report shows them).
-    if (finding.verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
+    if (this.#record(found.check, found.verdict)) this.#keep(found, cited);
   }
 
-  /** A finding built only when it is kept (a million MTK messages pass or fail the same check here). */
-  #judge(verdict: Verdict, check: string, cited: (TraceEvent | undefined)[], build: () => Omit<Finding, 'verdict' | 'check' | 'evidence'>): void {
-    if (!this.#record(check, verdict)) return;
-    const found: Finding = { verdict, check, ...build(), evidence: evidenceOf(...cited) };
-    const blame = found.blame ?? blameOf(check);
+  /** A kept finding: blamed on the side its rule judges (rules.ts), with the events it cites. */
+  #keep(found: Finding, cited: (TraceEvent | undefined)[]): void {
+    const blame = found.blame ?? blameOf(found.check);
     this.findings.push(blame ? { ...found, blame } : found);
-    if (verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
+    // The events a kept failure cites stay with it, whatever the event cap (the report shows them).
+    if (found.verdict !== 'PASS') for (const e of cited) if (e) this.events.set(e.id, e);
   }
 
   pass(check: string, message: string, cited: (TraceEvent | undefined)[], actual?: unknown, blame?: Role): void {
-    this.#judge('PASS', check, cited, () => ({ message, ...(actual !== undefined ? { actual } : {}), ...(blame ? { blame } : {}) }));
+    if (!this.#record(check, 'PASS')) return;
+    this.#keep({ verdict: 'PASS', check, message, evidence: evidenceOf(...cited), ...(actual !== undefined ? { actual } : {}), ...(blame ? { blame } : {}) }, cited);
   }
 
   fail(check: string, message: string, expected: unknown, actual: unknown, cited: (TraceEvent | undefined)[], blame?: Role): void {
-    this.#judge('FAIL', check, cited, () => ({ message, expected, actual, ...(blame ? { blame } : {}) }));
+    if (!this.#record(check, 'FAIL')) return;
+    this.#keep({ verdict: 'FAIL', check, message, expected, actual, evidence: evidenceOf(...cited), ...(blame ? { blame } : {}) }, cited);
   }
 
   inconc(check: string, message: string, cited: (TraceEvent | undefined)[] = [], detail: { expected?: unknown; actual?: unknown } = {}): void {
-    this.#judge('INCONC', check, cited, () => ({ message, ...detail }));
+    if (!this.#record(check, 'INCONC')) return;
+    this.#keep({ verdict: 'INCONC', check, message, evidence: evidenceOf(...cited), ...detail }, cited);
   }
 
   notApplicable(check: string, message: string): void {

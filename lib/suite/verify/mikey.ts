@@ -129,7 +129,7 @@ export function verifyKeyMessage(bytes: Buffer, exp: KeyMessageExpectation): Key
     const types = (ext.keyIds ?? []).map((k) => k.idType);
     const want = exp.kind === 'mtk' ? [KeyIdType.KEY_DOMAIN_ID, KeyIdType.MSK_ID, KeyIdType.MTK_ID] : [KeyIdType.KEY_DOMAIN_ID, KeyIdType.MSK_ID];
     const missing = want.filter((t) => !types.includes(t));
-    if (missing.length === 0) pass('mikey.ext', `Key IDs: ${JSON.stringify(keyIdsJson(out.keyIds))}`);
+    if (missing.length === 0) pass('mikey.ext', `Key IDs: Key Domain ID ${hex(out.keyIds.keyDomainId) ?? '-'}, MSK ID ${hex(out.keyIds.mskId) ?? '-'}${out.keyIds.mtkId ? `, MTK ID ${hex(out.keyIds.mtkId)}` : ''}`);
     else fail('mikey.ext', 'Key ID sub-payloads present (RFC 4563 §4)', want, types);
     const lengths: [keyof KeyIds, number][] = [['keyDomainId', p.ext.keyDomainIdLength], ['mskId', p.ext.mskIdLength], ['mtkId', p.ext.mtkIdLength]];
     for (const [name, length] of lengths) {
