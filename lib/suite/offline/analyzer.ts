@@ -208,6 +208,8 @@ export class OfflineAnalyzer implements EventConsumer {
   /** B-TID -> keys, and the UEs with a MUK (the keys file is fixed for the run). */
   #ueKeysByBtid = new Map<string, UeKeys>();
   #uesWithMuk: UeKeys[] = [];
+  /** UEs with a MUK and an address in the keys file, by address (addressKey). */
+  #uesWithMukByAddress = new Map<string, UeKeys[]>();
   #mtk = new Map<string, MtkState>();                      // by domain/MSK ID
   /** Open silence windows in the order they opened (all are silenceMs long, so they end in that order too). */
   #silence: SilenceWindow[] = [];
@@ -232,6 +234,11 @@ export class OfflineAnalyzer implements EventConsumer {
     for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
     for (const u of this.#keys.ues) if (!this.#ueKeysByBtid.has(u.btid)) this.#ueKeysByBtid.set(u.btid, u);
     this.#uesWithMuk = this.#keys.ues.filter((u) => u.muk);
+    for (const u of this.#uesWithMuk) {
+      if (u.address === undefined) continue;
+      const key = addressKey(u.address);
+      this.#uesWithMukByAddress.set(key, [...(this.#uesWithMukByAddress.get(key) ?? []), u]);
+    }
   }
 
   // ---- EventConsumer ------------------------------------------------------------------------------
@@ -622,15 +629,17 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#seen(event.time);
     // The stream leaves decoding to us (once per datagram): strict first, lenient for the evidence of a bad one
     const c = classifyDatagram(event.bytes);
-    if (event.message === undefined && event.decodeError === undefined) Object.assign(event, c.message ? { message: c.message } : decodeMikeyFields(event.bytes));
+    const decodedHere = event.message === undefined && event.decodeError === undefined;
+    if (decodedHere) Object.assign(event, c.message ? { message: c.message } : decodeMikeyFields(event.bytes));
     const fromUe = c.kind === 'ack' || c.kind === 'error' || (c.kind === 'undecodable' && !this.#mikeyPorts.has(event.dst.port));
-    if (fromUe) {
-      this.#onFromUe(event, c.kind);
-      return;
-    }
-    if (c.kind === 'mtk') this.#onMtk(event, c.keyIds ?? {});
+    if (fromUe) this.#onFromUe(event, c.kind);
+    else if (c.kind === 'mtk') this.#onMtk(event, c.keyIds ?? {});
     else if (c.kind === 'msk' || c.kind === 'trigger') this.#onKeyMessage(event, c.kind, c.keyIds ?? {});
     else this.#stray().fail('mikey.decode', 'a datagram to the UE MIKEY port is one well-formed MIKEY message (RFC 3830 §6)', 'MIKEY message', event.decodeError?.reason ?? 'undecodable', [event], 'bmsc');
+    // Judged: the event keeps its octets, not the decoded tree (deliveries stay open for the silence
+    // window after their ACK, 30,000 at once in a push to a large group); ProcedureInstance.result()
+    // decodes the events it reports again.
+    if (decodedHere && event.message !== undefined) event.message = undefined;
   }
 
   #stray(): ProcedureInstance {
@@ -646,7 +655,7 @@ export class OfflineAnalyzer implements EventConsumer {
     const known = this.#ueByBtid(this.#btidByEndpoint.get(epKey(dst)));
     if (known) return known;
     const withMuk = this.#uesWithMuk;
-    const byAddress = withMuk.filter((u) => u.address !== undefined && addressKey(u.address) === addressKey(dst.address) && (u.mikeyPort === undefined || u.mikeyPort === dst.port));
+    const byAddress = (this.#uesWithMukByAddress.get(addressKey(dst.address)) ?? []).filter((u) => u.mikeyPort === undefined || u.mikeyPort === dst.port);
     if (byAddress.length === 1) return byAddress[0];
     const byHttp = this.#ueByBtid(this.#btidByAddress.get(addressKey(dst.address)) ?? this.#btidByAddress.get(dst.address));
     if (byHttp?.muk) return byHttp;

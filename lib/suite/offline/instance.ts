@@ -3,7 +3,7 @@
 // findings or events. PASS findings are counted per check (the first few kept as examples); non-PASS
 // findings are kept up to a cap per check and the rest counted; events are kept up to a cap, plus every
 // event a kept non-PASS finding cites.
-import type { TraceEvent } from '../../trace/index.ts';
+import { decodeMikeyFields, type TraceEvent } from '../../trace/index.ts';
 import { blameOf } from '../rules.ts';
 import { evidenceOf, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
 
@@ -149,11 +149,17 @@ export class ProcedureInstance {
     return {
       id: this.id, procedure: this.procedure, clause: info.clause, title: info.title, ...(this.ue ? { ue: this.ue } : {}),
       verdict: this.verdict, findings: this.findings, checks: this.checks, omittedFindings: this.omittedFindings,
-      events: [...this.events.values()].sort((a, b) => a.id - b.id), eventCount: this.eventCount,
+      events: [...this.events.values()].sort((a, b) => a.id - b.id).map(decoded), eventCount: this.eventCount,
       startTime: this.startTime, endTime: this.endTime,
       firstFrame: Number.isFinite(this.firstFrame) ? this.firstFrame : 0, lastFrame: this.lastFrame,
     };
   }
+}
+
+/** A MIKEY event kept with its octets only (the analyzer drops decoded trees once judged), decoded for the report. */
+function decoded(e: TraceEvent): TraceEvent {
+  if (e.kind !== 'mikey' || e.message !== undefined || e.decodeError !== undefined || e.bytes.length === 0) return e;
+  return { ...e, ...decodeMikeyFields(e.bytes) };
 }
 
 export type { Evidence };

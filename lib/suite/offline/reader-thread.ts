@@ -90,7 +90,7 @@ export async function streamCaptureInThread(path: string, options: StreamOptions
     eval: source,
     workerData: { path, options, consumed, slots: memory } satisfies WorkerInput,
     // A small heap: the reader holds a reorder window and a batch, nothing that grows with the capture
-    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 32 },
   });
   const addresses: string[] = [];
   const endpoints = new Map<number, Endpoint>();
