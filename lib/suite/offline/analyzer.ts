@@ -180,6 +180,7 @@ export class OfflineAnalyzer implements EventConsumer {
   readonly #keys: AnalyzeKeys;
   readonly #mikeyPorts: Set<number>;
   readonly #limits: InstanceLimits;
+  readonly #limitsNoExamples: InstanceLimits;
   #counter = new Map<ProcedureKind, number>();
   #results: ProcedureResult[] = [];
   #totals: Record<string, CheckCounts> = {};
@@ -230,6 +231,7 @@ export class OfflineAnalyzer implements EventConsumer {
     this.#keys = options.keys ?? emptyKeys();
     this.#mikeyPorts = new Set(options.mikeyPorts);
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#limitsNoExamples = { ...this.#limits, passExamples: 0 };
     this.#onJudged = options.onJudged;
     for (const m of this.#keys.msks) this.#msks.set(`${m.keyDomainId}/${m.mskId}`, { key: m.key, rand: m.rand });
     for (const u of this.#keys.ues) if (!this.#ueKeysByBtid.has(u.btid)) this.#ueKeysByBtid.set(u.btid, u);
@@ -287,7 +289,11 @@ export class OfflineAnalyzer implements EventConsumer {
   #open(kind: ProcedureKind): ProcedureInstance {
     const n = (this.#counter.get(kind) ?? 0) + 1;
     this.#counter.set(kind, n);
-    return new ProcedureInstance(`${kind}#${n}`, kind, this.#limits, (check, verdict) => this.#count(check, verdict));
+    // Past the first KEPT_PASS_PER_KIND PASS instances of a kind (listed with their examples), an instance
+    // keeps no PASS examples, only counts: a push to a large group holds tens of thousands open at once, and
+    // one that fails is shown by its failures.
+    const examples = (this.#keptPass.get(kind) ?? 0) < KEPT_PASS_PER_KIND;
+    return new ProcedureInstance(`${kind}#${n}`, kind, examples ? this.#limits : this.#limitsNoExamples, (check, verdict) => this.#count(check, verdict));
   }
 
   #count(check: string, verdict: Verdict): void {

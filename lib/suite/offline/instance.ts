@@ -5,7 +5,7 @@
 // event a kept non-PASS finding cites.
 import { decodeMikeyFields, type TraceEvent } from '../../trace/index.ts';
 import { blameOf } from '../rules.ts';
-import { evidenceOf, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
+import { evidenceOf, VERDICTS, worse, type Evidence, type Finding, type Role, type Verdict } from '../verdict.ts';
 
 export type ProcedureKind = 'msk-request' | 'msk-push' | 'solicited-pull' | 'mtk-update' | 'unattributed';
 
@@ -18,6 +18,7 @@ export const PROCEDURE_INFO: Record<ProcedureKind, { clause: string; title: stri
 };
 
 export type CheckCounts = Record<Verdict, number>;
+const VERDICT_INDEX = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<Verdict, number>;
 export const zeroCounts = (): CheckCounts => ({ 'PASS': 0, 'NOT-APPLICABLE': 0, 'INCONC': 0, 'FAIL': 0, 'ERROR': 0 });
 
 /** A finished procedure instance as reported (JSON-serializable apart from event Buffers). */
@@ -48,9 +49,28 @@ export interface ProcedureResult {
 export interface InstanceLimits { passExamples: number; findingsPerCheck: number; events: number }
 export const DEFAULT_LIMITS: InstanceLimits = { passExamples: 2, findingsPerCheck: 20, events: 60 };
 
+/**
+ * Every check name judged in this process, numbered in the order first seen: an instance keeps its tallies
+ * in one typed array indexed by it (a push to a group holds tens of thousands of instances open at once).
+ */
+const CHECK_NUMBERS = new Map<string, number>();
+const CHECK_NAMES: string[] = [];
+function checkNumber(check: string): number {
+  let n = CHECK_NUMBERS.get(check);
+  if (n === undefined) {
+    n = CHECK_NAMES.push(check) - 1;
+    CHECK_NUMBERS.set(check, n);
+  }
+  return n;
+}
+
+/** Per check: a count per verdict (VERDICTS order), then the PASS and the other findings kept. */
+const TALLY = VERDICTS.length + 2;
+const KEPT_PASS = VERDICTS.length;
+const KEPT_OTHER = VERDICTS.length + 1;
+
 export class ProcedureInstance {
   readonly findings: Finding[] = [];
-  readonly checks: Record<string, CheckCounts> = {};
   readonly events = new Map<number, TraceEvent>();
   eventCount = 0;
   omittedFindings = 0;
@@ -61,8 +81,8 @@ export class ProcedureInstance {
   ue?: string;
   closed = false;
   #verdict: Verdict = 'PASS';
-  /** Per check: its counts (the object in `checks`) and the findings kept so far, PASS and other. */
-  #tallies = new Map<string, { counts: CheckCounts; keptPass: number; keptOther: number }>();
+  /** TALLY numbers per check (by checkNumber), grown as checks come; -1 marks a check not judged here. */
+  #tallies = new Int32Array(0);
 
   constructor(readonly id: string, readonly procedure: ProcedureKind, private readonly limits: InstanceLimits, private readonly onFinding: (check: string, verdict: Verdict) => void) {}
 
@@ -84,26 +104,41 @@ export class ProcedureInstance {
    * A finding past its cap is only counted, so nothing of it is built (this runs for every message).
    */
   #record(check: string, verdict: Verdict): boolean {
-    let tally = this.#tallies.get(check);
-    if (!tally) {
-      tally = { counts: zeroCounts(), keptPass: 0, keptOther: 0 };
-      this.#tallies.set(check, tally);
-      this.checks[check] = tally.counts;
+    const at = checkNumber(check) * TALLY;
+    if (at >= this.#tallies.length) {
+      const grown = new Int32Array(Math.max(at + TALLY, CHECK_NAMES.length * TALLY)).fill(-1);
+      grown.set(this.#tallies);
+      this.#tallies = grown;
     }
-    tally.counts[verdict]++;
+    const t = this.#tallies;
+    if (t[at] === -1) t.fill(0, at, at + TALLY);
+    t[at + VERDICT_INDEX[verdict]]!++;
     this.onFinding(check, verdict);
     if (verdict === 'PASS') {
-      if (tally.keptPass >= this.limits.passExamples) return false;
-      tally.keptPass++;
+      if (t[at + KEPT_PASS]! >= this.limits.passExamples) return false;
+      t[at + KEPT_PASS]!++;
       return true;
     }
     this.#verdict = worse(this.#verdict, verdict);
-    if (tally.keptOther >= this.limits.findingsPerCheck) {
+    if (t[at + KEPT_OTHER]! >= this.limits.findingsPerCheck) {
       this.omittedFindings++;
       return false;
     }
-    tally.keptOther++;
+    t[at + KEPT_OTHER]!++;
     return true;
+  }
+
+  /** Every judgement made, per check and verdict (including those not kept), in the order checks were first judged. */
+  get checks(): Record<string, CheckCounts> {
+    const out: Record<string, CheckCounts> = {};
+    const t = this.#tallies;
+    for (let at = 0; at < t.length; at += TALLY) {
+      if (t[at] === -1) continue;
+      const counts = zeroCounts();
+      VERDICTS.forEach((v, i) => { counts[v] = t[at + i]!; });
+      out[CHECK_NAMES[at / TALLY]!] = counts;
+    }
+    return out;
   }
 
   add(found: Finding, cited: (TraceEvent | undefined)[] = []): void {
@@ -139,7 +174,8 @@ export class ProcedureInstance {
 
   /** PASS only when something passed (lib/suite/verdict.ts: "nothing was checked" is INCONC). */
   get verdict(): Verdict {
-    const anyPass = Object.values(this.checks).some((c) => c.PASS > 0);
+    let anyPass = false;
+    for (let at = 0; at < this.#tallies.length && !anyPass; at += TALLY) anyPass = this.#tallies[at + VERDICT_INDEX.PASS]! > 0;
     if (this.#verdict === 'PASS' && !anyPass) return 'INCONC';
     return this.#verdict;
   }
