@@ -312,18 +312,21 @@ export class OfflineAnalyzer implements EventConsumer {
   #close(instance: ProcedureInstance): void {
     if (instance.closed) return;
     instance.closed = true;
-    const result = instance.result();
-    this.#onJudged?.(result);
-    // Bounded whatever the capture holds: beyond the first instances, a judged instance is a count.
-    const kept = result.verdict === 'PASS' ? (this.#keptPass.get(result.procedure) ?? 0) : this.#keptOthers;
-    if (kept < (result.verdict === 'PASS' ? KEPT_PASS_PER_KIND : KEPT_OTHERS)) {
-      this.#results.push(result);
-      if (result.verdict === 'PASS') this.#keptPass.set(result.procedure, kept + 1);
+    const verdict = instance.verdict;
+    // Bounded whatever the capture holds: beyond the first instances, a judged instance is a count (its
+    // result is built only for a consumer that streams every instance).
+    const kept = verdict === 'PASS' ? (this.#keptPass.get(instance.procedure) ?? 0) : this.#keptOthers;
+    const listed = kept < (verdict === 'PASS' ? KEPT_PASS_PER_KIND : KEPT_OTHERS);
+    const result = listed || this.#onJudged ? instance.result() : undefined;
+    if (result) this.#onJudged?.(result);
+    if (listed) {
+      this.#results.push(result!);
+      if (verdict === 'PASS') this.#keptPass.set(instance.procedure, kept + 1);
       else this.#keptOthers++;
       return;
     }
-    const byVerdict = (this.#omitted[result.procedure] ??= {});
-    byVerdict[result.verdict] = (byVerdict[result.verdict] ?? 0) + 1;
+    const byVerdict = (this.#omitted[instance.procedure] ??= {});
+    byVerdict[verdict] = (byVerdict[verdict] ?? 0) + 1;
   }
 
   readonly #onJudged: AnalyzerOptions['onJudged'];
