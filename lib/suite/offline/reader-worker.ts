@@ -99,7 +99,8 @@ try {
       objects.push({ problem });
     },
     onClock(time: number) {
-      slot.numbers[entry(Entry.Clock)] = time;
+      const n = entry(Entry.Clock); // (may move to the next slot: the slot is read after it)
+      slot.numbers[n] = time;
     },
   });
   flush();
