@@ -60,7 +60,10 @@ export interface ReferenceBmscConfig {
   mtkRekey: boolean;
   /** Fixed list of MTK receivers (the "bearer"); default: every UE the BM-SC knows an address for. */
   mtkTargets?: Endpoint[];
-  /** COUNTER values reserved per state-file write (1 = write before every message). */
+  /**
+   * COUNTER values reserved per write of the counter journal (default 1000; the next block is reserved in
+   * the background, so no message waits for the disk in the steady state; a restart skips at most this many).
+   */
   counterReserveBlock: number;
 }
 
@@ -82,7 +85,7 @@ export function resolveBmscConfig(options: ReferenceBmscOptions): ReferenceBmscC
     mskAck: options.mskAck ?? true,
     triggerAck: options.triggerAck ?? true,
     mtkRekey: options.mtkRekey ?? false,
-    counterReserveBlock: options.counterReserveBlock ?? 1,
+    counterReserveBlock: options.counterReserveBlock ?? 1000,
     ...(options.stateFile ? { stateFile: options.stateFile } : {}),
     ...(options.mtkTargets ? { mtkTargets: options.mtkTargets } : {}),
   };
@@ -216,7 +219,7 @@ export function loadBmscConfig(path: string, overrides: LoadBmscConfigOverrides 
     if (typeof e?.address !== 'string' || !isPort(e.port, false)) throw file.error(['mtkTargets', i], 'must be { address, port }');
     return { address: e.address, port: e.port };
   });
-  const block = raw.counterReserveBlock ?? 1;
+  const block = raw.counterReserveBlock ?? 1000;
   if (typeof block !== 'number' || !Number.isInteger(block) || block < 1) throw file.error(['counterReserveBlock'], 'must be an integer >= 1');
   const stateFile = overrides.stateFile ?? (raw.stateFile === undefined ? undefined : String(raw.stateFile));
   return resolveBmscConfig({

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { mskId as makeMskId } from '../../mbms/index.ts';
-import { CounterBook, JsonStateStore, ReferenceStateError, type CounterCeilings } from '../common/index.ts';
+import { CounterBook, JsonStateStore, ReferenceStateError, ReservationJournal } from '../common/index.ts';
 
 /** One MSK. Its RAND and MTK CSB ID are fixed for its whole life (protocol §5.3 consequence). */
 export interface Msk {
@@ -44,7 +44,8 @@ interface StoredGroup {
 interface StoredState {
   format: 'mbms-conform/reference-bmsc-state';
   version: 1;
-  counters: CounterCeilings;
+  /** Per-counter ceilings of state files written before the counter journal (read as a floor, no longer written). */
+  counters?: Record<string, number>;
   groups: StoredGroup[];
 }
 
@@ -84,13 +85,16 @@ export class BmscState {
       mtkLength: options.mtkLength ?? 16,
       mskLength: options.mskLength ?? 16,
       randLength: options.randLength ?? 16,
-      counterReserveBlock: options.counterReserveBlock ?? 1,
+      counterReserveBlock: options.counterReserveBlock ?? 1000,
     };
     const stored = this.#store.load();
     if (stored !== undefined) this.#restore(stored, options.stateFile ?? '<memory>');
-    this.counters = new CounterBook(stored?.counters, {
+    // Counters are reserved in a journal beside the state file (lib/reference/common/counter-journal.ts);
+    // a state file written before the journal existed holds per-counter ceilings: every value starts above them.
+    this.counters = new CounterBook({
       reserveBlock: this.#options.counterReserveBlock,
-      persist: () => this.#save(),
+      journal: new ReservationJournal(options.stateFile ? `${options.stateFile}.counters` : undefined),
+      floor: Math.max(0, ...Object.values(stored?.counters ?? {}).filter((v): v is number => Number.isInteger(v))),
     });
   }
 
@@ -114,12 +118,10 @@ export class BmscState {
   }
 
   #save(): void {
-    // Called by the CounterBook before it hands out a value, and after every key change.
-    const counters = this.counters ? this.counters.ceilings() : {};
+    // After every key change (counters are in their journal)
     this.#store.save({
       format: 'mbms-conform/reference-bmsc-state',
       version: 1,
-      counters,
       groups: [...this.#groups.values()].map((g) => ({
         keyDomainId: g.keyDomainId.toString('hex'),
         keyGroup: g.keyGroup,

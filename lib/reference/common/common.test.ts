@@ -6,8 +6,8 @@ import { createServer } from 'node:http';
 import { createSocket } from 'node:dgram';
 import {
   ReferenceListenError, bindUdp, closeHttp, closeUdp, listenHttp,
-  CounterBook, ControlServer, FaultSet, JsonStateStore, UnknownFaultError, callControlApi, controlApiEndpoints,
-  controlApiValidator, readConfigFile, type FaultDefinition, type CounterCeilings,
+  CounterBook, ControlServer, ReservationJournal, FaultSet, JsonStateStore, UnknownFaultError, callControlApi, controlApiEndpoints,
+  controlApiValidator, readConfigFile, type FaultDefinition,
 } from './index.ts';
 
 const table: FaultDefinition[] = [
@@ -32,35 +32,75 @@ test.describe('FaultSet', () => {
   });
 });
 
-test.describe('JsonStateStore and CounterBook', () => {
-  test('counters continue strictly above every value handed out before a restart', () => {
+test.describe('JsonStateStore, CounterBook and its reservation journal', () => {
+  const journalIn = (dir: string) => join(dir, 'state.json.counters');
+
+  test('counters continue strictly above every value handed out before a restart, under any key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
-    const path = join(dir, 'state.json');
     const handedOut: number[] = [];
     for (const block of [1, 5]) {
-      const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
-      const book = new CounterBook(store.load()?.counters, { reserveBlock: block, persist: (c) => store.save({ counters: c }) });
+      const journal = new ReservationJournal(journalIn(dir));
+      const book = new CounterBook({ reserveBlock: block, journal });
       for (let i = 0; i < 3; i++) handedOut.push(book.next('muk:x'));
+      book.next('muk:other');
+      journal.close();
     }
     // A third process start sees everything the previous two may have sent.
-    const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
-    const book = new CounterBook(store.load()?.counters, { persist: (c) => store.save({ counters: c }) });
+    const book = new CounterBook({ journal: new ReservationJournal(journalIn(dir)) });
     handedOut.push(book.next('muk:x'));
     for (let i = 1; i < handedOut.length; i++) expect(handedOut[i]).toBeGreaterThan(handedOut[i - 1]!);
     expect(handedOut.slice(0, 3)).toEqual([1, 2, 3]);
-    // The block of 5 reserved 4..8; only 4..6 were used, the restart skips 7 and 8.
-    expect(handedOut[6]).toBe(9);
-    expect(readdirSync(dir)).toEqual(['state.json']); // no temporary file left behind
+    // The first start reserved one value at a time (up to 4, muk:other's); the second started above
+    // them, at 5, and reserved blocks of 5: 5..10 when muk:x got 5, 7..12 ahead once values came within
+    // half a block, so the third start skips to 13.
+    expect(handedOut.slice(3, 6)).toEqual([5, 6, 7]);
+    expect(handedOut[6]).toBeGreaterThan(8);
+    expect(readdirSync(dir)).toEqual(['state.json.counters']); // no temporary file left behind
   });
 
-  test('the reservation is on disk before the value is returned', () => {
+  test('a value is covered by a reservation on disk when it is returned', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
-    const path = join(dir, 'state.json');
-    const store = new JsonStateStore<{ counters: CounterCeilings }>(path);
-    const book = new CounterBook(undefined, { persist: (c) => store.save({ counters: c }) });
+    const book = new CounterBook({ reserveBlock: 1000, journal: new ReservationJournal(journalIn(dir)) });
     const value = book.next('msk:00f110/00010001');
-    const onDisk = JSON.parse(readFileSync(path, 'utf8')) as { counters: CounterCeilings };
-    expect(onDisk.counters['msk:00f110/00010001']).toBeGreaterThanOrEqual(value);
+    const onDisk = Math.max(...readFileSync(journalIn(dir), 'utf8').trim().split('\n').map(Number));
+    expect(onDisk).toBeGreaterThanOrEqual(value);
+    expect(book.reserved).toBe(onDisk);
+  });
+
+  test('in the steady state no value waits for the disk: the next block is reserved in the background', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
+    const journal = new ReservationJournal(journalIn(dir));
+    let waited = 0;
+    const reserve = journal.reserve.bind(journal);
+    journal.reserve = (ceiling: number) => { waited++; reserve(ceiling); };
+    const book = new CounterBook({ reserveBlock: 100, journal });
+    // 10,000 values over 100 keys, 20 per event-loop turn: the background write has time to land
+    for (let turn = 0; turn < 500; turn++) {
+      for (let i = 0; i < 20; i++) book.next(`muk:ue${(turn * 20 + i) % 100}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(waited).toBe(1); // the first value only: nothing was reserved before it
+    // one journal line per block, not per value nor per key
+    const lines = readFileSync(journalIn(dir), 'utf8').trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(10_000 / 50 + 2);
+    expect(Math.max(...lines.map(Number))).toBeGreaterThanOrEqual(10_000 / 100);
+  });
+
+  test('a torn last line after a crash is an older, smaller ceiling; a long journal is compacted', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ref-state-'));
+    writeFileSync(journalIn(dir), `${Array.from({ length: 2000 }, (_, i) => i + 1).join('\n')}\n150\n20`);
+    const journal = new ReservationJournal(journalIn(dir));
+    expect(journal.durable).toBe(2000);
+    expect(new CounterBook({ journal }).next('muk:x')).toBe(2001);
+    journal.close();
+    expect(readFileSync(journalIn(dir), 'utf8').trim().split('\n').length).toBeLessThanOrEqual(2);
+  });
+
+  test('a state file from before the journal: every counter starts above its ceilings', () => {
+    const book = new CounterBook({ floor: 41 });
+    expect(book.next('muk:x')).toBe(42);
+    expect(book.next('muk:y')).toBe(42);
   });
 
   test('a corrupt state file is reported with its path', () => {

@@ -7,9 +7,8 @@ export {
   type ReferenceRole, type ReferenceProcedure, type FaultDefinition, PROCEDURE_CLAUSES,
   checkFaultTable, resolveFaults, FaultSet,
 } from './faults.ts';
-export {
-  JsonStateStore, CounterBook, MAX_COUNTER, type CounterCeilings, type CounterBookOptions,
-} from './state-store.ts';
+export { JsonStateStore } from './state-store.ts';
+export { CounterBook, ReservationJournal, MAX_COUNTER, type CounterValues, type CounterBookOptions } from './counter-journal.ts';
 export {
   ControlServer, controlApiSchema, controlApiEndpoints, controlApiValidator, describeSchemaErrors, errorAnswer,
   callControlApi, CONTROL_API_SCHEMA_PATH,
