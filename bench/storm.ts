@@ -17,7 +17,7 @@
 //   (default: storm, 30000 100000; STORM_KEEP=1 keeps the files)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -118,9 +118,17 @@ for (const messages of sizes.length ? sizes : [30_000, 100_000]) {
   // --json (NDJSON) into a file: one line per procedure instance, then the summary line
   const ndjson = join(dir, 'analysis.ndjson');
   const j = timed(process.execPath, [...args, '--json'], ndjson);
-  const text = readFileSync(ndjson, 'utf8');
-  const last = JSON.parse(text.slice(text.lastIndexOf('\n', text.length - 2) + 1)) as { record: string; verdict: string };
-  jsonRows.push(`| ${shape} | ${messages.toLocaleString('en')} | ${j.seconds.toFixed(1)} s | ${j.rssMb.toFixed(0)} MiB | ${(text.match(/\n/g)?.length ?? 0).toLocaleString('en')} lines, ${(text.length / 1e6).toFixed(1)} MB | ${last.record} ${last.verdict}, exit ${j.status} |`);
+  // the file may be larger than a string can be: lines counted in chunks, the last line read from the end
+  const bytes = statSync(ndjson).size;
+  let lines = 0;
+  for await (const chunk of createReadStream(ndjson)) for (const b of chunk as Buffer) if (b === 0x0a) lines++;
+  const tail = Buffer.alloc(Math.min(bytes, 1 << 20));
+  const fd = openSync(ndjson, 'r');
+  readSync(fd, tail, 0, tail.length, bytes - tail.length);
+  closeSync(fd);
+  const text = tail.toString('utf8').trimEnd();
+  const last = JSON.parse(text.slice(text.lastIndexOf('\n') + 1)) as { record: string; verdict: string };
+  jsonRows.push(`| ${shape} | ${messages.toLocaleString('en')} | ${j.seconds.toFixed(1)} s | ${j.rssMb.toFixed(0)} MiB | ${lines.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(1)} MB | ${last.record} ${last.verdict}, exit ${j.status} |`);
   console.log(jsonRows.at(-1));
   if (process.env.STORM_KEEP) console.log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });

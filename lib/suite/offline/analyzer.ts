@@ -317,7 +317,7 @@ export class OfflineAnalyzer implements EventConsumer {
     // result is built only for a consumer that streams every instance).
     const kept = verdict === 'PASS' ? (this.#keptPass.get(instance.procedure) ?? 0) : this.#keptOthers;
     const listed = kept < (verdict === 'PASS' ? KEPT_PASS_PER_KIND : KEPT_OTHERS);
-    const result = listed || this.#onJudged ? instance.result() : undefined;
+    const result = listed ? instance.result() : this.#onJudged ? instance.result({ events: false }) : undefined;
     if (result) this.#onJudged?.(result);
     if (listed) {
       this.#results.push(result!);

@@ -40,6 +40,8 @@ export interface ProcedureResult {
   /** Kept events (the first ones and every one a kept non-PASS finding cites), by id. */
   events: TraceEvent[];
   eventCount: number;
+  /** false: judged and counted but not listed; its events are not reported (the NDJSON line of --json). */
+  listed?: false;
   startTime: number;
   endTime: number;
   firstFrame: number;
@@ -180,12 +182,17 @@ export class ProcedureInstance {
     return this.#verdict;
   }
 
-  result(): ProcedureResult {
+  /**
+   * The instance as reported. `events: false` (an instance counted, not listed, streamed by --json):
+   * without its events, which would be decoded again only to be written out for every instance.
+   */
+  result(options: { events: boolean } = { events: true }): ProcedureResult {
     const info = PROCEDURE_INFO[this.procedure];
     return {
       id: this.id, procedure: this.procedure, clause: info.clause, title: info.title, ...(this.ue ? { ue: this.ue } : {}),
       verdict: this.verdict, findings: this.findings, checks: this.checks, omittedFindings: this.omittedFindings,
-      events: [...this.events.values()].sort((a, b) => a.id - b.id).map(decoded), eventCount: this.eventCount,
+      events: options.events ? [...this.events.values()].sort((a, b) => a.id - b.id).map(decoded) : [], eventCount: this.eventCount,
+      ...(options.events ? {} : { listed: false }),
       startTime: this.startTime, endTime: this.endTime,
       firstFrame: Number.isFinite(this.firstFrame) ? this.firstFrame : 0, lastFrame: this.lastFrame,
     };

@@ -91,7 +91,7 @@ const plain = (data: unknown): unknown => JSON.parse(JSON.stringify(data, (_k, v
 export function procedureJson(p: ProcedureResult): Record<string, unknown> {
   return plain({
     id: p.id, procedure: p.procedure, clause: p.clause, title: p.title, ue: p.ue, verdict: p.verdict,
-    firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings,
+    firstFrame: p.firstFrame, lastFrame: p.lastFrame, eventCount: p.eventCount, omittedFindings: p.omittedFindings, ...(p.listed === false ? { listed: false } : {}),
     failedBy: failedBy(p.findings), checks: p.checks, findings: p.findings, events: p.events.map(eventJson),
   }) as Record<string, unknown>;
 }

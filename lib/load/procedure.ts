@@ -1,0 +1,183 @@
+// One simulated UE under load and the 6.3.1 procedure it runs (TS 33.246 §6.3.1): POST an MSK request,
+// answer the 401 Digest challenge (RFC 2617 §3.2.1; or reuse the nonce, RFC 2617 §3.3), get the 200 OK with
+// its Authentication-Info, receive the MIKEY MSK message on its own UDP socket, acknowledge it when V=1.
+//
+// Every message is judged with the verifiers of the conformance runs and of analyze (lib/suite/verify):
+// the MIKEY message as a UE checks it (structure, MAC under the MUK, decryption), the COUNTER strictly
+// above the last one for the MUK (RFC 3830 §5.3), rspauth (RFC 2617 §3.2.3). A failure is counted under
+// its check, with the first few kept as evidence; load never hides a conformance failure in a latency.
+import { createSocket, type Socket } from 'node:dgram';
+import { Agent, request } from 'node:http';
+import { DigestClient } from '../digest/index.ts';
+import { buildMskRequestBody, digestPassword, mskRequestTarget, parseMskResponseBody, type MbmsProfile } from '../mbms/index.ts';
+import { buildVerificationMessage } from '../mikey/index.ts';
+import { judgeCounter } from '../suite/verify/history.ts';
+import { classifyDatagram, verifyKeyMessage, type CheckOutcome } from '../suite/verify/mikey.ts';
+import type { LoadUeIdentity } from './population.ts';
+
+export interface Target { http: { address: string; port: number }; host: string; keyDomainId: Buffer; keyGroup: number }
+
+/** What one procedure measured: phase end times (ms from its intended start) or the reason it failed. */
+export interface ProcedureOutcome {
+  /** Phase latencies, ms: challenge (401), ok (200 OK), delivery (MIKEY after the 200 OK), total. */
+  phases: { challenge?: number; ok?: number; delivery?: number; total?: number };
+  error?: string;
+  failures: CheckOutcome[];
+}
+
+interface AwaitedMikey { resolve: (m: { bytes: Buffer; from: { address: string; port: number }; at: number }) => void }
+
+export class LoadUe {
+  readonly socket: Socket;
+  readonly #agent: Agent;
+  readonly #digest: DigestClient;
+  #awaiting?: AwaitedMikey;
+  /** The last COUNTER accepted for this MUK (a UE's replay state, RFC 3830 §5.3). */
+  #lastCounter?: bigint;
+  /** The delivery acknowledged last: copies of it after the ACK are retransmissions the ACK did not stop. */
+  #acked?: { csbId: number; mskId: string };
+  /** Copies of acknowledged deliveries received (summed over the run: lost ACKs). */
+  lateCopies = 0;
+  busy = false;
+
+  private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
+    this.socket = socket;
+    this.#agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: identity.address } as ConstructorParameters<typeof Agent>[0]);
+    this.#digest = new DigestClient({ username: identity.btid, password: digestPassword(identity.ksNaf), preferQop: profile.http.qop });
+    socket.on('message', (bytes, rinfo) => this.#onMikey(bytes, { address: rinfo.address, port: rinfo.port }));
+  }
+
+  static async open(identity: LoadUeIdentity, profile: MbmsProfile): Promise<LoadUe> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(profile.ports.ueMikey, identity.address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return new LoadUe(identity, profile, socket);
+  }
+
+  close(): void {
+    this.#agent.destroy();
+    this.socket.close();
+  }
+
+  #onMikey(bytes: Buffer, from: { address: string; port: number }): void {
+    const at = performance.now();
+    // A copy of the acknowledged delivery (its CSB ID and MSK ID) means the BM-SC did not take the ACK
+    // (RFC 3830 §5.2; A-B5, G-B1); it is not the delivery a new request waits for
+    if (this.#acked) {
+      const c = classifyDatagram(bytes);
+      if (c.message?.hdr.csbId === this.#acked.csbId && c.keyIds?.mskId?.toString('hex') === this.#acked.mskId) {
+        this.lateCopies++;
+        return;
+      }
+    }
+    const w = this.#awaiting;
+    if (!w) return;
+    this.#awaiting = undefined;
+    w.resolve({ bytes, from, at });
+  }
+
+  #nextMikey(timeoutMs: number): Promise<{ bytes: Buffer; from: { address: string; port: number }; at: number } | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#awaiting = undefined;
+        resolve(undefined);
+      }, timeoutMs);
+      this.#awaiting = { resolve: (m) => { clearTimeout(timer); resolve(m); } };
+    });
+  }
+
+  #post(target: Target, body: Buffer, authorization: string | undefined, timeoutMs: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request({
+        host: target.http.address, port: target.http.port, method: 'POST', path: mskRequestTarget(this.profile), agent: this.#agent,
+        headers: {
+          'Host': target.host, 'User-Agent': `mbms-conform-load; ${this.profile.http.userAgentToken}`,
+          'Content-Type': this.profile.http.requestContentType, 'Content-Length': String(body.length),
+          ...(authorization ? { Authorization: authorization } : {}),
+        },
+        timeout: timeoutMs,
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('http-timeout')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /**
+   * One MSK request procedure, its latencies measured from `start` (the time it was due: a late start is
+   * the load's latency too). `reuseNonce`: credentials on the first POST with the nonce of an earlier
+   * challenge (or the nextnonce), a 401 only when the BM-SC wants a fresh one.
+   */
+  async mskRequest(target: Target, start: number, options: { reuseNonce: boolean; timeoutMs: number }): Promise<ProcedureOutcome> {
+    const out: ProcedureOutcome = { phases: {}, failures: [] };
+    const body = Buffer.from(buildMskRequestBody([{ keyDomainId: target.keyDomainId, mskId: (target.keyGroup * 0x10000) >>> 0 }], this.profile));
+    const uri = mskRequestTarget(this.profile);
+    const timers = this.profile.timers;
+    try {
+      let authorization = options.reuseNonce && this.#digest.currentNonce ? this.#digest.authorize(undefined, { method: 'POST', uri, body }) : undefined;
+      let res = await this.#post(target, body, authorization, options.timeoutMs);
+      if (res.status === 401) {
+        out.phases.challenge = performance.now() - start;
+        const challenge = res.headers['www-authenticate'];
+        if (challenge === undefined) {
+          out.failures.push({ check: 'digest.challenge', ok: false, message: 'a 401 carries a Digest challenge (RFC 2617 §3.2.1)', expected: 'WWW-Authenticate', actual: 'none' });
+          out.error = 'no-challenge';
+          return out;
+        }
+        authorization = this.#digest.authorize(challenge, { method: 'POST', uri, body });
+        res = await this.#post(target, body, authorization, options.timeoutMs);
+      }
+      if (res.status !== 200) {
+        out.error = `http-${res.status}`;
+        return out;
+      }
+      out.phases.ok = performance.now() - start;
+      const info = this.#digest.verifyAuthenticationInfo(res.headers['authentication-info'] as string | undefined, { responseBody: res.body });
+      if (this.profile.http.rspauthMandatory && !info.valid) out.failures.push({ check: 'digest.rspauth', ok: false, message: 'the 200 OK carries a valid rspauth (RFC 2617 §3.2.3)', expected: 'valid rspauth', actual: info.reason ?? 'invalid' });
+      const granted = parseMskResponseBody(res.body, this.profile).filter((e) => e.status === this.profile.statusCodes.success);
+      if (granted.length === 0) {
+        out.error = 'no-msk-granted';
+        return out;
+      }
+      // The MIKEY MSK message within T_deliver of the 200 OK (6.3.1 step 5)
+      const okAt = performance.now();
+      const m = await this.#nextMikey(timers.deliverMs);
+      if (!m) {
+        out.error = 'mikey-timeout';
+        return out;
+      }
+      out.phases.delivery = m.at - okAt;
+      const verdict = verifyKeyMessage(m.bytes, { kind: 'msk', psk: this.identity.ksNaf, profile: this.profile.mikey });
+      for (const c of verdict.checks) if (!c.ok) out.failures.push(c);
+      if (verdict.counter !== undefined) {
+        const previous = this.#lastCounter;
+        for (const c of judgeCounter(verdict.counter, previous === undefined ? undefined : { value: previous, where: 'the last message to this MUK' }, { key: 'muk', freshTs: true, bytes: m.bytes })) {
+          if (!c.ok) out.failures.push(c);
+        }
+        // Only a message whose MAC verifies moves the replay state (RFC 3830 §5.3)
+        if (verdict.macValid && (previous === undefined || verdict.counter > previous)) this.#lastCounter = verdict.counter;
+      }
+      if (verdict.v && verdict.macValid) {
+        const ack = buildVerificationMessage({ received: m.bytes, psk: this.identity.ksNaf, profile: this.profile.mikey });
+        this.#acked = { csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '' };
+        await new Promise<void>((resolve, reject) => this.socket.send(ack.bytes, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
+      }
+      out.phases.total = performance.now() - start;
+      return out;
+    } catch (e) {
+      const message = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      out.error = message === 'ECONNRESET' || message === 'socket hang up' ? 'connection-reset' : message === 'http-timeout' ? 'http-timeout' : String(message);
+      return out;
+    }
+  }
+}

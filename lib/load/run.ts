@@ -1,0 +1,221 @@
+// A load run against a BM-SC (issue: "does the BM-SC still conform at capacity?"): a population of
+// simulated UEs runs complete 6.3.1 procedures, offered open-loop at a rate (arrivals at fixed times,
+// whatever the BM-SC answers, so a slow BM-SC cannot slow the offered load down and hide its latency;
+// each procedure's latency counts from when it was due) or closed-loop at a concurrency (saturation).
+// Latency percentiles come from HdrHistogram (hdr-histogram-js: fixed memory whatever the count, and
+// histograms that merge across processes); every message is judged as in the conformance runs.
+import { build, type Histogram } from 'hdr-histogram-js';
+import type { MbmsProfile } from '../mbms/index.ts';
+import type { CheckOutcome } from '../suite/verify/mikey.ts';
+import { LoadUe, type ProcedureOutcome, type Target } from './procedure.ts';
+import { population } from './population.ts';
+
+export type LoadScenario = 'msk-request' | 'msk-request-nonce-reuse';
+export const LOAD_SCENARIOS: Record<LoadScenario, string> = {
+  'msk-request': '6.3.1 with the 401 round each time: POST, 401, authorised POST, 200 OK, MIKEY MSK message, ACK',
+  'msk-request-nonce-reuse': '6.3.1 reusing the nonce (RFC 2617 §3.3; the nextnonce when given): one POST, 200 OK, MSK message, ACK; a 401 only when the BM-SC wants a fresh nonce',
+};
+
+export interface LoadOptions {
+  target: Target;
+  profile: MbmsProfile;
+  scenario: LoadScenario;
+  ues: number;
+  /** Open loop: procedures started per second (after a linear ramp of `rampS` seconds from 0). */
+  rate?: number;
+  rampS?: number;
+  /** Closed loop: procedures kept in flight. */
+  concurrency?: number;
+  durationS: number;
+  seed: string;
+  /** Per-second progress (live line). */
+  onSecond?: (s: SecondSample) => void;
+  /** Failures kept as evidence per check. */
+  evidencePerCheck?: number;
+}
+
+export interface SecondSample { second: number; offered: number; completed: number; errors: number; failures: number; p50Ms: number; p99Ms: number }
+
+export interface Percentiles { p50: number; p90: number; p99: number; p999: number; max: number; count: number }
+
+export interface LoadSummary {
+  scenario: LoadScenario;
+  ues: number;
+  mode: 'open-loop' | 'closed-loop';
+  rate?: number;
+  concurrency?: number;
+  durationS: number;
+  offered: number;
+  completed: number;
+  completedPerSecond: number;
+  latencyMs: Percentiles;
+  phasesMs: Record<'challenge' | 'ok' | 'delivery', Percentiles>;
+  errors: Record<string, number>;
+  conformanceFailures: Record<string, number>;
+  evidence: { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }[];
+  /** V=1 copies the BM-SC sent after a valid ACK (an ACK it did not take). */
+  lostAcks: number;
+  /** Arrivals that found every UE busy (the population is too small for the rate times the latency). */
+  noIdleUe: number;
+  /** How late the scheduler started procedures (the tester's own lag, not the BM-SC's). */
+  schedulerLagMs: Percentiles;
+  seconds: SecondSample[];
+}
+
+const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+/** Histograms hold microseconds; percentiles are reported in ms. */
+const percentiles = (h: Histogram): Percentiles => {
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  return { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), count: h.totalCount };
+};
+
+export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
+  const ues = await Promise.all(population(options.ues, options.seed).map((u) => LoadUe.open(u, options.profile)));
+  const total = histogram();
+  const phases = { challenge: histogram(), ok: histogram(), delivery: histogram() };
+  const lag = histogram();
+  const errors: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  const evidence: LoadSummary['evidence'] = [];
+  const evidencePerCheck = options.evidencePerCheck ?? 3;
+  let offered = 0;
+  let completed = 0;
+  let noIdleUe = 0;
+  let secondHist = histogram();
+  let secondCounts = { offered: 0, completed: 0, errors: 0, failures: 0 };
+  const seconds: SecondSample[] = [];
+  const reuseNonce = options.scenario === 'msk-request-nonce-reuse';
+  const timeoutMs = Math.max(options.profile.timers.httpMs, 1000);
+
+  const record = (ue: LoadUe, o: ProcedureOutcome) => {
+    for (const f of o.failures) recordFailure(ue, f);
+    if (o.error) {
+      errors[o.error] = (errors[o.error] ?? 0) + 1;
+      secondCounts.errors++;
+      return;
+    }
+    completed++;
+    secondCounts.completed++;
+    const us = (ms: number | undefined) => Math.max(1, Math.round((ms ?? 0) * 1000));
+    total.recordValue(us(o.phases.total));
+    secondHist.recordValue(us(o.phases.total));
+    if (o.phases.challenge !== undefined) phases.challenge.recordValue(us(o.phases.challenge));
+    phases.ok.recordValue(us(o.phases.ok! - (o.phases.challenge ?? 0)));
+    phases.delivery.recordValue(us(o.phases.delivery));
+  };
+  const recordFailure = (ue: LoadUe, f: CheckOutcome) => {
+    failures[f.check] = (failures[f.check] ?? 0) + 1;
+    secondCounts.failures++;
+    if (evidence.filter((e) => e.check === f.check).length < evidencePerCheck) {
+      evidence.push({ check: f.check, ue: ue.identity.btid, message: f.message, ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}) });
+    }
+  };
+
+  let next = 0;
+  const idleUe = (): LoadUe | undefined => {
+    for (let i = 0; i < ues.length; i++) {
+      const ue = ues[(next + i) % ues.length]!;
+      if (!ue.busy) {
+        next = (next + i + 1) % ues.length;
+        return ue;
+      }
+    }
+    return undefined;
+  };
+  const inFlight = new Set<Promise<void>>();
+  const launch = (due: number): boolean => {
+    const ue = idleUe();
+    offered++;
+    secondCounts.offered++;
+    if (!ue) {
+      noIdleUe++;
+      errors['no-idle-ue'] = (errors['no-idle-ue'] ?? 0) + 1;
+      return false;
+    }
+    ue.busy = true;
+    lag.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+    const p = ue.mskRequest(options.target, due, { reuseNonce, timeoutMs }).then((o) => {
+      record(ue, o);
+      ue.busy = false;
+    });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    return true;
+  };
+
+  const start = performance.now();
+  const end = start + options.durationS * 1000;
+  let secondStart = start;
+  const closeSecond = (now: number) => {
+    while (now - secondStart >= 1000) {
+      const sample: SecondSample = {
+        second: seconds.length + 1, ...secondCounts,
+        p50Ms: secondHist.totalCount ? secondHist.getValueAtPercentile(50) / 1000 : 0,
+        p99Ms: secondHist.totalCount ? secondHist.getValueAtPercentile(99) / 1000 : 0,
+      };
+      seconds.push(sample);
+      options.onSecond?.(sample);
+      secondHist.reset();
+      secondCounts = { offered: 0, completed: 0, errors: 0, failures: 0 };
+      secondStart += 1000;
+    }
+  };
+
+  if (options.concurrency !== undefined) {
+    // Closed loop: each of `concurrency` loops starts its next procedure when the last one ended
+    const loops = Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < end) {
+        const ue = idleUe();
+        if (!ue) break;
+        ue.busy = true;
+        offered++;
+        secondCounts.offered++;
+        const o = await ue.mskRequest(options.target, performance.now(), { reuseNonce, timeoutMs });
+        record(ue, o);
+        ue.busy = false;
+      }
+    });
+    const ticker = setInterval(() => closeSecond(performance.now()), 100);
+    await Promise.all(loops);
+    clearInterval(ticker);
+  } else {
+    const rate = options.rate ?? 100;
+    const ramp = (options.rampS ?? 0) * 1000;
+    // Arrival k is due at t_k: k / rate on the plateau; during a linear ramp from 0 the count due by t is
+    // rate t^2 / (2 ramp), so t_k = sqrt(2 ramp k / rate)
+    const dueAt = (k: number): number => {
+      const rampCount = (rate * ramp) / 2000;
+      if (ramp > 0 && k < rampCount) return start + Math.sqrt((2 * ramp * k) / (rate / 1000));
+      return start + ramp + ((k - (ramp > 0 ? rampCount : 0)) / rate) * 1000;
+    };
+    let k = 0;
+    while (true) {
+      const now = performance.now();
+      if (now >= end) break;
+      for (let due = dueAt(k); due <= now && due < end; due = dueAt(++k)) launch(due);
+      closeSecond(now);
+      // Sleep to the next arrival (at most 5 ms, so the per-second sample stays on time)
+      const wait = Math.min(5, Math.max(0, dueAt(k) - performance.now()));
+      await new Promise((resolve) => (wait >= 1 ? setTimeout(resolve, wait) : setImmediate(resolve)));
+    }
+  }
+  await Promise.all(inFlight);
+  closeSecond(performance.now());
+  const elapsed = Math.min(performance.now(), end) - start;
+  let lostAcks = 0;
+  for (const ue of ues) {
+    lostAcks += ue.lateCopies;
+    ue.close();
+  }
+  return {
+    scenario: options.scenario, ues: options.ues,
+    mode: options.concurrency !== undefined ? 'closed-loop' : 'open-loop',
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : { rate: options.rate ?? 100 }),
+    durationS: options.durationS, offered, completed,
+    completedPerSecond: Math.round((completed / (elapsed / 1000)) * 10) / 10,
+    latencyMs: percentiles(total),
+    phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
+    errors, conformanceFailures: failures, evidence, lostAcks, noIdleUe,
+    schedulerLagMs: percentiles(lag), seconds,
+  };
+}
