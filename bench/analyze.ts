@@ -12,7 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceProfile } from '../lib/mbms/index.ts';
 import { SyntheticCapture } from '../lib/suite/offline/synthetic.ts';
+import { buildIsCurrent } from '../tools/build-state.mjs';
 
+// The figures are those of the compiled command: bin/mbms-conform.js runs the sources through tsx (slower,
+// more memory, tsx's own threads) when dist/ is older than a source, so a stale build stops the bench.
+if (!(await buildIsCurrent(new URL('../', import.meta.url)))) {
+  console.error('dist/ is not current: run `npm run build` first (the bench measures the compiled command)');
+  process.exit(2);
+}
 const target = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'bench-analyze-'));
 const KS_NAF = randomBytes(32);

@@ -24,7 +24,14 @@ import { parseArgs } from 'node:util';
 import { referenceProfile, type MbmsProfile } from '../lib/mbms/index.ts';
 import { buildMskMessage, buildVerificationMessage } from '../lib/mikey/index.ts';
 import { SyntheticCapture } from '../lib/suite/offline/synthetic.ts';
+import { buildIsCurrent } from '../tools/build-state.mjs';
 
+// The figures are those of the compiled command: bin/mbms-conform.js runs the sources through tsx (slower,
+// more memory, tsx's own threads) when dist/ is older than a source, so a stale build stops the bench.
+if (!(await buildIsCurrent(new URL('../', import.meta.url)))) {
+  console.error('dist/ is not current: run `npm run build` first (the bench measures the compiled command)');
+  process.exit(2);
+}
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'shape': { type: 'string', default: 'storm' }, 'reader-thread': { type: 'string' } } });
 const shape = values.shape;
 if (shape !== 'storm' && shape !== 'pushes') throw new Error(`--shape ${shape}: storm or pushes`);

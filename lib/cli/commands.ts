@@ -11,3 +11,5 @@ registerCommand('analyze', 're-judge a recorded capture (pcap or pcapng) offline
   async () => (await import('./analyze.ts')).analyzeCommand);
 registerCommand('report', 'generate the Allure report and certification summary from results (merges shards)',
   async () => (await import('./report.ts')).reportCommand);
+registerCommand('load', 'complete 6.3.1 procedures against a BM-SC at a rate, every message judged (latency, errors, conformance under load)',
+  async () => (await import('./load.ts')).loadCommand);

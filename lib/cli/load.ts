@@ -7,7 +7,7 @@ import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary } from '..
 import { MAX_UES } from '../load/population.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--duration S]
-                        [--ues N] [--fault NAME]... [--json] [--csv FILE]
+                        [--ues N] [--first-ue N] [--fault NAME]... [--json] [--csv FILE]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d}`).join('\n                      ')}
                       (default msk-request)
   --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100)
@@ -15,6 +15,7 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --concurrency N     closed loop instead: N procedures in flight, each started when one ends (saturation)
   --duration S        seconds of offered load (default 10)
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
+  --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --json              one JSON summary object instead of the text summary
   --csv FILE          the per-second figures (offered, completed, errors, failures, p50, p99) as CSV
@@ -37,7 +38,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       args: argv, strict: true, allowPositionals: false,
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
-        'duration': { type: 'string' }, 'ues': { type: 'string' }, 'fault': { type: 'string', multiple: true },
+        'duration': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'fault': { type: 'string', multiple: true },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -59,6 +60,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
     const durationS = positive(values.duration as string | undefined, '--duration', 10);
     const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
+    const firstUe = values['first-ue'] === undefined ? 0 : Number(values['first-ue']);
+    if (!Number.isInteger(firstUe) || firstUe < 0 || firstUe + ues > MAX_UES) throw new UsageError(`--first-ue ${String(values['first-ue'])}: an index from 0 with the UEs within ${MAX_UES}`);
     const faults = (values.fault ?? []) as string[];
 
     const profile: MbmsProfile = referenceProfile();
@@ -68,14 +71,14 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const bmsc = new ReferenceBmsc({
       nafFqdn: 'bmsc.example.com', profile, faults, mtkRekey: false,
       services: [{ keyDomainId, keyGroup: 1, name: 'load' }],
-      users: population(ues, 'mbms-conform load').map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, subscriptions: [{ keyDomainId, keyGroups: [1] }] })),
+      users: population(ues, 'mbms-conform load', firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, subscriptions: [{ keyDomainId, keyGroups: [1] }] })),
     });
     const endpoints = await bmsc.start();
     stop = () => bmsc.stop();
     const live = process.stderr.isTTY && !values.json;
     const summary = await runLoad({
       target: { http: endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
-      profile, scenario, ues, durationS, seed: 'mbms-conform load',
+      profile, scenario, ues, firstUe, durationS, seed: 'mbms-conform load',
       ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
       onSecond: (s) => {
         const line = `${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`;
@@ -118,6 +121,7 @@ export function formatLoadSummary(s: LoadSummary, faults: string[]): string {
     `    200 OK:         ${p(s.phasesMs.ok)}`,
     `    MIKEY delivery: ${p(s.phasesMs.delivery)} (after the 200 OK)`,
     `  scheduler lag (the tester's own): p99 ${s.schedulerLagMs.p99} ms, max ${s.schedulerLagMs.max} ms`,
+    ...(s.testerStarved ? ['  the tester could not keep its own schedule: the latencies, time-outs and lost ACKs above are partly its own starvation, not the BM-SC\'s alone (the offered load is beyond what this machine runs)'] : []),
     `  lost ACKs: ${s.lostAcks}`,
     `  errors: ${Object.keys(s.errors).length ? Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
     `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,

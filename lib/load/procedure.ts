@@ -11,7 +11,7 @@ import { Agent, request } from 'node:http';
 import { DigestClient } from '../digest/index.ts';
 import { buildMskRequestBody, digestPassword, mskRequestTarget, parseMskResponseBody, type MbmsProfile } from '../mbms/index.ts';
 import { buildVerificationMessage } from '../mikey/index.ts';
-import { judgeCounter } from '../suite/verify/history.ts';
+import { ackCrossingMs, judgeCounter } from '../suite/verify/history.ts';
 import { classifyDatagram, verifyKeyMessage, type CheckOutcome } from '../suite/verify/mikey.ts';
 import type { LoadUeIdentity } from './population.ts';
 
@@ -32,10 +32,13 @@ export class LoadUe {
   readonly #agent: Agent;
   readonly #digest: DigestClient;
   #awaiting?: AwaitedMikey;
+  /** A procedure is under way: MIKEY messages belong to it (those before its 200 OK wait in #early). */
+  #requesting = false;
+  #early: { bytes: Buffer; from: { address: string; port: number }; at: number }[] = [];
   /** The last COUNTER accepted for this MUK (a UE's replay state, RFC 3830 §5.3). */
   #lastCounter?: bigint;
   /** The delivery acknowledged last: copies of it after the ACK are retransmissions the ACK did not stop. */
-  #acked?: { csbId: number; mskId: string };
+  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean };
   /** Copies of acknowledged deliveries received (summed over the run: lost ACKs). */
   lateCopies = 0;
   busy = false;
@@ -66,22 +69,34 @@ export class LoadUe {
 
   #onMikey(bytes: Buffer, from: { address: string; port: number }): void {
     const at = performance.now();
-    // A copy of the acknowledged delivery (its CSB ID and MSK ID) means the BM-SC did not take the ACK
-    // (RFC 3830 §5.2; A-B5, G-B1); it is not the delivery a new request waits for
+    // A copy of the acknowledged delivery means the BM-SC did not take the ACK (RFC 3830 §5.2; A-B5, G-B1):
+    // an MSK message of the acknowledged MSK while no request of this UE waits for one, or one with the
+    // delivery's CSB ID (profile O10: CSB IDs per delivery) whenever it comes; not the delivery a new request waits for
     if (this.#acked) {
       const c = classifyDatagram(bytes);
-      if (c.message?.hdr.csbId === this.#acked.csbId && c.keyIds?.mskId?.toString('hex') === this.#acked.mskId) {
-        this.lateCopies++;
+      const sameMsk = c.kind === 'msk' && c.keyIds?.mskId?.toString('hex') === this.#acked.mskId;
+      if (sameMsk && (!this.#requesting || c.message?.hdr.csbId === this.#acked.csbId)) {
+        // One copy sent before the BM-SC had processed the ACK crosses it (the rule of the live suites and
+        // analyze, verify/history.ts ackCrossingMs); any other is a copy the ACK did not stop
+        if (!this.#acked.crossed && at - this.#acked.at <= ackCrossingMs(this.profile)) this.#acked.crossed = true;
+        else this.lateCopies++;
         return;
       }
     }
+    if (!this.#requesting) return;
+    // The MSK message may overtake the 200 OK (UDP and TCP race): kept until the procedure asks for it
     const w = this.#awaiting;
-    if (!w) return;
+    if (!w) {
+      if (this.#early.length < 8) this.#early.push({ bytes, from, at });
+      return;
+    }
     this.#awaiting = undefined;
     w.resolve({ bytes, from, at });
   }
 
   #nextMikey(timeoutMs: number): Promise<{ bytes: Buffer; from: { address: string; port: number }; at: number } | undefined> {
+    const early = this.#early.shift();
+    if (early) return Promise.resolve(early);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#awaiting = undefined;
@@ -123,6 +138,8 @@ export class LoadUe {
     const body = Buffer.from(buildMskRequestBody([{ keyDomainId: target.keyDomainId, mskId: (target.keyGroup * 0x10000) >>> 0 }], this.profile));
     const uri = mskRequestTarget(this.profile);
     const timers = this.profile.timers;
+    this.#requesting = true;
+    this.#early = [];
     try {
       let authorization = options.reuseNonce && this.#digest.currentNonce ? this.#digest.authorize(undefined, { method: 'POST', uri, body }) : undefined;
       let res = await this.#post(target, body, authorization, options.timeoutMs);
@@ -169,7 +186,7 @@ export class LoadUe {
       }
       if (verdict.v && verdict.macValid) {
         const ack = buildVerificationMessage({ received: m.bytes, psk: this.identity.ksNaf, profile: this.profile.mikey });
-        this.#acked = { csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '' };
+        this.#acked = { csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '', at: performance.now(), crossed: false };
         await new Promise<void>((resolve, reject) => this.socket.send(ack.bytes, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
       }
       out.phases.total = performance.now() - start;
@@ -178,6 +195,9 @@ export class LoadUe {
       const message = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       out.error = message === 'ECONNRESET' || message === 'socket hang up' ? 'connection-reset' : message === 'http-timeout' ? 'http-timeout' : String(message);
       return out;
+    } finally {
+      this.#requesting = false;
+      this.#awaiting = undefined;
     }
   }
 }

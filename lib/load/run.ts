@@ -21,6 +21,8 @@ export interface LoadOptions {
   profile: MbmsProfile;
   scenario: LoadScenario;
   ues: number;
+  /** Index of the first UE of the population (several processes each take a slice; default 0). */
+  firstUe?: number;
   /** Open loop: procedures started per second (after a linear ramp of `rampS` seconds from 0). */
   rate?: number;
   rampS?: number;
@@ -59,8 +61,16 @@ export interface LoadSummary {
   noIdleUe: number;
   /** How late the scheduler started procedures (the tester's own lag, not the BM-SC's). */
   schedulerLagMs: Percentiles;
+  /**
+   * The tester could not keep its own schedule (scheduler lag p99 above STARVED_LAG_MS): latencies, time-outs
+   * and late ACKs are then partly the tester's own starvation, not the BM-SC's behaviour alone.
+   */
+  testerStarved: boolean;
   seconds: SecondSample[];
 }
+
+/** Scheduler lag (p99) from which the tester counts as starved: far above a timer's granularity. */
+export const STARVED_LAG_MS = 50;
 
 const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 /** Histograms hold microseconds; percentiles are reported in ms. */
@@ -70,7 +80,7 @@ const percentiles = (h: Histogram): Percentiles => {
 };
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const ues = await Promise.all(population(options.ues, options.seed).map((u) => LoadUe.open(u, options.profile)));
+  const ues = await Promise.all(population(options.ues, options.seed, options.firstUe ?? 0).map((u) => LoadUe.open(u, options.profile)));
   const total = histogram();
   const phases = { challenge: histogram(), ok: histogram(), delivery: histogram() };
   const lag = histogram();
@@ -216,6 +226,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     latencyMs: percentiles(total),
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
     errors, conformanceFailures: failures, evidence, lostAcks, noIdleUe,
-    schedulerLagMs: percentiles(lag), seconds,
+    schedulerLagMs: percentiles(lag), testerStarved: lag.getValueAtPercentile(99) / 1000 > STARVED_LAG_MS, seconds,
   };
 }
