@@ -95,7 +95,8 @@ function writePushes(capture: string, messages: number, profile: MbmsProfile): s
     c.tap.udp(ue.mikey, c.bmsc.mikey, ack.bytes, at + 1);
   }
   c.close();
-  return `ues:\n${ues.map((u) => `  - { btid: "${u.btid}", ksNaf: ${u.muk.toString('hex')}, address: "${u.mikey.address}" }`).join('\n')}\n`;
+  // JSON, as a generator of 10,000 UEs' keys writes it (analyze reads a JSON keys file without the YAML document)
+  return JSON.stringify({ ues: ues.map((u) => ({ btid: u.btid, ksNaf: u.muk.toString('hex'), address: u.mikey.address })) });
 }
 const rounds = new Map<number, { key: Buffer; rand: Buffer }>();
 const mskOfRound = (round: number) => {
@@ -110,7 +111,7 @@ for (const messages of sizes.length ? sizes : [30_000, 100_000]) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${shape}-`));
   const profile = referenceProfile();
   const capture = join(dir, `${shape}.pcap`);
-  const keys = join(dir, 'keys.yaml');
+  const keys = join(dir, shape === 'storm' ? 'keys.yaml' : 'keys.json');
   writeFileSync(keys, shape === 'storm' ? writeStorm(capture, messages, profile) : writePushes(capture, messages, profile));
   const profileFile = join(dir, 'profile.yaml');
   writeFileSync(profileFile, JSON.stringify({ retransmission: profile.retransmission, timers: profile.timers }));

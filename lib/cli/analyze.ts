@@ -32,6 +32,9 @@ exit: 0 all procedure instances PASS, 1 any FAIL/INCONC/ERROR, 2 bad input, 3 th
 
 class UsageError extends Error {}
 
+/** The judging thread's heap budget (lib/suite/offline/heap-budget.ts). */
+const HEAP_BUDGET_MB = 64;
+
 function port(text: string, option: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new UsageError(`${option} ${text}: not a port (1-65535)`);
@@ -84,7 +87,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 
     // --json streams: every instance is written as it is judged
     const onJudged = values.json ? (p: ProcedureResult) => { process.stdout.write(procedureLine(p)); } : undefined;
-    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged, readerThread });
+    const result = await analyzeCapture(capture, { profile, keys, mikeyPorts, httpPorts, onJudged, readerThread, heapBudgetMb: HEAP_BUDGET_MB });
 
     if (!values['no-allure']) {
       const { ladderSvg } = await import('../report/index.ts'); // only when the report is written

@@ -4,7 +4,8 @@ import type { TraceProblem } from '../../trace/index.ts';
 import { worse, type Verdict } from '../verdict.ts';
 import { OfflineAnalyzer, type AnalyzerOptions, type AnalyzerOutput } from './analyzer.ts';
 import { stat } from 'node:fs/promises';
-import { streamCapture } from './events.ts';
+import { streamCapture, type EventConsumer } from './events.ts';
+import { heapBudget } from './heap-budget.ts';
 import { streamCaptureInThread } from './reader-thread.ts';
 import type { CheckCounts, InstanceLimits, ProcedureResult } from './instance.ts';
 import type { AnalyzeKeys } from './keys.ts';
@@ -26,6 +27,8 @@ export interface AnalyzeCaptureOptions {
    * captures of READER_THREAD_MIN_OCTETS and more, where the thread's start-up (about 50 ms) pays.
    */
   readerThread?: boolean;
+  /** Keep the judging thread's heap near this many MiB (heap-budget.ts); default: V8's own policy. */
+  heapBudgetMb?: number;
 }
 
 /** From this capture size on, the capture is read in a second thread by default. */
@@ -61,7 +64,12 @@ export async function analyzeCapture(path: string, options: AnalyzeCaptureOption
   const analyzer = new OfflineAnalyzer({ profile: options.profile, keys: options.keys, mikeyPorts, limits: options.limits, onJudged: options.onJudged });
   const streamOptions = { mikeyPorts, httpPorts: options.httpPorts, reorderMs: options.reorderMs, decodeMikey: false };
   const threaded = options.readerThread ?? (await stat(path).then((s) => s.size >= READER_THREAD_MIN_OCTETS, () => false));
-  const summary = threaded ? await streamCaptureInThread(path, streamOptions, analyzer) : await streamCapture(path, streamOptions, analyzer);
+  const check = options.heapBudgetMb ? heapBudget(options.heapBudgetMb) : undefined;
+  const consumer: EventConsumer = check ? {
+    onEvent: (e) => analyzer.onEvent(e), onUdp: (r) => analyzer.onUdp(r), onProblem: (p) => analyzer.onProblem(p),
+    onClock: (t) => { analyzer.onClock(t); check(); },
+  } : analyzer;
+  const summary = threaded ? await streamCaptureInThread(path, streamOptions, consumer) : await streamCapture(path, streamOptions, consumer);
   const out = analyzer.finish();
   // Every instance counts, listed or not.
   const omittedVerdicts = Object.values(out.omitted).flatMap((byVerdict) => Object.keys(byVerdict ?? {}) as Verdict[]);

@@ -47,3 +47,12 @@ test('a B-TID listed twice, broken YAML and a missing file are errors too', () =
   expect(() => parseKeys('ues: [\n', 'k.yaml')).toThrow(AnalyzeKeysError);
   expect(() => loadKeys('/nonexistent/keys.yaml')).toThrow(/\/nonexistent\/keys\.yaml: cannot read: ENOENT/);
 });
+
+test('a JSON keys file reads as its YAML form does; a JSON file that fails the schema names the line', () => {
+  const ues = Array.from({ length: 50 }, (_, i) => ({ btid: `ue${i}@bsf`, ksNaf: KS, address: `10.0.0.${i}` }));
+  const json = JSON.stringify({ ues, msks: [{ keyDomainId: '00F110', mskId: '00010001', key: KS.slice(0, 32) }] }, null, 1);
+  const yaml = `ues:\n${ues.map((u) => `  - { btid: "${u.btid}", ksNaf: ${u.ksNaf}, address: "${u.address}" }`).join('\n')}\nmsks:\n  - { keyDomainId: "00F110", mskId: "00010001", key: ${KS.slice(0, 32)} }\n`;
+  expect(parseKeys(json, 'k.json')).toEqual(parseKeys(yaml, 'k.yaml'));
+  const bad = JSON.stringify({ ues: [{ btid: 'a@b', ksNaf: 'zz' }] }, null, 2);
+  expect(() => parseKeys(bad, 'k.json')).toThrow(/^k\.json:5: ues\[0\]\.ksNaf: /);
+});

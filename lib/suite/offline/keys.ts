@@ -46,15 +46,33 @@ export function loadKeys(file: string): AnalyzeKeys {
 }
 
 export function parseKeys(text: string, file = '<keys>'): AnalyzeKeys {
+  const validate = schemaValidator(KEYS_SCHEMA_URL);
+  // A JSON keys file (what a generator writes for thousands of UEs) is read as JSON: the YAML reader keeps
+  // a document with positions, about fifty times the file in memory. Only a file that fails the schema is
+  // read again as YAML, for the line of the error.
+  const json = /^\s*\{/.test(text) ? parseJson(text) : undefined;
+  if (json !== undefined && validate(json)) return keysOf(json, file);
   const source = readYaml(file, text);
   if ('error' in source) throw new AnalyzeKeysError(file, `YAML: ${source.error}`, source.line);
   const data = (source as YamlSource).data ?? {};
   restoreHexText(source as YamlSource, data);
-  const validate = schemaValidator(KEYS_SCHEMA_URL);
   if (!validate(data)) {
     const p = schemaProblems(source as YamlSource, validate.errors ?? [])[0];
     throw new AnalyzeKeysError(file, p ? `${p.field}: ${p.message}` : 'does not match keys.schema.json', p?.line);
   }
+  return keysOf(data, file);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // YAML after all (or broken: the YAML reader names the line)
+  }
+}
+
+/** The keys of a document that passed the schema. */
+function keysOf(data: unknown, file: string): AnalyzeKeys {
   const raw = data as { ues?: Record<string, unknown>[]; msks?: Record<string, unknown>[] };
   const ues = (raw.ues ?? []).map((u): UeKeys => ({
     btid: String(u.btid),
