@@ -1,22 +1,9 @@
 // `mbms-conform load` as a user runs it: exit codes, the JSON summary's fields, a fault shown as failures.
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { runCommand } from '../cli/run-command.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-
-function load(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // UE addresses of their own (load.test.ts takes slices from index 0)
-  const first = String(1_000_000 + test.info().parallelIndex * 10_000);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/mbms-conform.js', 'load', '--first-ue', first, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** UE addresses of their own (load.test.ts takes slices from index 0). */
+const load = (args: string[]) => runCommand(['load', '--first-ue', String(1_000_000 + test.info().parallelIndex * 10_000), ...args]);
 
 test('a short open-loop run: exit 0 and one JSON summary with the figures a datasheet needs', async () => {
   const r = await load(['--rate', '20', '--duration', '1', '--ues', '5', '--json']);

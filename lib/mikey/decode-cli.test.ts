@@ -1,29 +1,17 @@
 // `mbms-conform decode` end to end: the real command in a child process, fed the protocol §8.3 V3 vector.
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { runCommand } from '../cli/run-command.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-const root = resolve(import.meta.dirname, '../..');
 const V3 = '010015801122334400010503000b000300f1100104000100010b02000000010610a0a1a2a3a4a5a6a7a8a9aaabacadaeaf'
   + '06010010626d73632e6578616d706c652e636f6d0101002041624364456630313233343536373839406273662e6578616d70'
   + '6c652e636f6d0001001459e3637f7e9624d7cf07a448ffbc6f8bcf984c9701eceace3d2ee6095d7a76b164f279ef6bfefadcbd';
 const MUK = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const ACK_TS8 = '01010500112233440001' + '090200000001' + '0001' + '723dfa470fb28c13206a18a146fee2c8a41f1892'; // V4 body ‖ ver data
 
-function run(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, ['bin/mbms-conform.js', 'decode', ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const run = (args: string[], stdin?: string) => runCommand(['decode', ...args], stdin ?? '');
 
 test('decodes V3 as a readable tree and exits 0', async () => {
   const r = await run([V3]);

@@ -1,26 +1,15 @@
 // `mbms-conform analyze` as a user runs it: exit codes (0 all PASS, 1 any FAIL, 2 bad input with one line
 // naming the file and the reason, 3 the analysis failed), the summary, --json and the Allure result files.
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { runCommand } from '../../cli/run-command.ts';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
 const PCAPS = 'fixtures/pcaps';
 const BASE = ['--profile', `${PCAPS}/profile.yaml`, '--keys', `${PCAPS}/keys.yaml`];
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/mbms-conform.js', 'analyze', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runCommand(['analyze', ...args]);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'analyze-cli-'));
 
