@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { referenceProfile, type MbmsProfile } from '../mbms/index.ts';
 import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary } from '../load/run.ts';
 import { MAX_UES } from '../load/population.ts';
+import { startBmscThread } from '../load/bmsc-thread.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--duration S]
                         [--ues N] [--first-ue N] [--fault NAME]... [--json] [--csv FILE]
@@ -65,15 +66,10 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const faults = (values.fault ?? []) as string[];
 
     const profile: MbmsProfile = referenceProfile();
-    const { ReferenceBmsc } = await import('../reference/index.ts');
-    const { population } = await import('../load/population.ts');
     const keyDomainId = Buffer.from('001001', 'hex');
-    const bmsc = new ReferenceBmsc({
-      nafFqdn: 'bmsc.example.com', profile, faults, mtkRekey: false,
-      services: [{ keyDomainId, keyGroup: 1, name: 'load' }],
-      users: population(ues, 'mbms-conform load', firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, subscriptions: [{ keyDomainId, keyGroups: [1] }] })),
-    });
-    const endpoints = await bmsc.start();
+    // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
+    const bmsc = await startBmscThread({ ues, seed: 'mbms-conform load', firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1 });
+    const endpoints = bmsc.endpoints;
     stop = () => bmsc.stop();
     const live = process.stderr.isTTY && !values.json;
     const summary = await runLoad({
@@ -102,6 +98,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       return 2;
     }
     if ((e as Error).name === 'UnknownFaultError') {
+      // (named by the BM-SC thread: the error crosses as its name and message)
       process.stderr.write(`mbms-conform load: ${(e as Error).message.split('\n')[0]}\n`);
       return 2;
     }
