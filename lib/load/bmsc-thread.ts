@@ -1,7 +1,7 @@
 // The embedded reference BM-SC of a load run in a thread of its own: its event loop on one core, the
 // generator's on the other. In one thread they shared one event loop and the run topped out near 750
 // procedures a second on two cores, with the tester starved (docs/load.md).
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.ts';
 import type { BmscEndpoints } from '../reference/bmsc/events.ts';
 
 export interface BmscThreadInput { ues: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number }
@@ -9,11 +9,7 @@ export interface BmscThreadInput { ues: number; seed: string; firstUe: number; f
 export interface BmscThread { endpoints: BmscEndpoints; stop(): Promise<void> }
 
 export async function startBmscThread(input: BmscThreadInput): Promise<BmscThread> {
-  const source = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./bmsc-worker.${source ? 'ts' : 'js'}`, import.meta.url);
-  // From the sources (tests, a checkout without a build) the worker loads TypeScript through tsx
-  const script = source ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })` : entry;
-  const worker = new Worker(script, { eval: source, workerData: input });
+  const worker = startWorker(import.meta.url, 'bmsc-worker', { workerData: input });
   const endpoints = await new Promise<BmscEndpoints>((resolve, reject) => {
     worker.once('message', (m: { endpoints?: BmscEndpoints; error?: { name: string; message: string } }) => {
       if (m.endpoints) resolve(m.endpoints);

@@ -13,7 +13,7 @@
 // Why the split is there and not between decoding and crypto: a decoded MIKEY tree costs more to copy
 // between threads than to decode again, and which key checks a message is learnt from the messages before
 // it (an MTK message needs the MSK an earlier MSK message delivered), so judging stays in one thread.
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker-thread.ts';
 import type { Endpoint, MikeyEvent, TraceEvent, TraceProblem } from '../../trace/index.ts';
 import { AnalyzeInputError } from './errors.ts';
 import type { EventConsumer, StreamOptions, StreamSummary, UdpRecord } from './events.ts';
@@ -77,17 +77,11 @@ export const ACTORS = ['ue', 'bmsc', 'tester', 'sut'] as const;
 
 /** Streams the capture through a reader thread into `consumer` (same calls, same order as streamCapture). */
 export async function streamCaptureInThread(path: string, options: StreamOptions, consumer: EventConsumer): Promise<StreamSummary> {
-  const source = import.meta.url.endsWith('.ts');
   const consumed = new SharedArrayBuffer(4);
   const consumedCount = new Int32Array(consumed);
   const memory = new SharedArrayBuffer(sharedMemoryBytes());
   const slots = Array.from({ length: SLOTS }, (_, i) => slotViews(memory, i));
-  const entry = new URL(`./reader-worker.${source ? 'ts' : 'js'}`, import.meta.url);
-  // Run from the sources (tests, a checkout without a build), the worker loads TypeScript through tsx as
-  // the calling thread does; the build runs its JavaScript directly.
-  const script = source ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })` : entry;
-  const worker = new Worker(script, {
-    eval: source,
+  const worker = startWorker(import.meta.url, 'reader-worker', {
     workerData: { path, options, consumed, slots: memory } satisfies WorkerInput,
     // A small heap: the reader holds a reorder window and a batch, nothing that grows with the capture
     resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 32 },

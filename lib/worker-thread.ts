@@ -1,0 +1,12 @@
+// A worker thread running a module of this project, from the build or from the sources. From dist/ the
+// worker runs the compiled module; from the sources (tests, a checkout without a build) the worker first
+// registers tsx, as the calling thread did, then imports the TypeScript module.
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/** Starts `<name>.js` or `<name>.ts` beside the module at `base` (its import.meta.url). */
+export function startWorker(base: string, name: string, options: WorkerOptions): Worker {
+  const source = base.endsWith('.ts');
+  const entry = new URL(`./${name}.${source ? 'ts' : 'js'}`, base);
+  if (!source) return new Worker(entry, options);
+  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { ...options, eval: true });
+}
