@@ -8,7 +8,7 @@ import { MAX_UES } from '../load/population.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--duration S]
-                        [--ues N] [--first-ue N] [--fault NAME]... [--json] [--csv FILE]
+                        [--ues N] [--first-ue N] [--ue-mikey-port P] [--fault NAME]... [--json] [--csv FILE]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d}`).join('\n                      ')}
                       (default msk-request)
   --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100)
@@ -17,6 +17,7 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --duration S        seconds of offered load (default 10)
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
+  --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --json              one JSON summary object instead of the text summary
   --csv FILE          the per-second figures (offered, completed, errors, failures, p50, p99) as CSV
@@ -39,7 +40,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       args: argv, strict: true, allowPositionals: false,
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
-        'duration': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'fault': { type: 'string', multiple: true },
+        'duration': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -63,18 +64,20 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
     const firstUe = values['first-ue'] === undefined ? 0 : Number(values['first-ue']);
     if (!Number.isInteger(firstUe) || firstUe < 0 || firstUe + ues > MAX_UES) throw new UsageError(`--first-ue ${String(values['first-ue'])}: an index from 0 with the UEs within ${MAX_UES}`);
+    const ueMikeyPort = values['ue-mikey-port'] === undefined ? undefined : Number(values['ue-mikey-port']);
+    if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
     const faults = (values.fault ?? []) as string[];
 
     const profile: MbmsProfile = referenceProfile();
     const keyDomainId = Buffer.from('001001', 'hex');
     // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
-    const bmsc = await startBmscThread({ ues, seed: 'mbms-conform load', firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1 });
+    const bmsc = await startBmscThread({ ues, seed: 'mbms-conform load', firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1, ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}) });
     const endpoints = bmsc.endpoints;
     stop = () => bmsc.stop();
     const live = process.stderr.isTTY && !values.json;
     const summary = await runLoad({
       target: { http: endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
-      profile, scenario, ues, firstUe, durationS, seed: 'mbms-conform load',
+      profile, scenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, seed: 'mbms-conform load',
       ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
       onSecond: (s) => {
         const line = `${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`;

@@ -4,7 +4,7 @@
 import { startWorker } from '../worker-thread.ts';
 import type { BmscEndpoints } from '../reference/bmsc/events.ts';
 
-export interface BmscThreadInput { ues: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number }
+export interface BmscThreadInput { ues: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number; uePort?: number }
 
 export interface BmscThread { endpoints: BmscEndpoints; stop(): Promise<void> }
 

@@ -12,7 +12,7 @@ try {
   const bmsc = new ReferenceBmsc({
     nafFqdn: 'bmsc.example.com', profile: referenceProfile(), faults: input.faults, mtkRekey: false,
     services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }],
-    users: population(input.ues, input.seed, input.firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, subscriptions: [{ keyDomainId, keyGroups: [input.keyGroup] }] })),
+    users: population(input.ues, input.seed, input.firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, ...(input.uePort ? { uePort: input.uePort } : {}), subscriptions: [{ keyDomainId, keyGroups: [input.keyGroup] }] })),
   });
   const endpoints = await bmsc.start();
   port.on('message', (m) => {

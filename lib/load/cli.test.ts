@@ -2,8 +2,8 @@
 import { test, expect } from '@playwright/test';
 import { runCommand } from '../cli/run-command.ts';
 
-/** UE addresses of their own (load.test.ts takes slices from index 0). */
-const load = (args: string[]) => runCommand(['load', '--first-ue', String(1_000_000 + test.info().parallelIndex * 10_000), ...args]);
+/** UE addresses and a MIKEY port of their own (load.test.ts takes slices from index 0; 4359 may be held on the wildcard address). */
+const load = (args: string[]) => runCommand(['load', '--first-ue', String(1_000_000 + test.info().parallelIndex * 10_000), '--ue-mikey-port', String(47_000 + test.info().parallelIndex), ...args]);
 
 test('a short open-loop run: exit 0 and one JSON summary with the figures a datasheet needs', async () => {
   const r = await load(['--rate', '20', '--duration', '1', '--ues', '5', '--json']);

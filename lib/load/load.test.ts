@@ -15,16 +15,18 @@ async function against(faults: string[], options: Partial<LoadOptions>): Promise
   const ues = options.ues ?? 40;
   // UE addresses of their own per test (tests run in parallel workers)
   const firstUe = (test.info().parallelIndex * 16 + slice++) * 1000;
+  // and a MIKEY port of their own: a conformance case of another test may hold the wildcard address on 4359
+  const ueMikeyPort = 46_000 + test.info().parallelIndex;
   const bmsc = new ReferenceBmsc({
     nafFqdn: 'bmsc.example.com', profile, faults, mtkRekey: false,
     services: [{ keyDomainId, keyGroup: 1, name: 'load' }],
-    users: population(ues, SEED, firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, subscriptions: [{ keyDomainId, keyGroups: [1] }] })),
+    users: population(ues, SEED, firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, uePort: ueMikeyPort, subscriptions: [{ keyDomainId, keyGroups: [1] }] })),
   });
   const endpoints = await bmsc.start();
   try {
     return await runLoad({
       target: { http: endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
-      profile, scenario: 'msk-request', ues, firstUe, durationS: 2, seed: SEED, rate: 50, ...options,
+      profile, scenario: 'msk-request', ues, firstUe, ueMikeyPort, durationS: 2, seed: SEED, rate: 50, ...options,
     });
   } finally {
     await bmsc.stop();

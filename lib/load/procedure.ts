@@ -50,11 +50,12 @@ export class LoadUe {
     socket.on('message', (bytes, rinfo) => this.#onMikey(bytes, { address: rinfo.address, port: rinfo.port }));
   }
 
-  static async open(identity: LoadUeIdentity, profile: MbmsProfile): Promise<LoadUe> {
+  /** Opens the UE's MIKEY socket on its address and `port` (default the profile's UE MIKEY port, O1). */
+  static async open(identity: LoadUeIdentity, profile: MbmsProfile, port = profile.ports.ueMikey): Promise<LoadUe> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(profile.ports.ueMikey, identity.address, () => {
+      socket.bind(port, identity.address, () => {
         socket.off('error', reject);
         resolve();
       });

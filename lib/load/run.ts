@@ -23,6 +23,8 @@ export interface LoadOptions {
   ues: number;
   /** Index of the first UE of the population (several processes each take a slice; default 0). */
   firstUe?: number;
+  /** UDP port of the UEs' MIKEY sockets (default the profile's UE MIKEY port, O1; the BM-SC must send there). */
+  ueMikeyPort?: number;
   /** Open loop: procedures started per second (after a linear ramp of `rampS` seconds from 0). */
   rate?: number;
   rampS?: number;
@@ -80,7 +82,7 @@ const percentiles = (h: Histogram): Percentiles => {
 };
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
-  const ues = await Promise.all(population(options.ues, options.seed, options.firstUe ?? 0).map((u) => LoadUe.open(u, options.profile)));
+  const ues = await Promise.all(population(options.ues, options.seed, options.firstUe ?? 0).map((u) => LoadUe.open(u, options.profile, options.ueMikeyPort)));
   const total = histogram();
   const phases = { challenge: histogram(), ok: histogram(), delivery: histogram() };
   const lag = histogram();
