@@ -7,14 +7,16 @@ import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary } from '..
 import { MAX_UES } from '../load/population.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 
-const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--duration S]
+const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
                         [--ues N] [--first-ue N] [--ue-mikey-port P] [--fault NAME]... [--json] [--csv FILE]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d}`).join('\n                      ')}
                       (default msk-request)
   --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100)
   --ramp S            open loop: the rate grows linearly from 0 over S seconds first
   --concurrency N     closed loop instead: N procedures in flight, each started when one ends (saturation)
-  --duration S        seconds of offered load (default 10)
+  --warmup S          seconds run first and left out of the figures (connections opening, code warming
+                      up); their messages are judged all the same (default 0)
+  --duration S        seconds of offered load measured, after the warm-up (default 10)
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
@@ -40,7 +42,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       args: argv, strict: true, allowPositionals: false,
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
-        'duration': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
+        'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -61,6 +63,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const rampS = values.ramp === undefined ? 0 : positive(values.ramp as string, '--ramp', 0);
     const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
     const durationS = positive(values.duration as string | undefined, '--duration', 10);
+    const warmupS = values.warmup === undefined || values.warmup === '0' ? 0 : positive(values.warmup as string, '--warmup', 0);
     const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
     const firstUe = values['first-ue'] === undefined ? 0 : Number(values['first-ue']);
     if (!Number.isInteger(firstUe) || firstUe < 0 || firstUe + ues > MAX_UES) throw new UsageError(`--first-ue ${String(values['first-ue'])}: an index from 0 with the UEs within ${MAX_UES}`);
@@ -77,7 +80,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     const live = process.stderr.isTTY && !values.json;
     const summary = await runLoad({
       target: { http: endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
-      profile, scenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, seed: 'mbms-conform load',
+      profile, scenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, warmupS, seed: 'mbms-conform load',
       ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
       onSecond: (s) => {
         const line = `${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`;
@@ -115,6 +118,7 @@ export function formatLoadSummary(s: LoadSummary, faults: string[]): string {
   const p = (x: { p50: number; p90: number; p99: number; p999: number; max: number }) => `p50 ${x.p50} ms, p90 ${x.p90} ms, p99 ${x.p99} ms, p99.9 ${x.p999} ms, max ${x.max} ms`;
   const lines = [
     `mbms-conform load: ${s.scenario} against the embedded reference BM-SC${faults.length ? ` (faults: ${faults.join(', ')})` : ''}, ${s.ues} UEs, ${s.mode === 'open-loop' ? `${s.rate}/s offered` : `${s.concurrency} in flight`} for ${s.durationS} s`,
+    ...(s.warmup ? [`  warm-up:    ${s.warmup.seconds} s, ${s.warmup.offered} offered, ${s.warmup.completed} completed, ${s.warmup.errors} errors (left out of the figures below but the failures)`] : []),
     `  procedures: ${s.offered} offered, ${s.completed} completed (${s.completedPerSecond}/s)`,
     `  latency:    ${p(s.latencyMs)}`,
     `    401 challenge:  ${p(s.phasesMs.challenge)} (${s.phasesMs.challenge.count})`,

@@ -79,3 +79,15 @@ test('a BM-SC that retransmits after a valid ACK: lost ACKs counted', async () =
   const s = await against(['bmsc-retransmit-after-ack'], { ues: 10, rate: 10, durationS: 1.5 });
   expect(s.lostAcks).toBeGreaterThan(0);
 });
+
+test('a warm-up runs and is judged, and stays out of the figures', async () => {
+  const s = await against([], { rate: 40, warmupS: 1, durationS: 1 });
+  expect(s.warmup).toMatchObject({ seconds: 1 });
+  expect(s.warmup!.offered).toBeGreaterThanOrEqual(38);
+  expect(s.warmup!.completed).toBe(s.warmup!.offered);
+  expect(s.offered).toBeGreaterThanOrEqual(38);
+  expect(s.offered).toBeLessThanOrEqual(41);
+  expect(s.latencyMs.count).toBe(s.completed);
+  const failing = await against(['bmsc-bad-mac'], { rate: 20, warmupS: 1, durationS: 0.1 });
+  expect(failing.conformanceFailures['mikey.mac']).toBeGreaterThanOrEqual(15); // the warm-up's count too
+});

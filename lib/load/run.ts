@@ -31,6 +31,11 @@ export interface LoadOptions {
   /** Closed loop: procedures kept in flight. */
   concurrency?: number;
   durationS: number;
+  /**
+   * Seconds run first and left out of the figures (a population opening its connections, code warming up):
+   * their procedures are judged all the same, and a conformance failure in them counts.
+   */
+  warmupS?: number;
   seed: string;
   /** Per-second progress (live line). */
   onSecond?: (s: SecondSample) => void;
@@ -49,6 +54,8 @@ export interface LoadSummary {
   rate?: number;
   concurrency?: number;
   durationS: number;
+  /** The warm-up, left out of every figure below but the conformance failures, evidence and lost ACKs. */
+  warmup?: { seconds: number; offered: number; completed: number; errors: number };
   offered: number;
   completed: number;
   completedPerSecond: number;
@@ -99,8 +106,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const reuseNonce = options.scenario === 'msk-request-nonce-reuse';
   const timeoutMs = Math.max(options.profile.timers.httpMs, 1000);
 
-  const record = (ue: LoadUe, o: ProcedureOutcome) => {
+  const warm = { offered: 0, completed: 0, errors: 0 };
+  const record = (ue: LoadUe, o: ProcedureOutcome, measured: boolean) => {
     for (const f of o.failures) recordFailure(ue, f);
+    if (!measured) {
+      if (o.error) warm.errors++;
+      else warm.completed++;
+      return;
+    }
     if (o.error) {
       errors[o.error] = (errors[o.error] ?? 0) + 1;
       secondCounts.errors++;
@@ -137,17 +150,21 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const inFlight = new Set<Promise<void>>();
   const launch = (due: number): boolean => {
     const ue = idleUe();
-    offered++;
+    const measured = due >= measuredFrom;
+    if (measured) offered++;
+    else warm.offered++;
     secondCounts.offered++;
     if (!ue) {
-      noIdleUe++;
-      errors['no-idle-ue'] = (errors['no-idle-ue'] ?? 0) + 1;
+      if (measured) {
+        noIdleUe++;
+        errors['no-idle-ue'] = (errors['no-idle-ue'] ?? 0) + 1;
+      } else warm.errors++;
       return false;
     }
     ue.busy = true;
-    lag.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+    if (measured) lag.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
     const p = ue.mskRequest(options.target, due, { reuseNonce, timeoutMs }).then((o) => {
-      record(ue, o);
+      record(ue, o, measured);
       ue.busy = false;
     });
     inFlight.add(p);
@@ -156,7 +173,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   };
 
   const start = performance.now();
-  const end = start + options.durationS * 1000;
+  const warmupMs = (options.warmupS ?? 0) * 1000;
+  const measuredFrom = start + warmupMs;
+  const end = measuredFrom + options.durationS * 1000;
   let secondStart = start;
   const closeSecond = (now: number) => {
     while (now - secondStart >= 1000) {
@@ -180,10 +199,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         const ue = idleUe();
         if (!ue) break;
         ue.busy = true;
-        offered++;
+        const due = performance.now();
+        const measured = due >= measuredFrom;
+        if (measured) offered++;
+        else warm.offered++;
         secondCounts.offered++;
-        const o = await ue.mskRequest(options.target, performance.now(), { reuseNonce, timeoutMs });
-        record(ue, o);
+        const o = await ue.mskRequest(options.target, due, { reuseNonce, timeoutMs });
+        record(ue, o, measured);
         ue.busy = false;
       }
     });
@@ -213,7 +235,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
   await Promise.all(inFlight);
   closeSecond(performance.now());
-  const elapsed = Math.min(performance.now(), end) - start;
+  const elapsed = Math.min(performance.now(), end) - measuredFrom;
   let lostAcks = 0;
   for (const ue of ues) {
     lostAcks += ue.lateCopies;
@@ -223,7 +245,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     scenario: options.scenario, ues: options.ues,
     mode: options.concurrency !== undefined ? 'closed-loop' : 'open-loop',
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : { rate: options.rate ?? 100 }),
-    durationS: options.durationS, offered, completed,
+    durationS: options.durationS, ...(warmupMs > 0 ? { warmup: { seconds: options.warmupS!, ...warm } } : {}), offered, completed,
     completedPerSecond: Math.round((completed / (elapsed / 1000)) * 10) / 10,
     latencyMs: percentiles(total),
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
