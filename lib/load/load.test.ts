@@ -56,9 +56,10 @@ test('nonce reuse: after the first challenge of each UE, no 401 round', async ()
 });
 
 test('closed loop keeps N procedures in flight', async () => {
-  const s = await against([], { concurrency: 4, rate: undefined, durationS: 1 });
+  // (short: a closed loop takes both cores while it runs, and the conformance self-checks run beside it)
+  const s = await against([], { concurrency: 2, rate: undefined, durationS: 0.3 });
   expect(s.mode).toBe('closed-loop');
-  expect(s.completed).toBeGreaterThan(4);
+  expect(s.completed).toBeGreaterThan(2);
   expect(s.conformanceFailures).toEqual({});
 });
 
@@ -81,13 +82,13 @@ test('a BM-SC that retransmits after a valid ACK: lost ACKs counted', async () =
 });
 
 test('a warm-up runs and is judged, and stays out of the figures', async () => {
-  const s = await against([], { rate: 40, warmupS: 1, durationS: 1 });
+  const s = await against([], { rate: 20, warmupS: 1, durationS: 1 });
   expect(s.warmup).toMatchObject({ seconds: 1 });
-  expect(s.warmup!.offered).toBeGreaterThanOrEqual(38);
+  expect(s.warmup!.offered).toBeGreaterThanOrEqual(19);
   expect(s.warmup!.completed).toBe(s.warmup!.offered);
-  expect(s.offered).toBeGreaterThanOrEqual(38);
-  expect(s.offered).toBeLessThanOrEqual(41);
+  expect(s.offered).toBeGreaterThanOrEqual(19);
+  expect(s.offered).toBeLessThanOrEqual(21);
   expect(s.latencyMs.count).toBe(s.completed);
-  const failing = await against(['bmsc-bad-mac'], { rate: 20, warmupS: 1, durationS: 0.1 });
-  expect(failing.conformanceFailures['mikey.mac']).toBeGreaterThanOrEqual(15); // the warm-up's count too
+  const failing = await against(['bmsc-bad-mac'], { rate: 10, warmupS: 1, durationS: 0.1 });
+  expect(failing.conformanceFailures['mikey.mac']).toBeGreaterThanOrEqual(8); // the warm-up's count too
 });
