@@ -2,9 +2,9 @@
 // (docs/load.md). Without --sut it runs against the embedded reference BM-SC, like `run`.
 // Exit: 0 no conformance failure and no error, 1 conformance failures or errors, 2 bad input, 3 the run failed.
 import { parseArgs } from 'node:util';
-import { referenceProfile, type MbmsProfile } from '../mbms/index.ts';
+import type { MbmsProfile } from '../mbms/index.ts';
 import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary } from '../load/run.ts';
-import { MAX_UES } from '../load/population.ts';
+import { embeddedLoadProfile, MAX_UES } from '../load/population.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
@@ -71,7 +71,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
     const faults = (values.fault ?? []) as string[];
 
-    const profile: MbmsProfile = referenceProfile();
+    const profile: MbmsProfile = embeddedLoadProfile();
     const keyDomainId = Buffer.from('001001', 'hex');
     // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
     const bmsc = await startBmscThread({ ues, seed: 'mbms-conform load', firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1, ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}) });
@@ -126,7 +126,7 @@ export function formatLoadSummary(s: LoadSummary, faults: string[]): string {
     `    MIKEY delivery: ${p(s.phasesMs.delivery)} (after the 200 OK)`,
     `  scheduler lag (the tester's own): p99 ${s.schedulerLagMs.p99} ms, max ${s.schedulerLagMs.max} ms`,
     ...(s.testerStarved ? ['  the tester could not keep its own schedule: the latencies, time-outs and lost ACKs above are partly its own starvation, not the BM-SC\'s alone (the offered load is beyond what this machine runs)'] : []),
-    `  lost ACKs: ${s.lostAcks}`,
+    `  lost ACKs: ${s.lostAcks}${s.abandonedDeliveries ? ` (and ${s.abandonedDeliveries} MIKEY messages after procedures given up on a time-out, not counted as lost ACKs)` : ''}`,
     `  errors: ${Object.keys(s.errors).length ? Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
     `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
     ...s.evidence.map((e) => `    ${e.check} (${e.ue}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}`),

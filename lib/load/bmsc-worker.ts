@@ -1,16 +1,15 @@
 // Worker side of bmsc-thread.ts: the reference BM-SC with the load run's population as its users.
 import { parentPort, workerData } from 'node:worker_threads';
-import { referenceProfile } from '../mbms/index.ts';
 import { ReferenceBmsc } from '../reference/index.ts';
 import type { BmscThreadInput } from './bmsc-thread.ts';
-import { population } from './population.ts';
+import { embeddedLoadProfile, population } from './population.ts';
 
 const input = workerData as BmscThreadInput;
 const port = parentPort!;
 try {
   const keyDomainId = Buffer.from(input.keyDomainId, 'hex');
   const bmsc = new ReferenceBmsc({
-    nafFqdn: 'bmsc.example.com', profile: referenceProfile(), faults: input.faults, mtkRekey: false,
+    nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile(), faults: input.faults, mtkRekey: false,
     services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }],
     users: population(input.ues, input.seed, input.firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, ...(input.uePort ? { uePort: input.uePort } : {}), subscriptions: [{ keyDomainId, keyGroups: [input.keyGroup] }] })),
   });

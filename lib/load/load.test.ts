@@ -1,9 +1,8 @@
 // Load runs against the embedded reference BM-SC: a conformant one completes every procedure with no
 // conformance failure; one with a fault shows it as failures by check, with evidence, or as lost ACKs.
 import { test, expect } from '@playwright/test';
-import { referenceProfile } from '../mbms/index.ts';
 import { ReferenceBmsc } from '../reference/index.ts';
-import { population } from './population.ts';
+import { embeddedLoadProfile, population } from './population.ts';
 import { runLoad, type LoadOptions, type LoadSummary } from './run.ts';
 
 const keyDomainId = Buffer.from('001001', 'hex');
@@ -11,7 +10,7 @@ const SEED = 'load test';
 
 let slice = 0;
 async function against(faults: string[], options: Partial<LoadOptions>): Promise<LoadSummary> {
-  const profile = referenceProfile();
+  const profile = embeddedLoadProfile();
   const ues = options.ues ?? 40;
   // UE addresses of their own per test (tests run in parallel workers)
   const firstUe = (test.info().parallelIndex * 16 + slice++) * 1000;

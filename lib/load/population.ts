@@ -2,6 +2,7 @@
 // BM-SC sees as many distinct users and MIKEY destinations as the run asks for (the whole 127.0.0.0/8 is
 // loopback: UE i gets 127.64.0.0 + i, up to 4,194,304 UEs).
 import { createHmac } from 'node:crypto';
+import { referenceProfile, type MbmsProfile } from '../mbms/index.ts';
 
 export interface LoadUeIdentity {
   index: number;
@@ -30,4 +31,16 @@ export function loadUe(index: number, seed: string): LoadUeIdentity {
 
 export function population(count: number, seed: string, first = 0): LoadUeIdentity[] {
   return Array.from({ length: count }, (_, i) => loadUe(first + i, seed));
+}
+
+/**
+ * The profile of a load run against the embedded reference BM-SC: the reference's short timers, and a CSB
+ * ID drawn per delivery (O10 'random-per-delivery', kept by its retransmissions), so that a UE tells a copy
+ * of the delivery it acknowledged from the next delivery exactly (RFC 3830 §6.1: the CSB ID names the
+ * exchange). With CSB IDs drawn per message a copy can only be told by its MSK ID and timing.
+ */
+export function embeddedLoadProfile(): MbmsProfile {
+  const profile = referenceProfile();
+  profile.mikey.csbId.msk = 'random-per-delivery';
+  return profile;
 }

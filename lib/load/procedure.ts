@@ -38,9 +38,12 @@ export class LoadUe {
   /** The last COUNTER accepted for this MUK (a UE's replay state, RFC 3830 §5.3). */
   #lastCounter?: bigint;
   /** The delivery acknowledged last: copies of it after the ACK are retransmissions the ACK did not stop. */
-  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean };
-  /** Copies of acknowledged deliveries received (summed over the run: lost ACKs). */
+  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost?: boolean };
+  /** Acknowledged deliveries the BM-SC kept sending past the crossing copy (summed over the run: lost ACKs). */
   lateCopies = 0;
+  /** MIKEY messages after a procedure this UE abandoned (a time-out), before its next one. */
+  abandonedDeliveries = 0;
+  #abandoned = false;
   busy = false;
 
   private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
@@ -73,14 +76,27 @@ export class LoadUe {
     // A copy of the acknowledged delivery means the BM-SC did not take the ACK (RFC 3830 §5.2; A-B5, G-B1):
     // an MSK message of the acknowledged MSK while no request of this UE waits for one, or one with the
     // delivery's CSB ID (profile O10: CSB IDs per delivery) whenever it comes; not the delivery a new request waits for
+    // After a procedure this UE gave up on (a time-out), the BM-SC may still deliver its key: that is the
+    // abandoned request's delivery (and its retransmissions, no ACK coming), not a copy an ACK did not stop
+    if (this.#abandoned && !this.#requesting) {
+      this.abandonedDeliveries++;
+      return;
+    }
     if (this.#acked) {
       const c = classifyDatagram(bytes);
       const sameMsk = c.kind === 'msk' && c.keyIds?.mskId?.toString('hex') === this.#acked.mskId;
-      if (sameMsk && (!this.#requesting || c.message?.hdr.csbId === this.#acked.csbId)) {
+      const sameCsb = c.message?.hdr.csbId === this.#acked.csbId;
+      // CSB IDs per delivery (O10): the CSB ID says it exactly; drawn per message: the MSK, outside a request
+      const copy = this.profile.mikey.csbId.msk === 'random-per-message' ? sameMsk && (!this.#requesting || sameCsb) : sameMsk && sameCsb;
+      if (copy) {
         // One copy sent before the BM-SC had processed the ACK crosses it (the rule of the live suites and
         // analyze, verify/history.ts ackCrossingMs); any other is a copy the ACK did not stop
         if (!this.#acked.crossed && at - this.#acked.at <= ackCrossingMs(this.profile)) this.#acked.crossed = true;
-        else this.lateCopies++;
+        else if (!this.#acked.lost) {
+          // one lost ACK per delivery, however many copies follow it
+          this.#acked.lost = true;
+          this.lateCopies++;
+        }
         return;
       }
     }
@@ -199,6 +215,7 @@ export class LoadUe {
     } finally {
       this.#requesting = false;
       this.#awaiting = undefined;
+      this.#abandoned = out.error !== undefined;
     }
   }
 }

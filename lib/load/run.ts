@@ -66,6 +66,8 @@ export interface LoadSummary {
   evidence: { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }[];
   /** V=1 copies the BM-SC sent after a valid ACK (an ACK it did not take). */
   lostAcks: number;
+  /** MIKEY messages that came after a procedure the UE had given up on (a time-out), before its next one. */
+  abandonedDeliveries: number;
   /** Arrivals that found every UE busy (the population is too small for the rate times the latency). */
   noIdleUe: number;
   /** How late the scheduler started procedures (the tester's own lag, not the BM-SC's). */
@@ -237,8 +239,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   closeSecond(performance.now());
   const elapsed = Math.min(performance.now(), end) - measuredFrom;
   let lostAcks = 0;
+  let abandonedDeliveries = 0;
   for (const ue of ues) {
     lostAcks += ue.lateCopies;
+    abandonedDeliveries += ue.abandonedDeliveries;
     ue.close();
   }
   return {
@@ -249,7 +253,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     completedPerSecond: Math.round((completed / (elapsed / 1000)) * 10) / 10,
     latencyMs: percentiles(total),
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
-    errors, conformanceFailures: failures, evidence, lostAcks, noIdleUe,
+    errors, conformanceFailures: failures, evidence, lostAcks, abandonedDeliveries, noIdleUe,
     schedulerLagMs: percentiles(lag), testerStarved: lag.getValueAtPercentile(99) / 1000 > STARVED_LAG_MS, seconds,
   };
 }
