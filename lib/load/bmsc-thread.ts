@@ -1,12 +1,40 @@
 // The embedded reference BM-SC of a load run in a thread of its own: its event loop on one core, the
 // generator's on the other. In one thread they shared one event loop and the run topped out near 750
 // procedures a second on two cores, with the tester starved (docs/load.md).
+import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.ts';
 import type { BmscEndpoints } from '../reference/bmsc/events.ts';
 
-export interface BmscThreadInput { ues: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number; uePort?: number }
+export interface BmscThreadInput {
+  /** UEs subscribed to the key group under load, then `unsubscribed` UEs subscribed to another group only. */
+  ues: number; unsubscribed?: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number; uePort?: number;
+}
 
-export interface BmscThread { endpoints: BmscEndpoints; stop(): Promise<void> }
+export type BmscThreadRequest = 'stop' | { push: true } | { outstanding: true };
+
+export interface BmscThread {
+  endpoints: BmscEndpoints;
+  /** Pushes a new MSK of the key group to every subscribed UE; resolves when every first message is sent. */
+  pushGroup(): Promise<number>;
+  /** Deliveries the BM-SC still waits an ACK for. */
+  outstandingAcks(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function ask<T>(worker: Worker, request: BmscThreadRequest, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const on = (m: Record<string, unknown>) => {
+      if (typeof m !== 'object' || m === null) return;
+      if (typeof m.pushError === 'string') { worker.off('message', on); reject(new Error(m.pushError)); return; }
+      const v = pick(m);
+      if (v === undefined) return;
+      worker.off('message', on);
+      resolve(v);
+    };
+    worker.on('message', on);
+    worker.postMessage(request);
+  });
+}
 
 export async function startBmscThread(input: BmscThreadInput): Promise<BmscThread> {
   const worker = startWorker(import.meta.url, 'bmsc-worker', { workerData: input });
@@ -20,6 +48,8 @@ export async function startBmscThread(input: BmscThreadInput): Promise<BmscThrea
   });
   return {
     endpoints,
+    pushGroup: () => ask(worker, { push: true }, (m) => (typeof m.pushed === 'number' ? m.pushed : undefined)),
+    outstandingAcks: () => ask(worker, { outstanding: true }, (m) => (typeof m.outstanding === 'number' ? m.outstanding : undefined)),
     stop: async () => {
       const stopped = new Promise<void>((resolve) => worker.once('message', () => resolve()));
       worker.postMessage('stop');

@@ -1,21 +1,32 @@
-// Worker side of bmsc-thread.ts: the reference BM-SC with the load run's population as its users.
+// Worker side of bmsc-thread.ts: the reference BM-SC with the load run's population as its users, each
+// with its MIKEY address (so the BM-SC can push to a UE that never asked), subscribed to the key group
+// under load; the `unsubscribed` UEs after them are users subscribed to another group only.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ReferenceBmsc } from '../reference/index.ts';
-import type { BmscThreadInput } from './bmsc-thread.ts';
+import type { BmscThreadInput, BmscThreadRequest } from './bmsc-thread.ts';
 import { embeddedLoadProfile, population } from './population.ts';
 
 const input = workerData as BmscThreadInput;
 const port = parentPort!;
 try {
   const keyDomainId = Buffer.from(input.keyDomainId, 'hex');
+  const otherGroup = input.keyGroup + 1;
   const bmsc = new ReferenceBmsc({
     nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile(), faults: input.faults, mtkRekey: false,
-    services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }],
-    users: population(input.ues, input.seed, input.firstUe).map((u) => ({ btid: u.btid, ksNaf: u.ksNaf, ...(input.uePort ? { uePort: input.uePort } : {}), subscriptions: [{ keyDomainId, keyGroups: [input.keyGroup] }] })),
+    services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }, { keyDomainId, keyGroup: otherGroup, name: 'load (other group)' }],
+    users: population(input.ues + (input.unsubscribed ?? 0), input.seed, input.firstUe).map((u, i) => ({
+      btid: u.btid, ksNaf: u.ksNaf, ueAddress: u.address, ...(input.uePort ? { uePort: input.uePort } : {}),
+      subscriptions: [{ keyDomainId, keyGroups: [i < input.ues ? input.keyGroup : otherGroup] }],
+    })),
   });
   const endpoints = await bmsc.start();
-  port.on('message', (m) => {
+  port.on('message', (m: BmscThreadRequest) => {
     if (m === 'stop') void bmsc.stop().then(() => port.postMessage('stopped'));
+    else if ('push' in m) {
+      // 6.3.2.1 to the whole group: a new MSK (next Key Number) made current and pushed to every subscribed UE
+      void bmsc.rotateMsk({ keyDomainId, keyGroup: input.keyGroup, push: true })
+        .then((r) => port.postMessage({ pushed: r.messages.length }), (e: Error) => port.postMessage({ pushError: e.message }));
+    } else if ('outstanding' in m) port.postMessage({ outstanding: (bmsc.snapshot().outstandingAcks as unknown[]).length });
   });
   port.postMessage({ endpoints });
 } catch (e) {

@@ -211,7 +211,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       });
       if (!args.push) continue;
       for (const [btid, rec] of this.#users) {
-        const to = isSubscribed(rec.user, msk.keyDomainId, msk.keyGroup) ? this.mikeyTarget(btid) : undefined;
+        // Only to users subscribed to the group (A-B12), through the same authorisation hook as the MSK request
+        const authorised = this.#ctx.hooks.value('authorised', isSubscribed(rec.user, msk.keyDomainId, msk.keyGroup), {});
+        const to = authorised ? this.mikeyTarget(btid) : undefined;
         if (to) messages.push(await this.#deliveries.startMsk(btid, msk, to, this.config.mskAck));
       }
     }

@@ -131,8 +131,8 @@ export const BMSC_FAULTS: readonly BmscFault[] = Object.freeze([
     hook: 'acceptHeaders', apply: (accept, { names }) => accept && names.some((n) => !MSK_REQUEST_HEADERS.has(n.toLowerCase())) ? false : undefined,
   }),
   fault({
-    name: 'bmsc-grant-unsubscribed', role: 'bmsc', procedure: 'msk-request',
-    description: 'grants (status success and an MSK message) an MSK of a key group the user is not subscribed to',
+    name: 'bmsc-grant-unsubscribed', role: 'bmsc', procedure: 'msk-request', alsoIn: ['msk-push'],
+    description: 'grants (status success and an MSK message) an MSK of a key group the user is not subscribed to, and pushes a new MSK of a group to its users who are not subscribed to it as well',
     violates: 'TS 33.246 §6.3.1 (BM-SC authorises the user per MSK; check A-B12)',
     hook: 'authorised', apply: (authorised) => authorised ? undefined : true,
   }),

@@ -279,3 +279,23 @@ export function verifyAck(bytes: Buffer, exp: AckExpectation): { checks: CheckOu
   else fail('ack.mac', `V MAC per variant ${exp.profile.verification.macVariant} (RFC 3830 §5.2, O16)`, expected.toString('hex'), v.mac.toString('hex'));
   return { checks, message: msg };
 }
+
+/** A key group as the suites name it: Key Domain ID and an MSK ID whose upper 16 bits are the key group. */
+export interface KeyGroupRef { keyDomainId: Buffer; mskId: number }
+
+const inGroup = (ids: KeyIds, g: KeyGroupRef): boolean =>
+  g.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)) && ids.mskId?.length === 4 && Math.floor(g.mskId / 0x10000) === ids.mskId.readUInt16BE(0);
+
+/** A-B12: no MSK of a key group the user is not subscribed to (TS 33.246 §6.3.1); undefined when the MSK is not one. */
+export function judgeUnsubscribedMsk(ids: KeyIds, unsubscribed: readonly KeyGroupRef[]): CheckOutcome | undefined {
+  if (!ids.mskId || !unsubscribed.some((u) => inGroup(ids, u))) return undefined;
+  return { check: 'mikey.key-ids', ok: false, message: 'no MSK of a service the user is not subscribed to is delivered (A-B12)', expected: 'a subscribed key group', actual: keyIdsJson(ids) };
+}
+
+/** The EXT key IDs name an MSK (Key Number above 0) of a key group the user is subscribed to (RFC 4563 §4; TS 33.246 §6.3.2). */
+export function judgeSubscribedMsk(ids: KeyIds, subscribed: readonly KeyGroupRef[]): CheckOutcome {
+  const show = keyIdsJson(ids);
+  const ok = subscribed.some((s) => inGroup(ids, s)) && (ids.mskId?.readUInt16BE(2) ?? 0) > 0;
+  return ok ? { check: 'mikey.key-ids', ok, message: `EXT key IDs ${show.keyDomainId}/${show.mskId} name a subscribed key group` }
+    : { check: 'mikey.key-ids', ok, message: 'EXT key IDs name an MSK (Key Number > 0) of a subscribed key group', expected: subscribed.map((s) => `${s.keyDomainId.toString('hex')}/${(Math.floor(s.mskId / 0x10000)).toString(16).padStart(4, '0')}xxxx`), actual: show };
+}

@@ -1,0 +1,54 @@
+// The figures of a load run: latency histograms (HdrHistogram, hdr-histogram-js: fixed memory whatever the
+// count, three significant digits from 1 µs to an hour) and the percentiles a datasheet quotes. Histograms
+// travel between processes in HdrHistogram's compressed encoding and are merged by adding them, so that
+// several processes (or machines), each with a slice of the UEs, give one set of percentiles.
+import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+
+export interface Percentiles { p50: number; p90: number; p99: number; p999: number; max: number; count: number }
+
+/** A histogram of microseconds, up to an hour. */
+export const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+
+/** Milliseconds recorded as microseconds (at least 1). */
+export const recordMs = (h: Histogram, ms: number): void => h.recordValue(Math.min(3_600_000_000, Math.max(1, Math.round(ms * 1000))));
+
+/** Percentiles in ms (two decimals) of a histogram of microseconds. */
+export function percentiles(h: Histogram): Percentiles {
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  return { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), count: h.totalCount };
+}
+
+export const encodeHistogram = (h: Histogram): string => encodeIntoCompressedBase64(h);
+
+/** The sum of encoded histograms (an empty one for none). */
+export function mergeHistograms(encoded: readonly string[]): Histogram {
+  const sum = histogram();
+  for (const e of encoded) {
+    const h = decodeFromCompressedBase64(e);
+    sum.add(h);
+    h.destroy();
+  }
+  return sum;
+}
+
+/** Counts by name, summed. */
+export function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+export interface Evidence { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }
+
+/** Evidence lists merged, keeping the first `perCheck` of each check. */
+export function mergeEvidence(lists: readonly Evidence[][], perCheck: number): Evidence[] {
+  const out: Evidence[] = [];
+  const kept: Record<string, number> = {};
+  for (const list of lists) {
+    for (const e of list) {
+      if ((kept[e.check] ?? 0) >= perCheck) continue;
+      kept[e.check] = (kept[e.check] ?? 0) + 1;
+      out.push(e);
+    }
+  }
+  return out;
+}
