@@ -10,7 +10,9 @@ export function startWorker(base: string, name: string, options: WorkerOptions):
   const source = base.endsWith('.ts');
   const entry = new URL(`./${name}.${source ? 'ts' : 'js'}`, base);
   if (!source) return new Worker(entry, options);
-  return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { ...options, eval: true });
+  // tsx resolved from this project, not from the working directory the eval'd code would resolve it against
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { ...options, eval: true });
 }
 
 /**
@@ -23,7 +25,7 @@ export function startProcess(base: string, name: string, options: { args?: strin
   const entry = fileURLToPath(new URL(`./${name}.${source ? 'ts' : 'js'}`, base));
   return fork(entry, options.args ?? [], {
     ...(options.env ? { env: options.env } : {}),
-    execArgv: source ? ['--import', 'tsx'] : [],
+    execArgv: source ? ['--import', import.meta.resolve('tsx')] : [],
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

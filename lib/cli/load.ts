@@ -2,27 +2,41 @@
 // (docs/load.md). Without --sut it runs against the embedded reference BM-SC, like `run`.
 // Exit: 0 no conformance failure and no error, 1 conformance failures or errors, 2 bad input, 3 the run failed.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import type { MbmsProfile } from '../mbms/index.ts';
-import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary } from '../load/run.ts';
+import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary, type RequestScenario } from '../load/run.ts';
 import { embeddedLoadProfile, MAX_UES } from '../load/population.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
+import { runPush } from '../load/push.ts';
+import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
+import { loadVerdict, writeLoadOutputs, type AnySummary } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
-                        [--ues N] [--first-ue N] [--ue-mikey-port P] [--fault NAME]... [--json] [--csv FILE]
-  --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d}`).join('\n                      ')}
+                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--ue-mikey-port P] [--fault NAME]...
+                        [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+       mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+  --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
   --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100)
   --ramp S            open loop: the rate grows linearly from 0 over S seconds first
   --concurrency N     closed loop instead: N procedures in flight, each started when one ends (saturation)
   --warmup S          seconds run first and left out of the figures (connections opening, code warming
                       up); their messages are judged all the same (default 0)
-  --duration S        seconds of offered load measured, after the warm-up (default 10)
+  --duration S        seconds of offered load measured, after the warm-up (default 10); push-group: the
+                      longest wait for every UE to acknowledge (default 120)
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
+  --unsubscribed N    push-group: UEs not subscribed to the group, listening too (default 1 per 100 UEs, at most 100)
+  --processes N       push-group: child processes holding the UE sockets (default: as many as the
+                      descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --json              one JSON summary object instead of the text summary
-  --csv FILE          the per-second figures (offered, completed, errors, failures, p50, p99) as CSV
+  --csv FILE          the per-second figures as CSV (push-group: UEs delivered per 100 ms)
+  --html FILE         a report with plots: throughput and latency over time, latency histogram
+  --allure-results DIR  the summary as an Allure result (with the HTML report and JSON attached)
+  merge               one summary from the JSON summaries of processes run side by side (their
+                      histograms added, not their percentiles averaged)
 exit: 0 no conformance failure and no error, 1 failures or errors, 2 bad input, 3 the run failed
 `;
 
@@ -37,13 +51,15 @@ function positive(text: string | undefined, option: string, fallback: number, ma
 
 export async function loadCommand(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
+    ({ values, positionals } = parseArgs({
+      args: argv, strict: true, allowPositionals: true,
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
+        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' },
+        'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -56,51 +72,73 @@ export async function loadCommand(argv: string[]): Promise<number> {
   }
   let stop: (() => Promise<void>) | undefined;
   try {
-    const scenario = (values.scenario ?? 'msk-request') as LoadScenario;
-    if (!(scenario in LOAD_SCENARIOS)) throw new UsageError(`--scenario ${scenario}: one of ${Object.keys(LOAD_SCENARIOS).join(', ')}`);
-    if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
-    const rate = positive(values.rate as string | undefined, '--rate', 100);
-    const rampS = values.ramp === undefined ? 0 : positive(values.ramp as string, '--ramp', 0);
-    const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
-    const durationS = positive(values.duration as string | undefined, '--duration', 10);
-    const warmupS = values.warmup === undefined || values.warmup === '0' ? 0 : positive(values.warmup as string, '--warmup', 0);
-    const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
-    const firstUe = values['first-ue'] === undefined ? 0 : Number(values['first-ue']);
-    if (!Number.isInteger(firstUe) || firstUe < 0 || firstUe + ues > MAX_UES) throw new UsageError(`--first-ue ${String(values['first-ue'])}: an index from 0 with the UEs within ${MAX_UES}`);
-    const ueMikeyPort = values['ue-mikey-port'] === undefined ? undefined : Number(values['ue-mikey-port']);
-    if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
-    const faults = (values.fault ?? []) as string[];
+    let summary: AnySummary;
+    if (positionals[0] === 'merge') {
+      summary = mergeFiles(positionals.slice(1));
+    } else {
+      if (positionals.length) throw new UsageError(`${positionals[0]}: no such argument (the only one is 'merge')`);
+      const scenario = (values.scenario ?? 'msk-request') as LoadScenario;
+      if (!(scenario in LOAD_SCENARIOS)) throw new UsageError(`--scenario ${scenario}: one of ${Object.keys(LOAD_SCENARIOS).join(', ')}`);
+      const push = LOAD_SCENARIOS[scenario].drive === 'push';
+      if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
+      for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) if (push && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
+      for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group only`);
+      const rate = positive(values.rate as string | undefined, '--rate', 100);
+      const rampS = values.ramp === undefined ? 0 : positive(values.ramp as string, '--ramp', 0);
+      const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
+      const durationS = positive(values.duration as string | undefined, '--duration', push ? 120 : 10);
+      const warmupS = values.warmup === undefined || values.warmup === '0' ? 0 : positive(values.warmup as string, '--warmup', 0);
+      const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
+      const unsubscribed = values.unsubscribed === undefined ? Math.min(100, Math.ceil(ues / 100)) : wholeNumber(values.unsubscribed as string, '--unsubscribed');
+      const processes = values.processes === undefined ? undefined : wholeNumber(values.processes as string, '--processes');
+      const firstUe = values['first-ue'] === undefined ? 0 : Number(values['first-ue']);
+      if (!Number.isInteger(firstUe) || firstUe < 0 || firstUe + ues + (push ? unsubscribed : 0) > MAX_UES) throw new UsageError(`--first-ue ${String(values['first-ue'])}: an index from 0 with the UEs within ${MAX_UES}`);
+      const ueMikeyPort = values['ue-mikey-port'] === undefined ? undefined : Number(values['ue-mikey-port']);
+      if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
+      const faults = (values.fault ?? []) as string[];
 
-    const profile: MbmsProfile = embeddedLoadProfile();
-    const keyDomainId = Buffer.from('001001', 'hex');
-    // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
-    const bmsc = await startBmscThread({ ues, seed: 'mbms-conform load', firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1, ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}) });
-    const endpoints = bmsc.endpoints;
-    stop = () => bmsc.stop();
-    const live = process.stderr.isTTY && !values.json;
-    const summary = await runLoad({
-      target: { http: endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
-      profile, scenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, warmupS, seed: 'mbms-conform load',
-      ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
-      onSecond: (s) => {
-        const line = `${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`;
+      const profile: MbmsProfile = embeddedLoadProfile({ group: push });
+      const keyDomainId = Buffer.from('001001', 'hex');
+      // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
+      const bmsc = await startBmscThread({
+        ues, ...(push ? { unsubscribed, group: true } : {}), seed: SEED, firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1,
+        ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}),
+      });
+      stop = () => bmsc.stop();
+      const live = process.stderr.isTTY && !values.json;
+      const say = (line: string) => {
         if (live) process.stderr.write(`\r${line}\u001b[K`);
         else if (!values.json) process.stderr.write(`${line}\n`);
-      },
-    });
-    if (live) process.stderr.write('\n');
-    await bmsc.stop();
-    stop = undefined;
-    if (typeof values.csv === 'string') {
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(values.csv, `second,offered,completed,errors,failures,p50_ms,p99_ms\n${summary.seconds.map((s) => [s.second, s.offered, s.completed, s.errors, s.failures, s.p50Ms, s.p99Ms].join(',')).join('\n')}\n`);
+      };
+      const sut = { name: 'reference BM-SC (embedded)', faults };
+      if (push) {
+        const result = await runPush({
+          ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId, keyGroup: 1, profile,
+          ...(processes !== undefined ? { processes } : {}), timeoutS: durationS,
+          trigger: async () => { await bmsc.pushGroup(); },
+          onSecond: (p) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
+        });
+        summary = { ...result, sut, bmscOutstandingAcks: await bmsc.outstandingAcks() };
+      } else {
+        const result = await runLoad({
+          target: { http: bmsc.endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
+          profile, scenario: scenario as RequestScenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, warmupS, seed: SEED,
+          ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
+          onSecond: (s) => say(`${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`),
+        });
+        summary = { ...result, sut };
+      }
+      if (live) process.stderr.write('\n');
+      await bmsc.stop();
+      stop = undefined;
     }
-    process.stdout.write(values.json ? `${JSON.stringify({ ...summary, sut: { name: 'reference BM-SC (embedded)', faults } })}\n` : formatLoadSummary(summary, faults));
-    return Object.keys(summary.conformanceFailures).length > 0 || Object.keys(summary.errors).length > 0 || summary.lostAcks > 0 ? 1 : 0;
+    writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
+    return loadVerdict(summary) === 'passed' ? 0 : 1;
   } catch (e) {
     await stop?.().catch(() => undefined);
-    if (e instanceof UsageError) {
-      process.stderr.write(`mbms-conform load: ${e.message}\n${USAGE}`);
+    if (e instanceof UsageError || e instanceof MergeError) {
+      process.stderr.write(`mbms-conform load: ${e.message}\n${e instanceof UsageError ? USAGE : ''}`);
       return 2;
     }
     if ((e as Error).name === 'UnknownFaultError') {
@@ -114,10 +152,48 @@ export async function loadCommand(argv: string[]): Promise<number> {
   }
 }
 
-export function formatLoadSummary(s: LoadSummary, faults: string[]): string {
+const SEED = 'mbms-conform load';
+
+function wholeNumber(text: string, option: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${option} ${text}: a whole number from 0`);
+  return Number(text);
+}
+
+/** `load merge`: the JSON summaries of processes run side by side, as one. */
+function mergeFiles(files: string[]): AnySummary {
+  if (files.length === 0) throw new UsageError('merge: the JSON summaries to merge');
+  const parts = files.map((f) => {
+    let text: string;
+    try { text = readFileSync(f, 'utf8'); } catch (e) { throw new MergeError(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try { return JSON.parse(text.trim().split('\n').at(-1)!) as LoadSummary & { sut?: AnySummary['sut'] }; } catch { throw new MergeError(`${f}: not a JSON summary of mbms-conform load --json`); }
+  });
+  for (const [i, p] of parts.entries()) if (p.scenario === undefined || (p.scenario as string) === 'push-group') throw new MergeError(`${files[i]}: not a summary of a request run (push-group runs merge their slices themselves)`);
+  let merged;
+  try { merged = mergeLoadSummaries(parts); } catch (e) { throw new MergeError(`${(e as Error).message} (${files.join(', ')})`); }
+  return { ...merged, sut: parts[0]!.sut ?? { name: 'unknown', faults: [] } };
+}
+
+export function formatLoadSummary(s: AnySummary): string {
   const p = (x: { p50: number; p90: number; p99: number; p999: number; max: number }) => `p50 ${x.p50} ms, p90 ${x.p90} ms, p99 ${x.p99} ms, p99.9 ${x.p999} ms, max ${x.max} ms`;
+  const faults = s.sut.faults.length ? ` (faults: ${s.sut.faults.join(', ')})` : '';
+  const tail = [
+    `  errors: ${Object.keys(s.errors).length ? Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
+    `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
+    ...s.evidence.map((e) => `    ${e.check} (${e.ue}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}`),
+  ];
+  if (s.scenario === 'push-group') {
+    const ms = (x: number | undefined) => (x === undefined ? 'not all' : `${(x / 1000).toFixed(2)} s`);
+    return `${[
+      `mbms-conform load: push-group against the ${s.sut.name}${faults}: a new MSK pushed to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes || 'this'} process${s.processes === 1 ? '' : 'es'}`,
+      `  delivered:    ${s.delivered} of ${s.ues} UEs, all in ${ms(s.allDeliveredMs)} (first after ${s.firstDeliveryMs ?? '-'} ms)`,
+      `  acknowledged: ${s.acknowledged} of ${s.ues} UEs, all in ${ms(s.allAcknowledgedMs)} (${s.completedPerSecond} UEs/s)`,
+      `  delivery after the push: ${p(s.latencyMs)}`,
+      `  messages ${s.messages}, ACKs sent ${s.acksSent}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
+      ...tail,
+    ].join('\n')}\n`;
+  }
   const lines = [
-    `mbms-conform load: ${s.scenario} against the embedded reference BM-SC${faults.length ? ` (faults: ${faults.join(', ')})` : ''}, ${s.ues} UEs, ${s.mode === 'open-loop' ? `${s.rate}/s offered` : `${s.concurrency} in flight`} for ${s.durationS} s`,
+    `mbms-conform load: ${s.scenario} against the ${s.sut.name}${faults}, ${s.ues} UEs, ${s.mode === 'open-loop' ? `${s.rate}/s offered` : `${s.concurrency} in flight`} for ${s.durationS} s${'merged' in s ? ` (${(s as { merged: { processes: number } }).merged.processes} processes merged)` : ''}`,
     ...(s.warmup ? [`  warm-up:    ${s.warmup.seconds} s, ${s.warmup.offered} offered, ${s.warmup.completed} completed, ${s.warmup.errors} errors (left out of the figures below but the failures)`] : []),
     `  procedures: ${s.offered} offered, ${s.completed} completed (${s.completedPerSecond}/s)`,
     `  latency:    ${p(s.latencyMs)}`,
@@ -127,9 +203,7 @@ export function formatLoadSummary(s: LoadSummary, faults: string[]): string {
     `  scheduler lag (the tester's own): p99 ${s.schedulerLagMs.p99} ms, max ${s.schedulerLagMs.max} ms`,
     ...(s.testerStarved ? ['  the tester could not keep its own schedule: the latencies, time-outs and lost ACKs above are partly its own starvation, not the BM-SC\'s alone (the offered load is beyond what this machine runs)'] : []),
     `  lost ACKs: ${s.lostAcks}${s.abandonedDeliveries ? ` (and ${s.abandonedDeliveries} MIKEY messages after procedures given up on a time-out, not counted as lost ACKs)` : ''}`,
-    `  errors: ${Object.keys(s.errors).length ? Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
-    `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
-    ...s.evidence.map((e) => `    ${e.check} (${e.ue}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}`),
+    ...tail,
   ];
   return `${lines.join('\n')}\n`;
 }

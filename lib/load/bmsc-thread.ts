@@ -8,6 +8,8 @@ import type { BmscEndpoints } from '../reference/bmsc/events.ts';
 export interface BmscThreadInput {
   /** UEs subscribed to the key group under load, then `unsubscribed` UEs subscribed to another group only. */
   ues: number; unsubscribed?: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number; uePort?: number;
+  /** The profile of a group push (embeddedLoadProfile). */
+  group?: boolean;
 }
 
 export type BmscThreadRequest = 'stop' | { push: true } | { outstanding: true };

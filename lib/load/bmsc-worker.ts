@@ -12,7 +12,7 @@ try {
   const keyDomainId = Buffer.from(input.keyDomainId, 'hex');
   const otherGroup = input.keyGroup + 1;
   const bmsc = new ReferenceBmsc({
-    nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile(), faults: input.faults, mtkRekey: false,
+    nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile({ group: input.group ?? false }), faults: input.faults, mtkRekey: false,
     services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }, { keyDomainId, keyGroup: otherGroup, name: 'load (other group)' }],
     users: population(input.ues + (input.unsubscribed ?? 0), input.seed, input.firstUe).map((u, i) => ({
       btid: u.btid, ksNaf: u.ksNaf, ueAddress: u.address, ...(input.uePort ? { uePort: input.uePort } : {}),
@@ -20,6 +20,11 @@ try {
     })),
   });
   const endpoints = await bmsc.start();
+  if (process.env.MBMS_LOAD_DEBUG) {
+    const n: Record<string, number> = {};
+    for (const e of ['mikey-out', 'ack-in', 'ack-rejected', 'ack-timeout', 'warning'] as const) bmsc.on(e, (x: unknown) => { n[e] = (n[e] ?? 0) + 1; if (e === 'ack-rejected' && n[e] === 1) console.error(JSON.stringify(x)); });
+    setInterval(() => console.error('bmsc', JSON.stringify(n)), 1000).unref();
+  }
   port.on('message', (m: BmscThreadRequest) => {
     if (m === 'stop') void bmsc.stop().then(() => port.postMessage('stopped'));
     else if ('push' in m) {

@@ -2,7 +2,7 @@
 // BM-SC sees as many distinct users and MIKEY destinations as the run asks for (the whole 127.0.0.0/8 is
 // loopback: UE i gets 127.64.0.0 + i, up to 4,194,304 UEs).
 import { createHmac } from 'node:crypto';
-import { referenceProfile, type MbmsProfile } from '../mbms/index.ts';
+import { defaultProfile, referenceProfile, type MbmsProfile } from '../mbms/index.ts';
 
 export interface LoadUeIdentity {
   index: number;
@@ -38,9 +38,14 @@ export function population(count: number, seed: string, first = 0): LoadUeIdenti
  * ID drawn per delivery (O10 'random-per-delivery', kept by its retransmissions), so that a UE tells a copy
  * of the delivery it acknowledged from the next delivery exactly (RFC 3830 §6.1: the CSB ID names the
  * exchange). With CSB IDs drawn per message a copy can only be told by its MSK ID and timing.
+ *
+ * A push to a whole group (`group: true`) keeps the retransmission interval of the §9 defaults (O18: 2 s):
+ * with the reference's 150 ms, an ACK read later than that while the BM-SC is still sending to the rest
+ * of the group brings a copy to every UE, and the push sends each message four times over.
  */
-export function embeddedLoadProfile(): MbmsProfile {
+export function embeddedLoadProfile(options: { group?: boolean } = {}): MbmsProfile {
   const profile = referenceProfile();
   profile.mikey.csbId.msk = 'random-per-delivery';
+  if (options.group) profile.retransmission = defaultProfile().retransmission;
   return profile;
 }

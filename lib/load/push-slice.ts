@@ -191,12 +191,12 @@ export class PushSlice {
   }
 
   /**
-   * Done: every subscribed UE acknowledged, and the copies an ACK the BM-SC did not take would bring (its
+   * Done: every subscribed UE acknowledged, and the copy an ACK the BM-SC did not take would bring (its
    * retransmissions, O18) had time to come.
    */
   progress(): PushSliceProgress {
-    const r = this.#input.profile.retransmission;
-    const quietMs = r.intervalMs * (r.count + 1) + this.#input.profile.timers.ackMs;
+    // An ACK the BM-SC did not take shows as a second copy: one interval after the copy that may cross the ACK
+    const quietMs = ackCrossingMs(this.#input.profile) + this.#input.profile.retransmission.intervalMs;
     const done = this.#allAckedAt !== undefined && clock() - this.#allAckedAt >= quietMs;
     return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done };
   }

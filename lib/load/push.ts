@@ -132,13 +132,17 @@ export async function runPush(options: PushOptions): Promise<PushSummary> {
     await Promise.all(slices.map((s) => s.ready));
     const t0 = performance.timeOrigin + performance.now();
     const deadline = performance.now() + options.timeoutS * 1000;
-    await options.trigger();
+    // The BM-SC sends while the slices receive: progress is followed from the trigger on
+    let triggerError: Error | undefined;
+    let triggered = false;
+    void options.trigger().then(() => { triggered = true; }, (e: Error) => { triggerError = e; });
     let second = 0;
     const secondStart = performance.now();
     // Until every slice is done (every UE acknowledged, then quiet) or the time-out
     while (performance.now() < deadline) {
+      if (triggerError) throw triggerError;
       const progress = slices.map((s) => s.progress());
-      if (progress.every((p) => p.done)) break;
+      if (triggered && progress.every((p) => p.done)) break;
       if (performance.now() - secondStart >= (second + 1) * 1000) {
         second++;
         options.onSecond?.({ second, delivered: sum(progress, 'delivered'), acknowledged: sum(progress, 'acknowledged'), subscribed: options.ues });
@@ -160,7 +164,7 @@ function summarise(options: PushOptions, processes: number, t0: number, results:
   h.destroy();
   const since = (xs: (number | undefined)[], pick: (a: number, b: number) => number) => {
     const defined = xs.filter((x): x is number => x !== undefined);
-    return defined.length ? Math.round((defined.reduce(pick) - t0) * 100) / 100 : undefined;
+    return defined.length ? Math.round((defined.reduce((a, b) => pick(a, b)) - t0) * 100) / 100 : undefined;
   };
   const delivered = sum(results, 'delivered');
   const acknowledged = sum(results, 'acknowledged');

@@ -4,22 +4,25 @@
 // each procedure's latency counts from when it was due) or closed-loop at a concurrency (saturation).
 // Latency percentiles come from HdrHistogram (hdr-histogram-js: fixed memory whatever the count, and
 // histograms that merge across processes); every message is judged as in the conformance runs.
-import { build, type Histogram } from 'hdr-histogram-js';
 import type { MbmsProfile } from '../mbms/index.ts';
 import type { CheckOutcome } from '../suite/verify/mikey.ts';
 import { LoadUe, type ProcedureOutcome, type Target } from './procedure.ts';
 import { population } from './population.ts';
+import { encodeHistogram, histogram, percentiles, type Evidence, type Percentiles } from './stats.ts';
 
-export type LoadScenario = 'msk-request' | 'msk-request-nonce-reuse';
-export const LOAD_SCENARIOS: Record<LoadScenario, string> = {
-  'msk-request': '6.3.1 with the 401 round each time: POST, 401, authorised POST, 200 OK, MIKEY MSK message, ACK',
-  'msk-request-nonce-reuse': '6.3.1 reusing the nonce (RFC 2617 §3.3; the nextnonce when given): one POST, 200 OK, MSK message, ACK; a 401 only when the BM-SC wants a fresh nonce',
-};
+/** The scenarios of `mbms-conform load`: the procedure each runs, and what drives it (a rate of requests, or one push). */
+export const LOAD_SCENARIOS = {
+  'msk-request': { drive: 'rate', description: '6.3.1 with the 401 round each time: POST, 401, authorised POST, 200 OK, MIKEY MSK message, ACK' },
+  'msk-request-nonce-reuse': { drive: 'rate', description: '6.3.1 reusing the nonce (RFC 2617 §3.3; the nextnonce when given): one POST, 200 OK, MSK message, ACK; a 401 only when the BM-SC wants a fresh nonce' },
+  'push-group': { drive: 'push', description: '6.3.2.1 to a whole key group: the BM-SC pushes a new MSK to every subscribed UE, each acknowledges it; the time until all have it is measured (UEs not subscribed listen too)' },
+} as const satisfies Record<string, { drive: 'rate' | 'push'; description: string }>;
+export type LoadScenario = keyof typeof LOAD_SCENARIOS;
+export type RequestScenario = { [K in LoadScenario]: (typeof LOAD_SCENARIOS)[K]['drive'] extends 'rate' ? K : never }[LoadScenario];
 
 export interface LoadOptions {
   target: Target;
   profile: MbmsProfile;
-  scenario: LoadScenario;
+  scenario: RequestScenario;
   ues: number;
   /** Index of the first UE of the population (several processes each take a slice; default 0). */
   firstUe?: number;
@@ -45,10 +48,10 @@ export interface LoadOptions {
 
 export interface SecondSample { second: number; offered: number; completed: number; errors: number; failures: number; p50Ms: number; p99Ms: number }
 
-export interface Percentiles { p50: number; p90: number; p99: number; p999: number; max: number; count: number }
+export type { Percentiles } from './stats.ts';
 
 export interface LoadSummary {
-  scenario: LoadScenario;
+  scenario: RequestScenario;
   ues: number;
   mode: 'open-loop' | 'closed-loop';
   rate?: number;
@@ -63,7 +66,7 @@ export interface LoadSummary {
   phasesMs: Record<'challenge' | 'ok' | 'delivery', Percentiles>;
   errors: Record<string, number>;
   conformanceFailures: Record<string, number>;
-  evidence: { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }[];
+  evidence: Evidence[];
   /** V=1 copies the BM-SC sent after a valid ACK (an ACK it did not take). */
   lostAcks: number;
   /** MIKEY messages that came after a procedure the UE had given up on (a time-out), before its next one. */
@@ -78,17 +81,12 @@ export interface LoadSummary {
    */
   testerStarved: boolean;
   seconds: SecondSample[];
+  /** The histograms behind the percentiles (µs, HdrHistogram compressed encoding): summaries of several processes merge exactly (merge.ts). */
+  histograms: { latency: string; challenge: string; ok: string; delivery: string; schedulerLag: string };
 }
 
 /** Scheduler lag (p99) from which the tester counts as starved: far above a timer's granularity. */
 export const STARVED_LAG_MS = 50;
-
-const histogram = (): Histogram => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
-/** Histograms hold microseconds; percentiles are reported in ms. */
-const percentiles = (h: Histogram): Percentiles => {
-  const ms = (us: number) => Math.round(us / 10) / 100;
-  return { p50: ms(h.getValueAtPercentile(50)), p90: ms(h.getValueAtPercentile(90)), p99: ms(h.getValueAtPercentile(99)), p999: ms(h.getValueAtPercentile(99.9)), max: ms(h.maxValue), count: h.totalCount };
-};
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const ues = await Promise.all(population(options.ues, options.seed, options.firstUe ?? 0).map((u) => LoadUe.open(u, options.profile, options.ueMikeyPort)));
@@ -255,5 +253,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
     errors, conformanceFailures: failures, evidence, lostAcks, abandonedDeliveries, noIdleUe,
     schedulerLagMs: percentiles(lag), testerStarved: lag.getValueAtPercentile(99) / 1000 > STARVED_LAG_MS, seconds,
+    histograms: { latency: encodeHistogram(total), challenge: encodeHistogram(phases.challenge), ok: encodeHistogram(phases.ok), delivery: encodeHistogram(phases.delivery), schedulerLag: encodeHistogram(lag) },
   };
 }

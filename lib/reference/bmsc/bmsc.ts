@@ -25,6 +25,11 @@ import { BmscState, type Msk } from './state.ts';
 
 export type * from './events.ts';
 
+/** Receive buffer asked for the MIKEY socket (bytes). */
+const MIKEY_RECEIVE_BUFFER = 8 * 1024 * 1024;
+/** MSK messages of a group push sent between two reads of the MIKEY socket. */
+const PUSH_BATCH = 32;
+
 export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
   readonly config: ReferenceBmscConfig;
   readonly faults: FaultSet;
@@ -95,6 +100,9 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
       udp.on('message', (msg, rinfo) => this.#deliveries.onDatagram(msg, rinfo));
       const mikey = await bindUdp(udp, 'MIKEY (BM-SC)', this.config.mikey);
       // After the bind: a bind failure is reported once, by bindUdp, as ReferenceListenError.
+      // Room for the ACKs of a group push arriving while the BM-SC is still sending (the kernel caps the
+      // size at net.core.rmem_max; its default, about 208 KB, holds a few hundred datagrams).
+      try { udp.setRecvBufferSize(MIKEY_RECEIVE_BUFFER); } catch { /* capped or refused: the default stays */ }
       udp.on('error', (error) => this.emit('warning', { time: now(), message: `MIKEY socket: ${error.message}` }));
       const server = createServer((req, res) => { void this.#mskRequests.onHttp(req, res); });
       server.keepAliveTimeout = Math.max(1000, profile.timers.httpMs);
@@ -210,11 +218,16 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
         ...(previous ? { previousMskId: hex32(previous.id) } : {}),
       });
       if (!args.push) continue;
+      let started = 0;
       for (const [btid, rec] of this.#users) {
         // Only to users subscribed to the group (A-B12), through the same authorisation hook as the MSK request
         const authorised = this.#ctx.hooks.value('authorised', isSubscribed(rec.user, msk.keyDomainId, msk.keyGroup), {});
         const to = authorised ? this.mikeyTarget(btid) : undefined;
-        if (to) messages.push(await this.#deliveries.startMsk(btid, msk, to, this.config.mskAck));
+        if (!to) continue;
+        messages.push(await this.#deliveries.startMsk(btid, msk, to, this.config.mskAck));
+        // A send completes without a turn of the event loop: every so often, let the ACKs already received
+        // be read, or they wait (and overflow the socket) until the whole group has been sent to
+        if (++started % PUSH_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
       }
     }
     return { rotated, messages };

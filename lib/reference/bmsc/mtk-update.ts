@@ -91,11 +91,11 @@ export class MtkUpdates {
   /** Receivers of a key group: the configured list, else every subscribed user with a known address. */
   #targets(msk: Msk): Endpoint[] {
     if (this.#ctx.config.mtkTargets) return this.#ctx.config.mtkTargets;
-    const out: Endpoint[] = [];
+    const out = new Map<string, Endpoint>();
     for (const [btid, rec] of this.#ctx.users) {
       const to = isSubscribed(rec.user, msk.keyDomainId, msk.keyGroup) ? this.#ctx.mikeyTarget(btid) : undefined;
-      if (to && !out.some((e) => e.address === to.address && e.port === to.port)) out.push(to);
+      if (to) out.set(`${to.address} ${to.port}`, to);
     }
-    return out;
+    return [...out.values()];
   }
 }
