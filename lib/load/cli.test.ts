@@ -1,5 +1,8 @@
 // `mbms-conform load` as a user runs it: exit codes, the JSON summary's fields, a fault shown as failures.
 import { test, expect } from '@playwright/test';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCommand } from '../cli/run-command.ts';
 
 /** UE addresses and a MIKEY port of their own (load.test.ts takes slices from index 0; 4359 may be held on the wildcard address). */
@@ -32,4 +35,45 @@ test('bad input: exit 2 with one line naming the option', async () => {
   const fault = await load(['--fault', 'bmsc-no-such-fault', '--duration', '1']);
   expect(fault.code).toBe(2);
   expect(fault.stderr).toContain('bmsc-no-such-fault');
+});
+
+test('push-group: exit 0 and one JSON summary with the time every UE took to have the new MSK', async () => {
+  const r = await load(['--scenario', 'push-group', '--ues', '30', '--unsubscribed', '2', '--processes', '0', '--json']);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.stdout);
+  expect(s).toMatchObject({ scenario: 'push-group', ues: 30, unsubscribedUes: 2, delivered: 30, acknowledged: 30, lostAcks: 0, errors: {}, conformanceFailures: {}, bmscOutstandingAcks: 0 });
+  expect(s.allAcknowledgedMs).toBeGreaterThan(0);
+  expect(Object.keys(s.latencyMs)).toEqual(['p50', 'p90', 'p99', 'p999', 'max', 'count']);
+});
+
+test('load merge: the JSON summaries of two processes run side by side, as one; HTML and Allure outputs written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'load-merge-'));
+  const base = 1_500_000 + test.info().parallelIndex * 10_000;
+  const runs = await Promise.all([0, 1].map((i) => runCommand(['load', '--first-ue', String(base + i * 100), '--ue-mikey-port', String(47_100 + test.info().parallelIndex * 2 + i), '--rate', '10', '--duration', '1', '--ues', '5', '--json'])));
+  for (const [i, r] of runs.entries()) {
+    expect(r.code).toBe(0);
+    writeFileSync(join(dir, `${i}.json`), r.stdout);
+  }
+  const m = await runCommand(['load', 'merge', join(dir, '0.json'), join(dir, '1.json'), '--json', '--html', join(dir, 'r.html'), '--allure-results', join(dir, 'allure')]);
+  expect(m.code).toBe(0);
+  const s = JSON.parse(m.stdout);
+  const parts = runs.map((r) => JSON.parse(r.stdout));
+  expect(s.completed).toBe(parts[0].completed + parts[1].completed);
+  expect(s.latencyMs.count).toBe(s.completed);
+  expect(s.merged.processes).toBe(2);
+  expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('<svg ');
+  expect(readdirSync(join(dir, 'allure')).filter((f) => f.endsWith('-result.json'))).toHaveLength(1);
+  const bad = await runCommand(['load', 'merge', join(dir, 'r.html')]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('not a JSON summary');
+});
+
+test('options of one scenario refused with another: exit 2 naming the option', async () => {
+  const r = await load(['--scenario', 'push-group', '--rate', '5']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('--rate: not for push-group');
+  const u = await load(['--unsubscribed', '3']);
+  expect(u.code).toBe(2);
+  expect(u.stderr).toContain('--unsubscribed: for push-group only');
 });
