@@ -1,6 +1,6 @@
 // Client side of HTTP Digest: answers challenges, counts nc per nonce, verifies rspauth, follows stale
 // and nextnonce (RFC 2617 §3.2.1-3.2.3, RFC 7616 §3.3-3.5). Faults can be injected for negative tests.
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../random-pool.ts';
 import { computeResponse, computeRspauth, computeUserhash, digestEquals, normalizeAlgorithm } from './compute.ts';
 import type { DigestWorksheet } from './compute.ts';
 import { DigestClientError, DigestParseError } from './errors.ts';
@@ -249,6 +249,6 @@ export class DigestClient {
   }
 
   private newCnonce(): string {
-    return this.options.cnonce ? this.options.cnonce() : randomBytes(16).toString('hex');
+    return this.options.cnonce ? this.options.cnonce() : randomOctets(16).toString('hex');
   }
 }

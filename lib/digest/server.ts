@@ -1,5 +1,5 @@
 // Server-side Digest verifier with a nonce store (RFC 2617 §3.2.1-3.2.3, RFC 7616 §3.3-3.5, §5.4-5.5).
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../random-pool.ts';
 import { computeResponse, computeRspauth, computeUserhash, digestEquals, normalizeAlgorithm } from './compute.ts';
 import { DigestInputError, DigestParseError } from './errors.ts';
 import { formatAuthenticationInfo, formatChallenge, parseCredentials } from './header.ts';
@@ -29,9 +29,9 @@ export interface DigestServerOptions {
   users?: () => Iterable<string>;
   /** Random octets per nonce (default 24, base64 encoded). */
   nonceBytes?: number;
-  /** Nonce source instead of crypto.randomBytes (reproducible runs, published vectors). */
+  /** Nonce source instead of random octets (random-pool.ts) (reproducible runs, published vectors). */
   newNonce?: () => string;
-  /** Opaque source instead of crypto.randomBytes. */
+  /** Opaque source instead of random octets (random-pool.ts). */
   newOpaque?: () => string;
 }
 
@@ -133,7 +133,7 @@ export class DigestServer {
   /** As challenge(), parsed form. */
   challengeObject(opts: { stale?: boolean } = {}): DigestChallenge {
     const withOpaque = this.options.opaque ?? true;
-    const opaque = withOpaque ? (this.options.newOpaque?.() ?? randomBytes(16).toString('base64')) : undefined;
+    const opaque = withOpaque ? (this.options.newOpaque?.() ?? randomOctets(16).toString('base64')) : undefined;
     const nonce = this.issueNonce(opaque);
     const c: DigestChallenge = { realm: this.realm, nonce, extra: {} };
     if (this.qop.length > 0) c.qop = [...this.qop];
@@ -152,7 +152,7 @@ export class DigestServer {
   private issueNonce(opaque: string | undefined): string {
     const now = this.now();
     this.purge(now);
-    const nonce = this.options.newNonce?.() ?? randomBytes(this.options.nonceBytes ?? 24).toString('base64');
+    const nonce = this.options.newNonce?.() ?? randomOctets(this.options.nonceBytes ?? 24).toString('base64');
     this.nonces.set(nonce, { issuedAt: now, expiresAt: now + this.nonceTtlMs, opaque, lastNc: 0, uses: 0 });
     return nonce;
   }

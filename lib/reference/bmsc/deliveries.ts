@@ -2,7 +2,7 @@
 // triggers (6.3.2.1), each with its COUNTER per MUK (RFC 3830 §5.3, protocol §6.1) and CSB ID (profile O10),
 // retransmitted while a V=1 message is not acknowledged (profile O18), and the verification messages (ACKs)
 // that end them, matched by CSB ID and COUNTER (RFC 3830 §5.4) and checked (RFC 3830 §5.2, §6.9).
-import { randomBytes } from 'node:crypto';
+import { randomOctets, randomUint32 } from '../../random-pool.ts';
 import type { RemoteInfo } from 'node:dgram';
 import {
   buildMskMessage, buildSolicitedPullTrigger, decodeMikeyLenient, findPayload, verifyVerificationMessage, TsType,
@@ -93,15 +93,15 @@ export class Deliveries {
 
   /** CSB ID of one delivery's copies under O10 'random-per-delivery' (undefined: drawn per message). */
   #deliveryCsbId(): number | undefined {
-    return this.#ctx.mikeyProfile.csbId.msk === 'random-per-delivery' ? randomBytes(4).readUInt32BE(0) : undefined;
+    return this.#ctx.mikeyProfile.csbId.msk === 'random-per-delivery' ? randomUint32() : undefined;
   }
 
   #mskCsbId(rec: UserRecord): number {
     if (this.#ctx.mikeyProfile.csbId.msk === 'fixed-per-muk') {
-      rec.fixedCsbId ??= randomBytes(4).readUInt32BE(0);
+      rec.fixedCsbId ??= randomUint32();
       return rec.fixedCsbId;
     }
-    return randomBytes(4).readUInt32BE(0); // O10 default: random per MSK message
+    return randomUint32(); // O10 default: random per MSK message
   }
 
   /** The octets of a built message through the messageBytes hook. */
@@ -139,7 +139,7 @@ export class Deliveries {
     const counter = this.nextCounter(mukCounterName(btid), applied);
     const current = subscribedGroups(rec.user).map((g) => state.current(g.keyDomainId, g.keyGroup)).find(Boolean);
     const built = buildSolicitedPullTrigger({
-      muk: rec.user.ksNaf, csbId, counter, rand: randomBytes(16), keyDomainId, v, idi: config.nafFqdn, idr: btid,
+      muk: rec.user.ksNaf, csbId, counter, rand: randomOctets(16), keyDomainId, v, idi: config.nafFqdn, idr: btid,
       profile: mikeyProfile,
       mutate: (m) => { applied.push(...hooks.apply('triggerMessage', m, { currentMskId: current?.id }).applied); },
     });
