@@ -97,11 +97,11 @@ export async function loadCommand(argv: string[]): Promise<number> {
       if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
       const faults = (values.fault ?? []) as string[];
 
-      const profile: MbmsProfile = embeddedLoadProfile({ group: push });
+      const profile: MbmsProfile = embeddedLoadProfile();
       const keyDomainId = Buffer.from('001001', 'hex');
       // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
       const bmsc = await startBmscThread({
-        ues, ...(push ? { unsubscribed, group: true } : {}), seed: SEED, firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1,
+        ues, ...(push ? { unsubscribed } : {}), seed: SEED, firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1,
         ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}),
       });
       stop = () => bmsc.stop();

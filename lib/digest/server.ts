@@ -29,7 +29,14 @@ export interface DigestServerOptions {
   users?: () => Iterable<string>;
   /** Random octets per nonce (default 24, base64 encoded). */
   nonceBytes?: number;
-  /** Nonce source instead of random octets (random-pool.ts) (reproducible runs, published vectors). */
+  /**
+   * Nonces remembered at most (default 65,536): past it the oldest is forgotten early, and a request with it
+   * is challenged afresh, as with any nonce the server no longer knows (RFC 7616 §3.3 leaves a nonce's
+   * lifetime to the server). Memory stays bounded whatever the rate of challenges: at 1,000 a second, two
+   * lifetimes of 300 s were 600,000 records, and the old generation's collections grew into the latency.
+   */
+  maxNonces?: number;
+  /** Nonce source instead of random octets (random-pool.ts): reproducible runs, published vectors. */
   newNonce?: () => string;
   /** Opaque source instead of random octets (random-pool.ts). */
   newOpaque?: () => string;
@@ -152,6 +159,7 @@ export class DigestServer {
   private issueNonce(opaque: string | undefined): string {
     const now = this.now();
     this.purge(now);
+    if (this.nonces.size >= (this.options.maxNonces ?? 65_536)) this.nonces.delete(this.nonces.keys().next().value!);
     const nonce = this.options.newNonce?.() ?? randomOctets(this.options.nonceBytes ?? 24).toString('base64');
     this.nonces.set(nonce, { issuedAt: now, expiresAt: now + this.nonceTtlMs, opaque, lastNc: 0, uses: 0 });
     return nonce;

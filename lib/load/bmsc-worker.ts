@@ -12,7 +12,7 @@ try {
   const keyDomainId = Buffer.from(input.keyDomainId, 'hex');
   const otherGroup = input.keyGroup + 1;
   const bmsc = new ReferenceBmsc({
-    nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile({ group: input.group ?? false }), faults: input.faults, mtkRekey: false,
+    nafFqdn: 'bmsc.example.com', profile: embeddedLoadProfile(), faults: input.faults, mtkRekey: false,
     services: [{ keyDomainId, keyGroup: input.keyGroup, name: 'load' }, { keyDomainId, keyGroup: otherGroup, name: 'load (other group)' }],
     users: population(input.ues + (input.unsubscribed ?? 0), input.seed, input.firstUe).map((u, i) => ({
       btid: u.btid, ksNaf: u.ksNaf, ueAddress: u.address, ...(input.uePort ? { uePort: input.uePort } : {}),

@@ -10,7 +10,11 @@ const SEED = 'load test';
 
 let slice = 0;
 async function against(faults: string[], options: Partial<LoadOptions>): Promise<LoadSummary> {
+  // The load profile with short timers: the UEs listen for copies one interval past the crossing window
+  // after the last ACK, and a test should not wait 6 s for it
   const profile = embeddedLoadProfile();
+  profile.retransmission = { ...profile.retransmission, intervalMs: 150 };
+  profile.timers = { ...profile.timers, ackMs: 500, httpMs: 2000, deliverMs: 1000 };
   const ues = options.ues ?? 40;
   // UE addresses of their own per test (tests run in parallel workers)
   const firstUe = (test.info().parallelIndex * 16 + slice++) * 1000;

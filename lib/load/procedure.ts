@@ -46,6 +46,11 @@ export class LoadUe {
   #abandoned = false;
   busy = false;
 
+  /** When this UE last sent an ACK (performance.now()). */
+  get lastAckAt(): number | undefined {
+    return this.#acked?.at;
+  }
+
   private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
     this.socket = socket;
     this.#agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: identity.address } as ConstructorParameters<typeof Agent>[0]);

@@ -12,10 +12,11 @@ let slice = 0;
 
 /** A push of group 1 by a reference BM-SC with `faults` to `ues` subscribed UEs and `unsubscribed` others. */
 async function push(faults: string[], options: { ues: number; unsubscribed: number; processes?: number; timeoutS?: number }): Promise<PushSummary> {
-  // The group profile with a shorter retransmission interval: the quiet wait for copies is one interval
-  // past the crossing window, and a test should not wait 4.5 s for it
-  const profile = embeddedLoadProfile({ group: true });
+  // The load profile with a shorter retransmission interval and T_ack: the quiet wait for copies is one
+  // interval past the crossing window, and a test should not wait 6 s for it
+  const profile = embeddedLoadProfile();
   profile.retransmission = { ...profile.retransmission, intervalMs: 300 };
+  profile.timers = { ...profile.timers, ackMs: 300 };
   const firstUe = 2_000_000 + (test.info().parallelIndex * 16 + slice++) * 1000;
   const port = 48_000 + test.info().parallelIndex;
   const bmsc = new ReferenceBmsc({

@@ -6,6 +6,7 @@
 // histograms that merge across processes); every message is judged as in the conformance runs.
 import type { MbmsProfile } from '../mbms/index.ts';
 import type { CheckOutcome } from '../suite/verify/mikey.ts';
+import { ackCrossingMs } from '../suite/verify/history.ts';
 import { LoadUe, type ProcedureOutcome, type Target } from './procedure.ts';
 import { population } from './population.ts';
 import { encodeHistogram, histogram, percentiles, type Evidence, type Percentiles } from './stats.ts';
@@ -235,6 +236,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
   await Promise.all(inFlight);
   closeSecond(performance.now());
+  // The copies that tell an ACK the BM-SC did not take come up to one retransmission interval past the
+  // crossing window after the last ACK (verify/history.ts ackCrossingMs): the UEs keep listening that long
+  const lastAck = Math.max(0, ...ues.map((ue) => ue.lastAckAt ?? 0));
+  const drainUntil = lastAck + ackCrossingMs(options.profile) + options.profile.retransmission.intervalMs;
+  if (lastAck > 0 && drainUntil > performance.now()) await new Promise((resolve) => setTimeout(resolve, drainUntil - performance.now()));
   const elapsed = Math.min(performance.now(), end) - measuredFrom;
   let lostAcks = 0;
   let abandonedDeliveries = 0;
