@@ -1,19 +1,22 @@
 // `mbms-conform load`: complete 6.3.1 procedures against a BM-SC at a rate, with every message judged
-// (docs/load.md). Without --sut it runs against the embedded reference BM-SC, like `run`.
+// (docs/load.md). With --sut against a BM-SC under test; without, against the embedded reference BM-SC, like `run`.
 // Exit: 0 no conformance failure and no error, 1 conformance failures or errors, 2 bad input, 3 the run failed.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary, type RequestScenario } from '../load/run.ts';
-import { embeddedLoadProfile, MAX_UES } from '../load/population.ts';
+import { embeddedLoadProfile, MAX_UES, population } from '../load/population.ts';
+import type { Target } from '../load/procedure.ts';
+import { loadSutProfile } from '../suite/sut-profile.ts';
+import { SutProfileError } from '../suite/errors.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 import { runPush } from '../load/push.ts';
 import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
-import { loadVerdict, writeLoadOutputs, type AnySummary } from '../load/report.ts';
+import { loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
-                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--ue-mikey-port P] [--fault NAME]...
-                        [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--ue-mikey-port P]
+                        [--sut PROFILE | --fault NAME...] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
@@ -30,6 +33,8 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --processes N       push-group: child processes holding the UE sockets (default: as many as the
                       descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
+  --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
+                      through its control API (trigger.kind control-api, provision: true)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --json              one JSON summary object instead of the text summary
   --csv FILE          the per-second figures as CSV (push-group: UEs delivered per 100 ms)
@@ -58,7 +63,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -96,37 +101,39 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const ueMikeyPort = values['ue-mikey-port'] === undefined ? undefined : Number(values['ue-mikey-port']);
       if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
       const faults = (values.fault ?? []) as string[];
-
-      const profile: MbmsProfile = embeddedLoadProfile();
-      const keyDomainId = Buffer.from('001001', 'hex');
-      // The embedded BM-SC in a thread of its own (its event loop on the other core; bmsc-thread.ts)
-      const bmsc = await startBmscThread({
-        ues, ...(push ? { unsubscribed } : {}), seed: SEED, firstUe, faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1,
-        ...(ueMikeyPort ? { uePort: ueMikeyPort } : {}),
-      });
+      // The BM-SC: one under test (its SUT profile, the population provisioned through its control API) or
+      // the embedded reference in a thread of its own (its event loop on the other core; bmsc-thread.ts)
+      let bmsc: LoadBmsc;
+      if (typeof values.sut === 'string') {
+        if (faults.length) throw new UsageError('--fault: for the embedded BM-SC only (not with --sut)');
+        bmsc = await sutBmsc(values.sut, { ues, unsubscribed: push ? unsubscribed : 0, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}) });
+      } else {
+        bmsc = await embeddedBmsc({ ues, unsubscribed: push ? unsubscribed : 0, firstUe, faults, ...(ueMikeyPort ? { ueMikeyPort } : {}) });
+      }
       stop = () => bmsc.stop();
+      const profile = bmsc.profile;
       const live = process.stderr.isTTY && !values.json;
       const say = (line: string) => {
         if (live) process.stderr.write(`\r${line}\u001b[K`);
         else if (!values.json) process.stderr.write(`${line}\n`);
       };
-      const sut = { name: 'reference BM-SC (embedded)', faults };
       if (push) {
         const result = await runPush({
-          ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId, keyGroup: 1, profile,
+          ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId: bmsc.keyDomainId, keyGroup: bmsc.keyGroup, profile,
           ...(processes !== undefined ? { processes } : {}), timeoutS: durationS,
-          trigger: async () => { await bmsc.pushGroup(); },
+          trigger: () => bmsc.pushGroup(),
           onSecond: (p) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
         });
-        summary = { ...result, sut, bmscOutstandingAcks: await bmsc.outstandingAcks() };
+        const outstanding = await bmsc.outstandingAcks?.();
+        summary = { ...result, sut: bmsc.sut, ...(outstanding !== undefined ? { bmscOutstandingAcks: outstanding } : {}) };
       } else {
         const result = await runLoad({
-          target: { http: bmsc.endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 },
+          target: bmsc.target,
           profile, scenario: scenario as RequestScenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, warmupS, seed: SEED,
           ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
           onSecond: (s) => say(`${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`),
         });
-        summary = { ...result, sut };
+        summary = { ...result, sut: bmsc.sut };
       }
       if (live) process.stderr.write('\n');
       await bmsc.stop();
@@ -153,6 +160,74 @@ export async function loadCommand(argv: string[]): Promise<number> {
 }
 
 const SEED = 'mbms-conform load';
+
+/** The BM-SC a load run drives: where to send MSK requests, how to push a group, how to stop. */
+interface LoadBmsc {
+  sut: Sut;
+  profile: MbmsProfile;
+  target: Target;
+  keyDomainId: Buffer;
+  keyGroup: number;
+  pushGroup(): Promise<void>;
+  outstandingAcks?(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+interface PopulationSpec { ues: number; unsubscribed: number; firstUe: number; ueMikeyPort?: number }
+
+async function embeddedBmsc(spec: PopulationSpec & { faults: string[] }): Promise<LoadBmsc> {
+  const keyDomainId = Buffer.from('001001', 'hex');
+  const thread = await startBmscThread({
+    ues: spec.ues, unsubscribed: spec.unsubscribed, seed: SEED, firstUe: spec.firstUe, faults: spec.faults, keyDomainId: keyDomainId.toString('hex'), keyGroup: 1,
+    ...(spec.ueMikeyPort ? { uePort: spec.ueMikeyPort } : {}),
+  });
+  return {
+    sut: { name: 'reference BM-SC (embedded)', faults: spec.faults }, profile: embeddedLoadProfile(),
+    target: { http: thread.endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 }, keyDomainId, keyGroup: 1,
+    pushGroup: async () => { await thread.pushGroup(); },
+    outstandingAcks: () => thread.outstandingAcks(),
+    stop: () => thread.stop(),
+  };
+}
+
+/**
+ * A BM-SC under test from its SUT profile: the load population (and the UEs not subscribed) provisioned
+ * through its control API, each with its MIKEY address; the key group is the profile's first subscribed
+ * MSK's, the other group its first unsubscribed MSK's; the push goes through the profile's trigger.
+ */
+async function sutBmsc(file: string, spec: PopulationSpec): Promise<LoadBmsc> {
+  let provider;
+  try {
+    provider = loadSutProfile(file);
+  } catch (e) {
+    if (e instanceof SutProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (provider.role !== 'bmsc') throw new UsageError(`--sut ${file}: a load run drives a BM-SC, the profile is of a ${provider.role}`);
+  if (!provider.provisionUser) throw new UsageError(`--sut ${file}: the load population (${spec.ues + spec.unsubscribed} users) is provisioned through the SUT's control API: the profile needs trigger.kind control-api with provision: true`);
+  const profile = provider.profile;
+  const session = await provider.open({ worker: 0, testerAddress: '127.0.0.1' });
+  const pushed = session.keys.subscribed[0];
+  if (!pushed || !session.http) throw new UsageError(`--sut ${file}: the profile names no subscribed MSK (keys.subscribed) or no MSK request endpoint (sut.http)`);
+  const keyGroup = Math.floor(pushed.mskId / 0x10000);
+  const other = session.keys.unsubscribed[0];
+  const port = spec.ueMikeyPort ?? profile.ports.ueMikey;
+  const users = population(spec.ues + spec.unsubscribed, SEED, spec.firstUe);
+  // Provisioned a few at a time: one control call per user
+  for (let i = 0; i < users.length; i += 32) {
+    await Promise.all(users.slice(i, i + 32).map((u, j) => provider.provisionUser!({
+      btid: u.btid, ksNaf: u.ksNaf.toString('hex'), ueAddress: u.address, uePort: port,
+      subscriptions: i + j < spec.ues ? [{ keyDomainId: pushed.keyDomainId.toString('hex'), keyGroups: [keyGroup] }]
+        : other ? [{ keyDomainId: other.keyDomainId.toString('hex'), keyGroups: [Math.floor(other.mskId / 0x10000)] }] : [],
+    })));
+  }
+  return {
+    sut: { name: provider.name, faults: [] }, profile,
+    target: { http: session.http, host: session.nafFqdn, keyDomainId: pushed.keyDomainId, keyGroup }, keyDomainId: pushed.keyDomainId, keyGroup,
+    pushGroup: async () => { await session.adapter.trigger('rotate-msk', { keyDomainId: pushed.keyDomainId.toString('hex'), keyGroup, push: true }); },
+    stop: () => session.close(),
+  };
+}
 
 function wholeNumber(text: string, option: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${option} ${text}: a whole number from 0`);

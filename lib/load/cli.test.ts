@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../cli/run-command.ts';
+import { ReferenceBmsc } from '../reference/index.ts';
+import { embeddedLoadProfile } from './population.ts';
 
 /** UE addresses and a MIKEY port of their own (load.test.ts takes slices from index 0; 4359 may be held on the wildcard address). */
 const load = (args: string[]) => runCommand(['load', '--first-ue', String(1_000_000 + test.info().parallelIndex * 10_000), '--ue-mikey-port', String(47_000 + test.info().parallelIndex), ...args]);
@@ -76,4 +78,40 @@ test('options of one scenario refused with another: exit 2 naming the option', a
   const u = await load(['--unsubscribed', '3']);
   expect(u.code).toBe(2);
   expect(u.stderr).toContain('--unsubscribed: for push-group only');
+});
+
+test('--sut: a BM-SC under test from its SUT profile, the population provisioned through its control API', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'load-sut-'));
+  const keyDomainId = Buffer.from('00f110', 'hex');
+  const bmsc = new ReferenceBmsc({
+    nafFqdn: 'bmsc.lab.example.com', profile: embeddedLoadProfile(), mtkRekey: false,
+    services: [{ keyDomainId, keyGroup: 1, name: 'a' }, { keyDomainId, keyGroup: 2, name: 'b' }], users: [],
+  });
+  const endpoints = await bmsc.start();
+  try {
+    const profile = join(dir, 'sut.yaml');
+    writeFileSync(profile, [
+      'name: BM-SC under load', 'role: bmsc', `capabilities: ${join(process.cwd(), 'fixtures/pics/reference-bmsc.yaml')}`, 'profile: { base: default }',
+      `sut: { nafFqdn: bmsc.lab.example.com, http: { address: ${endpoints.http.address}, port: ${endpoints.http.port} } }`,
+      'identities: [{ btid: "tester-1@bsf.lab.example.com", ksNaf: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" }]',
+      'keys: { subscribed: [{ keyDomainId: 00f110, mskId: "00010001" }], unsubscribed: [{ keyDomainId: 00f110, mskId: "00020001" }] }',
+      `trigger: { kind: control-api, url: "http://${endpoints.control.address}:${endpoints.control.port}", provision: true }`, '',
+    ].join('\n'));
+    const push = await load(['--sut', profile, '--scenario', 'push-group', '--ues', '12', '--unsubscribed', '2', '--processes', '0', '--json']);
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    const s = JSON.parse(push.stdout);
+    expect(s).toMatchObject({ scenario: 'push-group', delivered: 12, acknowledged: 12, lostAcks: 0, conformanceFailures: {}, sut: { name: 'BM-SC under load', faults: [] } });
+    expect(s.bmscOutstandingAcks).toBeUndefined(); // a BM-SC under test does not say
+    const requests = await load(['--sut', profile, '--rate', '10', '--duration', '1', '--ues', '5', '--json']);
+    expect(requests.code).toBe(0);
+    expect(JSON.parse(requests.stdout)).toMatchObject({ scenario: 'msk-request', errors: {}, conformanceFailures: {}, lostAcks: 0 });
+    const noProvision = join(dir, 'no-provision.yaml');
+    writeFileSync(noProvision, readFileSync(profile, 'utf8').replace('provision: true', 'provision: false'));
+    const refused = await load(['--sut', noProvision, '--duration', '1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('provision: true');
+  } finally {
+    await bmsc.stop();
+  }
 });

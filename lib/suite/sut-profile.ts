@@ -147,6 +147,12 @@ export function loadSutProfile(file: string): SutProvider {
       mikeyPort: data.tester?.mikeyPort !== undefined ? workerPort(data.tester.mikeyPort, worker, perWorker)
         : data.role === 'bmsc' ? profile.ports.ueMikey : 0,
     }),
+    ...(trigger.kind === 'control-api' && trigger.provision && data.role === 'bmsc' ? {
+      provisionUser: async (user) => {
+        const answer = await controlCall(trigger.url!, 'POST', '/users', user, timeoutMs).catch((e: Error) => ({ status: 0, body: e.message }));
+        if (answer.status < 200 || answer.status >= 300) throw new TriggerError('provision', `control API answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      },
+    } : {}),
     async open(req: SessionRequest): Promise<SutSession> {
       const id = data.identities[req.worker % data.identities.length]!;
       const identity = { btid: id.btid, ksNaf: Buffer.from(id.ksNaf, 'hex') };

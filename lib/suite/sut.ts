@@ -108,6 +108,11 @@ export interface SutProvider {
    */
   testerPorts?(worker: number): TesterPorts;
   open(request: SessionRequest): Promise<SutSession>;
+  /**
+   * Provisions one more user in a BM-SC under test (a load run's population): present only when the SUT
+   * profile lets the tester provision (trigger.kind control-api with provision: true), as POST /users.
+   */
+  provisionUser?(user: { btid: string; ksNaf: string; ueAddress?: string; uePort?: number; subscriptions: { keyDomainId: string; keyGroups: number[] }[] }): Promise<void>;
 }
 
 // ---- adapters --------------------------------------------------------------------------------------------
