@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { MbmsProfile } from '../mbms/index.ts';
-import { LOAD_SCENARIOS, runLoad, type LoadScenario, type LoadSummary, type RequestScenario } from '../load/run.ts';
+import { runLoadInThreads } from '../load/generator-thread.ts';
+import { LOAD_SCENARIOS, type LoadScenario, type LoadSummary, type RequestScenario } from '../load/run.ts';
 import { embeddedLoadProfile, MAX_UES, population } from '../load/population.ts';
 import type { Target } from '../load/procedure.ts';
 import { loadSutProfile } from '../suite/sut-profile.ts';
@@ -15,8 +16,8 @@ import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
 import { loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
-                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--ue-mikey-port P]
-                        [--sut PROFILE | --fault NAME...] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--threads N]
+                        [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
@@ -30,6 +31,8 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
   --unsubscribed N    push-group: UEs not subscribed to the group, listening too (default 1 per 100 UEs, at most 100)
+  --threads N         request scenarios: worker threads of the generator, each a slice of the UEs at its
+                      share of the rate (default 1, off the main thread)
   --processes N       push-group: child processes holding the UE sockets (default: as many as the
                       descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
@@ -63,7 +66,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -88,6 +91,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
       if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
       for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) if (push && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
       for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group only`);
+      if (push && values.threads !== undefined) throw new UsageError('--threads: not for push-group (its UE slices are processes: --processes)');
+      const threads = values.threads === undefined ? 1 : Math.floor(positive(values.threads as string, '--threads', 1, 64));
       const rate = positive(values.rate as string | undefined, '--rate', 100);
       const rampS = values.ramp === undefined ? 0 : positive(values.ramp as string, '--ramp', 0);
       const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
@@ -127,12 +132,12 @@ export async function loadCommand(argv: string[]): Promise<number> {
         const outstanding = await bmsc.outstandingAcks?.();
         summary = { ...result, sut: bmsc.sut, ...(outstanding !== undefined ? { bmscOutstandingAcks: outstanding } : {}) };
       } else {
-        const result = await runLoad({
+        const result = await runLoadInThreads({
           target: bmsc.target,
           profile, scenario: scenario as RequestScenario, ues, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), durationS, warmupS, seed: SEED,
           ...(concurrency !== undefined ? { concurrency } : { rate, rampS }),
           onSecond: (s) => say(`${s.second}s offered ${s.offered}/s completed ${s.completed}/s p50 ${s.p50Ms.toFixed(1)} ms p99 ${s.p99Ms.toFixed(1)} ms errors ${s.errors} failures ${s.failures}`),
-        });
+        }, threads);
         summary = { ...result, sut: bmsc.sut };
       }
       if (live) process.stderr.write('\n');
@@ -268,7 +273,7 @@ export function formatLoadSummary(s: AnySummary): string {
     ].join('\n')}\n`;
   }
   const lines = [
-    `mbms-conform load: ${s.scenario} against the ${s.sut.name}${faults}, ${s.ues} UEs, ${s.mode === 'open-loop' ? `${s.rate}/s offered` : `${s.concurrency} in flight`} for ${s.durationS} s${'merged' in s ? ` (${(s as { merged: { processes: number } }).merged.processes} processes merged)` : ''}`,
+    `mbms-conform load: ${s.scenario} against the ${s.sut.name}${faults}, ${s.ues} UEs, ${s.mode === 'open-loop' ? `${s.rate}/s offered` : `${s.concurrency} in flight`} for ${s.durationS} s${'merged' in s ? ` (${(s as { merged: { processes: number } }).merged.processes} slices merged)` : ''}`,
     ...(s.warmup ? [`  warm-up:    ${s.warmup.seconds} s, ${s.warmup.offered} offered, ${s.warmup.completed} completed, ${s.warmup.errors} errors (left out of the figures below but the failures)`] : []),
     `  procedures: ${s.offered} offered, ${s.completed} completed (${s.completedPerSecond}/s)`,
     `  latency:    ${p(s.latencyMs)}`,
