@@ -43,6 +43,8 @@ export class LoadUe {
   lateCopies = 0;
   /** MIKEY messages after a procedure this UE abandoned (a time-out), before its next one. */
   abandonedDeliveries = 0;
+  /** Failures of the copies judged outside a procedure (summed into the run's by runLoad). */
+  readonly copyFailures: CheckOutcome[] = [];
   #abandoned = false;
   busy = false;
 
@@ -102,6 +104,11 @@ export class LoadUe {
           this.#acked.lost = true;
           this.lateCopies++;
         }
+        // The copy is judged like any message, and a valid V=1 message is acknowledged (RFC 3830 §5.2): a
+        // BM-SC that lost the first ACK takes this one
+        const judged = this.#judge(bytes);
+        this.copyFailures.push(...judged.failures);
+        if (judged.ack) this.socket.send(judged.ack, from.port, from.address);
         return;
       }
     }
@@ -114,6 +121,28 @@ export class LoadUe {
     }
     this.#awaiting = undefined;
     w.resolve({ bytes, from, at });
+  }
+
+  /**
+   * Judges an MSK message as this UE (structure, MAC under its MUK, decryption, COUNTER above the last one
+   * for the MUK) and builds its ACK when it is a valid V=1 message. Only a message whose MAC verifies moves
+   * the replay state (RFC 3830 §5.3).
+   */
+  #judge(bytes: Buffer): { failures: CheckOutcome[]; ack?: Buffer; csbId: number; mskId: string } {
+    const failures: CheckOutcome[] = [];
+    const verdict = verifyKeyMessage(bytes, { kind: 'msk', psk: this.identity.ksNaf, profile: this.profile.mikey });
+    for (const c of verdict.checks) if (!c.ok) failures.push(c);
+    if (verdict.counter !== undefined) {
+      const previous = this.#lastCounter;
+      for (const c of judgeCounter(verdict.counter, previous === undefined ? undefined : { value: previous, where: 'the last message to this MUK' }, { key: 'muk', freshTs: true, bytes })) {
+        if (!c.ok) failures.push(c);
+      }
+      if (verdict.macValid && (previous === undefined || verdict.counter > previous)) this.#lastCounter = verdict.counter;
+    }
+    const out = { failures, csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '' };
+    // The ACK of a V=1 message whose MAC verifies (a reused counter is the BM-SC's failure, counted above;
+    // the UE still answers the delivery it waits for, so the run goes on)
+    return verdict.v && verdict.macValid ? { ...out, ack: buildVerificationMessage({ received: bytes, psk: this.identity.ksNaf, profile: this.profile.mikey }).bytes } : out;
   }
 
   #nextMikey(timeoutMs: number): Promise<{ bytes: Buffer; from: { address: string; port: number }; at: number } | undefined> {
@@ -196,20 +225,11 @@ export class LoadUe {
         return out;
       }
       out.phases.delivery = m.at - okAt;
-      const verdict = verifyKeyMessage(m.bytes, { kind: 'msk', psk: this.identity.ksNaf, profile: this.profile.mikey });
-      for (const c of verdict.checks) if (!c.ok) out.failures.push(c);
-      if (verdict.counter !== undefined) {
-        const previous = this.#lastCounter;
-        for (const c of judgeCounter(verdict.counter, previous === undefined ? undefined : { value: previous, where: 'the last message to this MUK' }, { key: 'muk', freshTs: true, bytes: m.bytes })) {
-          if (!c.ok) out.failures.push(c);
-        }
-        // Only a message whose MAC verifies moves the replay state (RFC 3830 §5.3)
-        if (verdict.macValid && (previous === undefined || verdict.counter > previous)) this.#lastCounter = verdict.counter;
-      }
-      if (verdict.v && verdict.macValid) {
-        const ack = buildVerificationMessage({ received: m.bytes, psk: this.identity.ksNaf, profile: this.profile.mikey });
-        this.#acked = { csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '', at: performance.now(), crossed: false };
-        await new Promise<void>((resolve, reject) => this.socket.send(ack.bytes, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
+      const judged = this.#judge(m.bytes);
+      out.failures.push(...judged.failures);
+      if (judged.ack) {
+        this.#acked = { csbId: judged.csbId, mskId: judged.mskId, at: performance.now(), crossed: false };
+        await new Promise<void>((resolve, reject) => this.socket.send(judged.ack!, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
       }
       out.phases.total = performance.now() - start;
       return out;

@@ -246,6 +246,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let abandonedDeliveries = 0;
   for (const ue of ues) {
     lostAcks += ue.lateCopies;
+    for (const f of ue.copyFailures) recordFailure(ue, f);
     abandonedDeliveries += ue.abandonedDeliveries;
     ue.close();
   }
