@@ -61,3 +61,13 @@ test('the Allure result: status from the verdict, figures as parameters, summary
   for (const a of doc.attachments) expect(readdirSync(dir)).toContain(a.source);
   expect(JSON.parse(readFileSync(join(dir, doc.attachments[0].source), 'utf8')).completed).toBe(2);
 });
+
+test('docs/load.md names every scenario of the registry and every option of the command', async () => {
+  const { LOAD_SCENARIOS } = await import('./run.ts');
+  const docs = readFileSync('docs/load.md', 'utf8');
+  for (const name of Object.keys(LOAD_SCENARIOS)) expect(docs, name).toContain(`| \`${name}\``);
+  const usage = readFileSync('lib/cli/load.ts', 'utf8');
+  const parsed = [...usage.matchAll(/'([a-z-]+)': \{ type: '(?:string|boolean)'/g)].map((m) => m[1]!).filter((o) => o !== 'help');
+  expect(parsed.length).toBeGreaterThan(15);
+  for (const option of parsed) expect(docs, option).toContain(`\`--${option}`);
+});
