@@ -268,7 +268,7 @@ export function formatLoadSummary(s: AnySummary): string {
       `  delivered:    ${s.delivered} of ${s.ues} UEs, all in ${ms(s.allDeliveredMs)} (first after ${s.firstDeliveryMs ?? '-'} ms)`,
       `  acknowledged: ${s.acknowledged} of ${s.ues} UEs, all in ${ms(s.allAcknowledgedMs)} (${s.completedPerSecond} UEs/s)`,
       `  delivery after the push: ${p(s.latencyMs)}`,
-      `  messages ${s.messages}, ACKs sent ${s.acksSent}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
+      `  messages ${s.messages}, ACKs sent ${s.acksSent}, retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
       ...tail,
     ].join('\n')}\n`;
   }
@@ -282,7 +282,7 @@ export function formatLoadSummary(s: AnySummary): string {
     `    MIKEY delivery: ${p(s.phasesMs.delivery)} (after the 200 OK)`,
     `  scheduler lag (the tester's own): p99 ${s.schedulerLagMs.p99} ms, max ${s.schedulerLagMs.max} ms`,
     ...(s.testerStarved ? ['  the tester could not keep its own schedule: the latencies, time-outs and lost ACKs above are partly its own starvation, not the BM-SC\'s alone (the offered load is beyond what this machine runs)'] : []),
-    `  lost ACKs: ${s.lostAcks}${s.abandonedDeliveries ? ` (and ${s.abandonedDeliveries} MIKEY messages after procedures given up on a time-out, not counted as lost ACKs)` : ''}`,
+    `  retransmissions received: ${s.retransmissions}; lost ACKs: ${s.lostAcks}${s.abandonedDeliveries ? ` (and ${s.abandonedDeliveries} MIKEY messages after procedures given up on a time-out, not counted as lost ACKs)` : ''}`,
     ...tail,
   ];
   return `${lines.join('\n')}\n`;

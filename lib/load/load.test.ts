@@ -44,6 +44,7 @@ test('open loop against a conformant BM-SC: every procedure completes, every mes
   expect(s.errors).toEqual({});
   expect(s.conformanceFailures).toEqual({});
   expect(s.lostAcks).toBe(0);
+  expect(s.retransmissions).toBe(0);
   expect(s.latencyMs.count).toBe(s.completed);
   expect(s.phasesMs.challenge.count).toBe(s.completed); // the 401 round every time
   expect(s.latencyMs.p50).toBeGreaterThan(0);
@@ -82,6 +83,7 @@ test('a BM-SC that reuses counters: mikey.counter failures once a UE comes back'
 test('a BM-SC that retransmits after a valid ACK: lost ACKs counted', async () => {
   const s = await against(['bmsc-retransmit-after-ack'], { ues: 10, rate: 10, durationS: 1.5 });
   expect(s.lostAcks).toBeGreaterThan(0);
+  expect(s.retransmissions).toBeGreaterThan(s.lostAcks); // the crossing copy and the later ones
 });
 
 test('a warm-up runs and is judged, and stays out of the figures', async () => {

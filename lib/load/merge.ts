@@ -49,7 +49,7 @@ export function mergeLoadSummaries(parts: LoadSummary[], evidencePerCheck = 3): 
     errors: parts.reduce((acc, p) => addCounts(acc, p.errors), {} as Record<string, number>),
     conformanceFailures: parts.reduce((acc, p) => addCounts(acc, p.conformanceFailures), {} as Record<string, number>),
     evidence: mergeEvidence(parts.map((p) => p.evidence), evidencePerCheck),
-    lostAcks: sum((p) => p.lostAcks), abandonedDeliveries: sum((p) => p.abandonedDeliveries), noIdleUe: sum((p) => p.noIdleUe),
+    lostAcks: sum((p) => p.lostAcks), retransmissions: sum((p) => p.retransmissions ?? 0), abandonedDeliveries: sum((p) => p.abandonedDeliveries), noIdleUe: sum((p) => p.noIdleUe),
     schedulerLagMs: lag.percentiles, testerStarved: parts.some((p) => p.testerStarved) || lag.p99us / 1000 > STARVED_LAG_MS,
     seconds,
     histograms: { latency: latency.encoded, challenge: challenge.encoded, ok: ok.encoded, delivery: delivery.encoded, schedulerLag: lag.encoded },

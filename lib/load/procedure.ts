@@ -41,6 +41,8 @@ export class LoadUe {
   #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost?: boolean };
   /** Acknowledged deliveries the BM-SC kept sending past the crossing copy (summed over the run: lost ACKs). */
   lateCopies = 0;
+  /** Copies of acknowledged deliveries received (retransmissions, the one crossing the ACK included). */
+  copiesReceived = 0;
   /** MIKEY messages after a procedure this UE abandoned (a time-out), before its next one. */
   abandonedDeliveries = 0;
   /** Failures of the copies judged outside a procedure (summed into the run's by runLoad). */
@@ -96,6 +98,7 @@ export class LoadUe {
       // CSB IDs per delivery (O10): the CSB ID says it exactly; drawn per message: the MSK, outside a request
       const copy = this.profile.mikey.csbId.msk === 'random-per-message' ? sameMsk && (!this.#requesting || sameCsb) : sameMsk && sameCsb;
       if (copy) {
+        this.copiesReceived++;
         // One copy sent before the BM-SC had processed the ACK crosses it (the rule of the live suites and
         // analyze, verify/history.ts ackCrossingMs); any other is a copy the ACK did not stop
         if (!this.#acked.crossed && at - this.#acked.at <= ackCrossingMs(this.profile)) this.#acked.crossed = true;

@@ -49,6 +49,8 @@ export interface PushSliceResult {
   messages: number;
   acksSent: number;
   lostAcks: number;
+  /** Copies of acknowledged deliveries received (retransmissions, the one that may cross an ACK included). */
+  retransmissions: number;
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
 }
@@ -78,6 +80,7 @@ export class PushSlice {
   #messages = 0;
   #acksSent = 0;
   #lostAcks = 0;
+  #retransmissions = 0;
   #delivered = 0;
   #acknowledged = 0;
   #allAckedAt?: number;
@@ -164,6 +167,7 @@ export class PushSlice {
       // A copy of the delivery this UE acknowledged (CSB ID per delivery, O10): one copy may cross the ACK
       // (verify/history.ts ackCrossingMs, the rule of the live suites and analyze); any other means an ACK the
       // BM-SC did not take, counted once per delivery. The copy is a valid V=1 message: acknowledged again.
+      this.#retransmissions++;
       if (!ue.acked.crossed && at - ue.acked.at <= ackCrossingMs(profile)) ue.acked.crossed = true;
       else if (!ue.acked.lost) {
         ue.acked.lost = true;
@@ -222,7 +226,7 @@ export class PushSlice {
       ...(first !== undefined ? { firstDeliveryAt: first, lastDeliveryAt: last } : {}),
       ...(this.#allAckedAt !== undefined ? { allAckedAt: this.#allAckedAt } : {}),
       deliveryHistogram: encodeHistogram(h), deliveriesPer100Ms: per100,
-      messages: this.#messages, acksSent: this.#acksSent, lostAcks: this.#lostAcks,
+      messages: this.#messages, acksSent: this.#acksSent, lostAcks: this.#lostAcks, retransmissions: this.#retransmissions,
       conformanceFailures: { ...this.#failures }, evidence: [...this.#evidence],
     };
     h.destroy();

@@ -43,6 +43,7 @@ test('a conformant BM-SC: every subscribed UE has the new MSK and acknowledged i
   expect(s).toMatchObject({ scenario: 'push-group', ues: 60, unsubscribedUes: 3, delivered: 60, acknowledged: 60, lostAcks: 0, errors: {}, conformanceFailures: {} });
   expect(s.messages).toBe(60); // one message each: every ACK taken, nothing to the unsubscribed UEs
   expect(s.acksSent).toBe(60);
+  expect(s.retransmissions).toBe(0);
   expect(s.latencyMs.count).toBe(60);
   expect(s.allDeliveredMs).toBeGreaterThanOrEqual(s.firstDeliveryMs!);
   expect(s.allAcknowledgedMs).toBeGreaterThanOrEqual(s.allDeliveredMs!);
@@ -79,5 +80,6 @@ test('a BM-SC that keeps retransmitting after the ACK: lost ACKs counted once pe
   const s = await push(['bmsc-retransmit-after-ack'], { ues: 6, unsubscribed: 0 });
   expect(s.acknowledged).toBe(6);
   expect(s.lostAcks).toBe(6);
+  expect(s.retransmissions).toBeGreaterThanOrEqual(12); // the crossing copy and at least one more each
   expect(s.conformanceFailures).toEqual({});
 });

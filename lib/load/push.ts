@@ -55,6 +55,8 @@ export interface PushSummary {
   messages: number;
   acksSent: number;
   lostAcks: number;
+  /** Copies of acknowledged deliveries the UEs received (retransmissions). */
+  retransmissions: number;
   errors: Record<string, number>;
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
@@ -184,7 +186,7 @@ function summarise(options: PushOptions, processes: number, t0: number, results:
     ...(allAcknowledgedMs !== undefined ? { allAcknowledgedMs } : {}),
     completedPerSecond: allAcknowledgedMs ? Math.round((acknowledged / (allAcknowledgedMs / 1000)) * 10) / 10 : 0,
     latencyMs, deliveriesPer100Ms: Array.from(per100, (n) => n ?? 0),
-    messages: sum(results, 'messages'), acksSent: sum(results, 'acksSent'), lostAcks: sum(results, 'lostAcks'),
+    messages: sum(results, 'messages'), acksSent: sum(results, 'acksSent'), lostAcks: sum(results, 'lostAcks'), retransmissions: sum(results, 'retransmissions'),
     errors,
     conformanceFailures: results.reduce((acc, r) => addCounts(acc, r.conformanceFailures), {} as Record<string, number>),
     evidence: mergeEvidence(results.map((r) => r.evidence), options.evidencePerCheck ?? 3),

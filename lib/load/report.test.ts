@@ -18,7 +18,7 @@ function summary(ms: number[], extra: Partial<LoadSummary> = {}): LoadSummary {
   const p = { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
   return {
     scenario: 'msk-request', ues: 10, mode: 'open-loop', rate: ms.length, durationS: 1, offered: ms.length, completed: ms.length, completedPerSecond: ms.length,
-    latencyMs: p, phasesMs: { challenge: p, ok: p, delivery: p }, errors: {}, conformanceFailures: {}, evidence: [], lostAcks: 0, abandonedDeliveries: 0, noIdleUe: 0,
+    latencyMs: p, phasesMs: { challenge: p, ok: p, delivery: p }, errors: {}, conformanceFailures: {}, evidence: [], lostAcks: 0, retransmissions: 0, abandonedDeliveries: 0, noIdleUe: 0,
     schedulerLagMs: p, testerStarved: false, seconds: [{ second: 1, offered: ms.length, completed: ms.length, errors: 0, failures: 0, p50Ms: 1, p99Ms: 2 }],
     histograms: { latency: encoded, challenge: empty, ok: empty, delivery: empty, schedulerLag: empty }, ...extra,
   };

@@ -145,7 +145,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['delivered', `${s.delivered} of ${s.ues}${s.allDeliveredMs !== undefined ? `, all in ${(s.allDeliveredMs / 1000).toFixed(2)} s` : ''}`],
       ['acknowledged', `${s.acknowledged} of ${s.ues}${s.allAcknowledgedMs !== undefined ? `, all in ${(s.allAcknowledgedMs / 1000).toFixed(2)} s (${s.completedPerSecond} UEs/s)` : ''}`],
       ['delivery after the push', pct(s.latencyMs)],
-      ['messages / ACKs sent / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.lostAcks}`],
+      ['messages / ACKs sent / retransmissions / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.retransmissions} / ${s.lostAcks}`],
     ];
   } else {
     plots.push(chart('throughput', 'second', 'procedures / s', [
@@ -167,7 +167,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['401 challenge', pct(s.phasesMs.challenge)],
       ['200 OK', pct(s.phasesMs.ok)],
       ['MIKEY delivery', pct(s.phasesMs.delivery)],
-      ['lost ACKs', s.lostAcks],
+      ['retransmissions received / lost ACKs', `${s.retransmissions} / ${s.lostAcks}`],
       ['scheduler lag (the tester\'s own)', `p99 ${s.schedulerLagMs.p99} ms${s.testerStarved ? ' — the tester could not keep its schedule: figures partly its own starvation' : ''}`],
     ];
   }

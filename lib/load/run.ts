@@ -70,6 +70,8 @@ export interface LoadSummary {
   evidence: Evidence[];
   /** V=1 copies the BM-SC sent after a valid ACK (an ACK it did not take). */
   lostAcks: number;
+  /** Copies of acknowledged deliveries the UEs received (retransmissions, the one that may cross an ACK included). */
+  retransmissions: number;
   /** MIKEY messages that came after a procedure the UE had given up on (a time-out), before its next one. */
   abandonedDeliveries: number;
   /** Arrivals that found every UE busy (the population is too small for the rate times the latency). */
@@ -243,9 +245,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   if (lastAck > 0 && drainUntil > performance.now()) await new Promise((resolve) => setTimeout(resolve, drainUntil - performance.now()));
   const elapsed = Math.min(performance.now(), end) - measuredFrom;
   let lostAcks = 0;
+  let retransmissions = 0;
   let abandonedDeliveries = 0;
   for (const ue of ues) {
     lostAcks += ue.lateCopies;
+    retransmissions += ue.copiesReceived;
     for (const f of ue.copyFailures) recordFailure(ue, f);
     abandonedDeliveries += ue.abandonedDeliveries;
     ue.close();
@@ -258,7 +262,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     completedPerSecond: Math.round((completed / (elapsed / 1000)) * 10) / 10,
     latencyMs: percentiles(total),
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
-    errors, conformanceFailures: failures, evidence, lostAcks, abandonedDeliveries, noIdleUe,
+    errors, conformanceFailures: failures, evidence, lostAcks, retransmissions, abandonedDeliveries, noIdleUe,
     schedulerLagMs: percentiles(lag), testerStarved: lag.getValueAtPercentile(99) / 1000 > STARVED_LAG_MS, seconds,
     histograms: { latency: encodeHistogram(total), challenge: encodeHistogram(phases.challenge), ok: encodeHistogram(phases.ok), delivery: encodeHistogram(phases.delivery), schedulerLag: encodeHistogram(lag) },
   };
