@@ -5,7 +5,7 @@
 // live for milliseconds; with V8's default a share of them was promoted, and the old generation's
 // collections stalled the generator).
 import { startWorker } from '../worker-thread.ts';
-import { mergeLoadSummaries } from './merge.ts';
+import { addSecond, mergeLoadSummaries } from './merge.ts';
 import type { LoadOptions, LoadSummary, SecondSample } from './run.ts';
 
 const YOUNG_GENERATION_MB = 64;
@@ -29,7 +29,7 @@ export async function runLoadInThreads(options: LoadOptions, threads: number): P
         if (m.second) {
           // One line a second for the whole run: a second's sample is shown once every thread gave its own
           const p = pending.get(m.second.second);
-          const sample = p ? { ...p.sample, offered: p.sample.offered + m.second.offered, completed: p.sample.completed + m.second.completed, errors: p.sample.errors + m.second.errors, failures: p.sample.failures + m.second.failures, p50Ms: Math.max(p.sample.p50Ms, m.second.p50Ms), p99Ms: Math.max(p.sample.p99Ms, m.second.p99Ms) } : m.second;
+          const sample = p ? addSecond(p.sample, m.second) : m.second;
           const count = (p?.count ?? 0) + 1;
           if (count === n) {
             pending.delete(m.second.second);

@@ -8,6 +8,14 @@ import { STARVED_LAG_MS, type LoadSummary, type SecondSample } from './run.ts';
 
 export class MergeError extends Error {}
 
+/** One second of processes (or threads) run side by side: counts added, p50 and p99 the highest of them. */
+export function addSecond(a: SecondSample, b: SecondSample): SecondSample {
+  return {
+    second: a.second, offered: a.offered + b.offered, completed: a.completed + b.completed, errors: a.errors + b.errors,
+    failures: a.failures + b.failures, p50Ms: Math.max(a.p50Ms, b.p50Ms), p99Ms: Math.max(a.p99Ms, b.p99Ms),
+  };
+}
+
 export function mergeLoadSummaries(parts: LoadSummary[], evidencePerCheck = 3): LoadSummary & { merged: { processes: number; perSecondPercentiles: 'highest of the processes' } } {
   if (parts.length === 0) throw new MergeError('nothing to merge');
   const first = parts[0]!;
@@ -28,13 +36,7 @@ export function mergeLoadSummaries(parts: LoadSummary[], evidencePerCheck = 3): 
   const lag = merged((h) => h.schedulerLag);
   const sum = (f: (p: LoadSummary) => number) => parts.reduce((n, p) => n + f(p), 0);
   const seconds: SecondSample[] = [];
-  for (const p of parts) {
-    p.seconds.forEach((s, i) => {
-      const m = seconds[i] ?? (seconds[i] = { second: i + 1, offered: 0, completed: 0, errors: 0, failures: 0, p50Ms: 0, p99Ms: 0 });
-      m.offered += s.offered; m.completed += s.completed; m.errors += s.errors; m.failures += s.failures;
-      m.p50Ms = Math.max(m.p50Ms, s.p50Ms); m.p99Ms = Math.max(m.p99Ms, s.p99Ms);
-    });
-  }
+  for (const p of parts) p.seconds.forEach((s, i) => { seconds[i] = seconds[i] ? addSecond(seconds[i]!, s) : { ...s, second: i + 1 }; });
   const warm = parts.filter((p) => p.warmup);
   return {
     scenario: first.scenario, ues: sum((p) => p.ues), mode: first.mode,

@@ -10,10 +10,9 @@ import { createSocket, type Socket } from 'node:dgram';
 import { Agent, request } from 'node:http';
 import { DigestClient } from '../digest/index.ts';
 import { buildMskRequestBody, digestPassword, mskRequestTarget, parseMskResponseBody, type MbmsProfile } from '../mbms/index.ts';
-import { buildVerificationMessage } from '../mikey/index.ts';
-import { ackCrossingMs, judgeCounter } from '../suite/verify/history.ts';
-import { classifyDatagram, verifyKeyMessage, type CheckOutcome } from '../suite/verify/mikey.ts';
+import { classifyDatagram, type CheckOutcome } from '../suite/verify/mikey.ts';
 import type { LoadUeIdentity } from './population.ts';
+import { UeKeyState } from './ue-keys.ts';
 
 export interface Target { http: { address: string; port: number }; host: string; keyDomainId: Buffer; keyGroup: number }
 
@@ -35,10 +34,8 @@ export class LoadUe {
   /** A procedure is under way: MIKEY messages belong to it (those before its 200 OK wait in #early). */
   #requesting = false;
   #early: { bytes: Buffer; from: { address: string; port: number }; at: number }[] = [];
-  /** The last COUNTER accepted for this MUK (a UE's replay state, RFC 3830 §5.3). */
-  #lastCounter?: bigint;
-  /** The delivery acknowledged last: copies of it after the ACK are retransmissions the ACK did not stop. */
-  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost?: boolean };
+  /** Its replay state, the delivery it acknowledged last and the judging of its MSK messages. */
+  readonly #keys: UeKeyState;
   /** Acknowledged deliveries the BM-SC kept sending past the crossing copy (summed over the run: lost ACKs). */
   lateCopies = 0;
   /** Copies of acknowledged deliveries received (retransmissions, the one crossing the ACK included). */
@@ -52,11 +49,12 @@ export class LoadUe {
 
   /** When this UE last sent an ACK (performance.now()). */
   get lastAckAt(): number | undefined {
-    return this.#acked?.at;
+    return this.#keys.acked?.at;
   }
 
   private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
     this.socket = socket;
+    this.#keys = new UeKeyState(identity.ksNaf, profile);
     this.#agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: identity.address } as ConstructorParameters<typeof Agent>[0]);
     this.#digest = new DigestClient({ username: identity.btid, password: digestPassword(identity.ksNaf), preferQop: profile.http.qop });
     socket.on('message', (bytes, rinfo) => this.#onMikey(bytes, { address: rinfo.address, port: rinfo.port }));
@@ -91,25 +89,19 @@ export class LoadUe {
       this.abandonedDeliveries++;
       return;
     }
-    if (this.#acked) {
+    const acked = this.#keys.acked;
+    if (acked) {
       const c = classifyDatagram(bytes);
-      const sameMsk = c.kind === 'msk' && c.keyIds?.mskId?.toString('hex') === this.#acked.mskId;
-      const sameCsb = c.message?.hdr.csbId === this.#acked.csbId;
+      const sameMsk = c.kind === 'msk' && c.keyIds?.mskId?.toString('hex') === acked.mskId;
+      const sameCsb = c.message?.hdr.csbId === acked.csbId;
       // CSB IDs per delivery (O10): the CSB ID says it exactly; drawn per message: the MSK, outside a request
       const copy = this.profile.mikey.csbId.msk === 'random-per-message' ? sameMsk && (!this.#requesting || sameCsb) : sameMsk && sameCsb;
       if (copy) {
         this.copiesReceived++;
-        // One copy sent before the BM-SC had processed the ACK crosses it (the rule of the live suites and
-        // analyze, verify/history.ts ackCrossingMs); any other is a copy the ACK did not stop
-        if (!this.#acked.crossed && at - this.#acked.at <= ackCrossingMs(this.profile)) this.#acked.crossed = true;
-        else if (!this.#acked.lost) {
-          // one lost ACK per delivery, however many copies follow it
-          this.#acked.lost = true;
-          this.lateCopies++;
-        }
+        if (this.#keys.copyShowsLostAck(at)) this.lateCopies++;
         // The copy is judged like any message, and a valid V=1 message is acknowledged (RFC 3830 §5.2): a
         // BM-SC that lost the first ACK takes this one
-        const judged = this.#judge(bytes);
+        const judged = this.#keys.judge(bytes);
         this.copyFailures.push(...judged.failures);
         if (judged.ack) this.socket.send(judged.ack, from.port, from.address);
         return;
@@ -124,28 +116,6 @@ export class LoadUe {
     }
     this.#awaiting = undefined;
     w.resolve({ bytes, from, at });
-  }
-
-  /**
-   * Judges an MSK message as this UE (structure, MAC under its MUK, decryption, COUNTER above the last one
-   * for the MUK) and builds its ACK when it is a valid V=1 message. Only a message whose MAC verifies moves
-   * the replay state (RFC 3830 §5.3).
-   */
-  #judge(bytes: Buffer): { failures: CheckOutcome[]; ack?: Buffer; csbId: number; mskId: string } {
-    const failures: CheckOutcome[] = [];
-    const verdict = verifyKeyMessage(bytes, { kind: 'msk', psk: this.identity.ksNaf, profile: this.profile.mikey });
-    for (const c of verdict.checks) if (!c.ok) failures.push(c);
-    if (verdict.counter !== undefined) {
-      const previous = this.#lastCounter;
-      for (const c of judgeCounter(verdict.counter, previous === undefined ? undefined : { value: previous, where: 'the last message to this MUK' }, { key: 'muk', freshTs: true, bytes })) {
-        if (!c.ok) failures.push(c);
-      }
-      if (verdict.macValid && (previous === undefined || verdict.counter > previous)) this.#lastCounter = verdict.counter;
-    }
-    const out = { failures, csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '' };
-    // The ACK of a V=1 message whose MAC verifies (a reused counter is the BM-SC's failure, counted above;
-    // the UE still answers the delivery it waits for, so the run goes on)
-    return verdict.v && verdict.macValid ? { ...out, ack: buildVerificationMessage({ received: bytes, psk: this.identity.ksNaf, profile: this.profile.mikey }).bytes } : out;
   }
 
   #nextMikey(timeoutMs: number): Promise<{ bytes: Buffer; from: { address: string; port: number }; at: number } | undefined> {
@@ -228,10 +198,10 @@ export class LoadUe {
         return out;
       }
       out.phases.delivery = m.at - okAt;
-      const judged = this.#judge(m.bytes);
+      const judged = this.#keys.judge(m.bytes);
       out.failures.push(...judged.failures);
       if (judged.ack) {
-        this.#acked = { csbId: judged.csbId, mskId: judged.mskId, at: performance.now(), crossed: false };
+        this.#keys.acknowledged(judged, performance.now());
         await new Promise<void>((resolve, reject) => this.socket.send(judged.ack!, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
       }
       out.phases.total = performance.now() - start;

@@ -9,11 +9,10 @@
 // the trigger time only at the end, and measures every UE's delivery from it then.
 import { createSocket, type Socket } from 'node:dgram';
 import type { MbmsProfile } from '../mbms/index.ts';
-import { buildVerificationMessage } from '../mikey/index.ts';
-import { ackCrossingMs, judgeCounter } from '../suite/verify/history.ts';
-import { classifyDatagram, judgeSubscribedMsk, judgeUnsubscribedMsk, verifyKeyMessage, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
+import { classifyDatagram, judgeUnsubscribedMsk, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
 import { loadUe } from './population.ts';
-import { encodeHistogram, histogram, recordMs, type Evidence } from './stats.ts';
+import { encodeHistogram, FailureTally, histogram, recordMs, type Evidence } from './stats.ts';
+import { copyWatchMs, UeKeyState } from './ue-keys.ts';
 
 export interface PushSliceInput {
   seed: string;
@@ -60,23 +59,18 @@ const clock = (): number => performance.timeOrigin + performance.now();
 interface PushUe {
   index: number;
   btid: string;
-  ksNaf: Buffer;
   subscribed: boolean;
   socket?: Socket;
-  lastCounter?: bigint;
-  /** The last message taken (a retransmission repeats it byte for byte when the profile says so, O18 freshTs: false). */
-  lastBytes?: Buffer;
+  /** Its replay state, the delivery it acknowledged and the judging of its MSK messages. */
+  keys: UeKeyState;
   firstAt?: number;
-  /** The delivery acknowledged last: copies of it past the crossing copy are ACKs the BM-SC did not take. */
-  acked?: { csbId: number; at: number; crossed: boolean; lost: boolean };
 }
 
 export class PushSlice {
   readonly #input: PushSliceInput;
   readonly #ues: PushUe[] = [];
   readonly #group: KeyGroupRef;
-  readonly #failures: Record<string, number> = {};
-  readonly #evidence: Evidence[] = [];
+  readonly #failures: FailureTally;
   #messages = 0;
   #acksSent = 0;
   #lostAcks = 0;
@@ -87,6 +81,7 @@ export class PushSlice {
 
   private constructor(input: PushSliceInput) {
     this.#input = input;
+    this.#failures = new FailureTally(input.evidencePerCheck);
     this.#group = { keyDomainId: Buffer.from(input.keyDomainId, 'hex'), mskId: (input.keyGroup * 0x10000) >>> 0 };
   }
 
@@ -108,7 +103,7 @@ export class PushSlice {
 
   async #openUe(index: number): Promise<void> {
     const id = loadUe(index, this.#input.seed);
-    const ue: PushUe = { index, btid: id.btid, ksNaf: id.ksNaf, subscribed: index < this.#input.subscribedBelow };
+    const ue: PushUe = { index, btid: id.btid, subscribed: index < this.#input.subscribedBelow, keys: new UeKeyState(id.ksNaf, this.#input.profile, this.#group) };
     this.#ues.push(ue);
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -123,16 +118,12 @@ export class PushSlice {
   }
 
   #fail(ue: PushUe, f: CheckOutcome): void {
-    this.#failures[f.check] = (this.#failures[f.check] ?? 0) + 1;
-    if (this.#evidence.filter((e) => e.check === f.check).length < this.#input.evidencePerCheck) {
-      this.#evidence.push({ check: f.check, ue: ue.btid, message: f.message, ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}) });
-    }
+    this.#failures.add(ue.btid, f);
   }
 
   #onMikey(ue: PushUe, bytes: Buffer, address: string, port: number): void {
     const at = clock();
     this.#messages++;
-    const profile = this.#input.profile;
     if (!ue.subscribed) {
       // A-B12: no MSK of the key group to a UE not subscribed to it (whatever else the message holds)
       const c = classifyDatagram(bytes);
@@ -140,48 +131,23 @@ export class PushSlice {
       if (f) this.#fail(ue, f);
       return;
     }
-    const verdict = verifyKeyMessage(bytes, { kind: 'msk', psk: ue.ksNaf, profile: profile.mikey });
-    const failures = verdict.checks.filter((c) => !c.ok);
-    if (verdict.message) {
-      const keyIds = judgeSubscribedMsk(verdict.keyIds, [this.#group]);
-      if (!keyIds.ok) failures.push(keyIds);
-    }
-    let fresh = true;
-    if (verdict.counter !== undefined) {
-      const previous = ue.lastCounter;
-      const freshTs = profile.retransmission.freshTs;
-      const repeat = !freshTs && ue.lastBytes?.equals(bytes) ? { bytes: ue.lastBytes, where: 'the message it repeats' } : undefined;
-      const counter = judgeCounter(verdict.counter, previous === undefined ? undefined : { value: previous, where: 'the last message to this MUK' }, { key: 'muk', freshTs, bytes, ...(repeat ? { retransmissionOf: repeat } : {}) });
-      for (const c of counter) if (!c.ok) failures.push(c);
-      fresh = counter.every((c) => c.ok);
-      // Only a message whose MAC verifies moves the replay state (RFC 3830 §5.3)
-      if (verdict.macValid && (previous === undefined || verdict.counter > previous)) {
-        ue.lastCounter = verdict.counter;
-        ue.lastBytes = Buffer.from(bytes);
-      }
-    }
-    for (const f of failures) this.#fail(ue, f);
-    if (!verdict.macValid || !fresh || failures.length > 0) return;
-    const csbId = verdict.csbId ?? -1;
-    if (ue.acked && ue.acked.csbId === csbId) {
-      // A copy of the delivery this UE acknowledged (CSB ID per delivery, O10): one copy may cross the ACK
-      // (verify/history.ts ackCrossingMs, the rule of the live suites and analyze); any other means an ACK the
-      // BM-SC did not take, counted once per delivery. The copy is a valid V=1 message: acknowledged again.
+    const judged = ue.keys.judge(bytes);
+    for (const f of judged.failures) this.#fail(ue, f);
+    if (!judged.macValid || judged.failures.length > 0) return;
+    if (ue.keys.acked?.csbId === judged.csbId) {
+      // A copy of the delivery this UE acknowledged (CSB ID per delivery, O10): one copy may cross the ACK;
+      // any other means an ACK the BM-SC did not take, counted once per delivery (ue-keys.ts). The copy is a
+      // valid V=1 message: acknowledged again.
       this.#retransmissions++;
-      if (!ue.acked.crossed && at - ue.acked.at <= ackCrossingMs(profile)) ue.acked.crossed = true;
-      else if (!ue.acked.lost) {
-        ue.acked.lost = true;
-        this.#lostAcks++;
-      }
+      if (ue.keys.copyShowsLostAck(at)) this.#lostAcks++;
     } else if (ue.firstAt === undefined) {
       ue.firstAt = at;
       this.#delivered++;
     }
-    if (verdict.v) {
-      const ack = buildVerificationMessage({ received: bytes, psk: ue.ksNaf, profile: profile.mikey });
-      const first = ue.acked === undefined;
-      if (first || ue.acked!.csbId !== csbId) ue.acked = { csbId, at, crossed: false, lost: false };
-      ue.socket!.send(ack.bytes, port, address);
+    if (judged.ack) {
+      const first = ue.keys.acked === undefined;
+      ue.keys.acknowledged(judged, at);
+      ue.socket!.send(judged.ack, port, address);
       this.#acksSent++;
       if (first) {
         this.#acknowledged++;
@@ -199,8 +165,7 @@ export class PushSlice {
    * retransmissions, O18) had time to come.
    */
   progress(): PushSliceProgress {
-    // An ACK the BM-SC did not take shows as a second copy: one interval after the copy that may cross the ACK
-    const quietMs = ackCrossingMs(this.#input.profile) + this.#input.profile.retransmission.intervalMs;
+    const quietMs = copyWatchMs(this.#input.profile);
     const done = this.#allAckedAt !== undefined && clock() - this.#allAckedAt >= quietMs;
     return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done };
   }
@@ -227,7 +192,7 @@ export class PushSlice {
       ...(this.#allAckedAt !== undefined ? { allAckedAt: this.#allAckedAt } : {}),
       deliveryHistogram: encodeHistogram(h), deliveriesPer100Ms: per100,
       messages: this.#messages, acksSent: this.#acksSent, lostAcks: this.#lostAcks, retransmissions: this.#retransmissions,
-      conformanceFailures: { ...this.#failures }, evidence: [...this.#evidence],
+      conformanceFailures: { ...this.#failures.counts }, evidence: [...this.#failures.evidence],
     };
     h.destroy();
     return out;

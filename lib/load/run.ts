@@ -6,10 +6,10 @@
 // histograms that merge across processes); every message is judged as in the conformance runs.
 import type { MbmsProfile } from '../mbms/index.ts';
 import type { CheckOutcome } from '../suite/verify/mikey.ts';
-import { ackCrossingMs } from '../suite/verify/history.ts';
 import { LoadUe, type ProcedureOutcome, type Target } from './procedure.ts';
 import { population } from './population.ts';
-import { encodeHistogram, histogram, percentiles, type Evidence, type Percentiles } from './stats.ts';
+import { encodeHistogram, FailureTally, histogram, percentiles, recordMs, type Evidence, type Percentiles } from './stats.ts';
+import { copyWatchMs } from './ue-keys.ts';
 
 /** The scenarios of `mbms-conform load`: the procedure each runs, and what drives it (a rate of requests, or one push). */
 export const LOAD_SCENARIOS = {
@@ -97,9 +97,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const phases = { challenge: histogram(), ok: histogram(), delivery: histogram() };
   const lag = histogram();
   const errors: Record<string, number> = {};
-  const failures: Record<string, number> = {};
-  const evidence: LoadSummary['evidence'] = [];
-  const evidencePerCheck = options.evidencePerCheck ?? 3;
+  const failures = new FailureTally(options.evidencePerCheck ?? 3);
   let offered = 0;
   let completed = 0;
   let noIdleUe = 0;
@@ -124,19 +122,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     }
     completed++;
     secondCounts.completed++;
-    const us = (ms: number | undefined) => Math.max(1, Math.round((ms ?? 0) * 1000));
-    total.recordValue(us(o.phases.total));
-    secondHist.recordValue(us(o.phases.total));
-    if (o.phases.challenge !== undefined) phases.challenge.recordValue(us(o.phases.challenge));
-    phases.ok.recordValue(us(o.phases.ok! - (o.phases.challenge ?? 0)));
-    phases.delivery.recordValue(us(o.phases.delivery));
+    recordMs(total, o.phases.total ?? 0);
+    recordMs(secondHist, o.phases.total ?? 0);
+    if (o.phases.challenge !== undefined) recordMs(phases.challenge, o.phases.challenge);
+    recordMs(phases.ok, o.phases.ok! - (o.phases.challenge ?? 0));
+    recordMs(phases.delivery, o.phases.delivery ?? 0);
   };
   const recordFailure = (ue: LoadUe, f: CheckOutcome) => {
-    failures[f.check] = (failures[f.check] ?? 0) + 1;
+    failures.add(ue.identity.btid, f);
     secondCounts.failures++;
-    if (evidence.filter((e) => e.check === f.check).length < evidencePerCheck) {
-      evidence.push({ check: f.check, ue: ue.identity.btid, message: f.message, ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}) });
-    }
   };
 
   let next = 0;
@@ -165,7 +159,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
       return false;
     }
     ue.busy = true;
-    if (measured) lag.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+    if (measured) recordMs(lag, performance.now() - due);
     const p = ue.mskRequest(options.target, due, { reuseNonce, timeoutMs }).then((o) => {
       record(ue, o, measured);
       ue.busy = false;
@@ -238,10 +232,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
   await Promise.all(inFlight);
   closeSecond(performance.now());
-  // The copies that tell an ACK the BM-SC did not take come up to one retransmission interval past the
-  // crossing window after the last ACK (verify/history.ts ackCrossingMs): the UEs keep listening that long
-  const lastAck = Math.max(0, ...ues.map((ue) => ue.lastAckAt ?? 0));
-  const drainUntil = lastAck + ackCrossingMs(options.profile) + options.profile.retransmission.intervalMs;
+  // The copies that tell an ACK the BM-SC did not take come up to copyWatchMs after the last ACK: the UEs
+  // keep listening that long
+  const lastAck = ues.reduce((last, ue) => Math.max(last, ue.lastAckAt ?? 0), 0);
+  const drainUntil = lastAck + copyWatchMs(options.profile);
   if (lastAck > 0 && drainUntil > performance.now()) await new Promise((resolve) => setTimeout(resolve, drainUntil - performance.now()));
   const elapsed = Math.min(performance.now(), end) - measuredFrom;
   let lostAcks = 0;
@@ -262,7 +256,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     completedPerSecond: Math.round((completed / (elapsed / 1000)) * 10) / 10,
     latencyMs: percentiles(total),
     phasesMs: { challenge: percentiles(phases.challenge), ok: percentiles(phases.ok), delivery: percentiles(phases.delivery) },
-    errors, conformanceFailures: failures, evidence, lostAcks, retransmissions, abandonedDeliveries, noIdleUe,
+    errors, conformanceFailures: failures.counts, evidence: failures.evidence, lostAcks, retransmissions, abandonedDeliveries, noIdleUe,
     schedulerLagMs: percentiles(lag), testerStarved: lag.getValueAtPercentile(99) / 1000 > STARVED_LAG_MS, seconds,
     histograms: { latency: encodeHistogram(total), challenge: encodeHistogram(phases.challenge), ok: encodeHistogram(phases.ok), delivery: encodeHistogram(phases.delivery), schedulerLag: encodeHistogram(lag) },
   };

@@ -39,6 +39,19 @@ export function addCounts(into: Record<string, number>, from: Record<string, num
 
 export interface Evidence { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }
 
+/** Conformance failures of a run counted by check, the first `perCheck` of each kept as evidence. */
+export class FailureTally {
+  readonly counts: Record<string, number> = {};
+  readonly evidence: Evidence[] = [];
+  constructor(readonly perCheck: number) {}
+
+  add(ue: string, f: { check: string; message: string; expected?: unknown; actual?: unknown }): void {
+    const n = (this.counts[f.check] ?? 0) + 1;
+    this.counts[f.check] = n;
+    if (n <= this.perCheck) this.evidence.push({ check: f.check, ue, message: f.message, ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}) });
+  }
+}
+
 /** Evidence lists merged, keeping the first `perCheck` of each check. */
 export function mergeEvidence(lists: readonly Evidence[][], perCheck: number): Evidence[] {
   const out: Evidence[] = [];
