@@ -222,9 +222,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     let k = 0;
     while (true) {
       const now = performance.now();
-      if (now >= end) break;
+      // Every arrival due before the end is offered, also when the tester woke up late past the end: the
+      // offered load is the schedule's (late ones count their lateness in their latency and in the lag)
       for (let due = dueAt(k); due <= now && due < end; due = dueAt(++k)) launch(due);
       closeSecond(now);
+      if (now >= end) break;
       // Sleep to the next arrival (at most 5 ms, so the per-second sample stays on time)
       const wait = Math.min(5, Math.max(0, dueAt(k) - performance.now()));
       await new Promise((resolve) => (wait >= 1 ? setTimeout(resolve, wait) : setImmediate(resolve)));
