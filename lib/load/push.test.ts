@@ -41,9 +41,10 @@ async function push(faults: string[], options: { ues: number; unsubscribed: numb
 test('a conformant BM-SC: every subscribed UE has the new MSK and acknowledged it, the time is measured', async () => {
   const s = await push([], { ues: 60, unsubscribed: 3 });
   expect(s).toMatchObject({ scenario: 'push-group', ues: 60, unsubscribedUes: 3, delivered: 60, acknowledged: 60, lostAcks: 0, errors: {}, conformanceFailures: {} });
-  expect(s.messages).toBe(60); // one message each: every ACK taken, nothing to the unsubscribed UEs
+  // one message each, and the copies that crossed an ACK: nothing more, nothing to the unsubscribed UEs
+  expect(s.messages).toBe(60 + s.retransmissions);
   expect(s.acksSent).toBe(60);
-  expect(s.retransmissions).toBe(0);
+  expect(s.retransmissions).toBeLessThanOrEqual(60); // at most the copy crossing each ACK (no lost ACK)
   expect(s.latencyMs.count).toBe(60);
   expect(s.allDeliveredMs).toBeGreaterThanOrEqual(s.firstDeliveryMs!);
   expect(s.allAcknowledgedMs).toBeGreaterThanOrEqual(s.allDeliveredMs!);
