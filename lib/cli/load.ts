@@ -21,26 +21,30 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
-  --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100)
+  --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100);
+                      mtk-update: N MTK updates triggered per second (default 1)
   --ramp S            open loop: the rate grows linearly from 0 over S seconds first
   --concurrency N     closed loop instead: N procedures in flight, each started when one ends (saturation)
   --warmup S          seconds run first and left out of the figures (connections opening, code warming
                       up); their messages are judged all the same (default 0)
   --duration S        seconds of offered load measured, after the warm-up (default 10); push-group: the
-                      longest wait for every UE to acknowledge (default 120)
+                      longest wait for every UE to acknowledge (default 120); mtk-update: seconds of
+                      updates (default 10), after the push
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
-  --unsubscribed N    push-group: UEs not subscribed to the group, listening too (default 1 per 100 UEs, at most 100)
+  --unsubscribed N    push-group, mtk-update: UEs not subscribed to the group, listening too (default 1
+                      per 100 UEs, at most 100)
   --threads N         request scenarios: worker threads of the generator, each a slice of the UEs at its
                       share of the rate (default 1, off the main thread)
-  --processes N       push-group: child processes holding the UE sockets (default: as many as the
+  --processes N       push-group, mtk-update: child processes holding the UE sockets (default: as many as the
                       descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
   --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
                       through its control API (trigger.kind control-api, provision: true)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --json              one JSON summary object instead of the text summary
-  --csv FILE          the per-second figures as CSV (push-group: UEs delivered per 100 ms)
+  --csv FILE          the per-second figures as CSV (push-group: UEs delivered per 100 ms; mtk-update:
+                      per update)
   --html FILE         a report with plots: throughput and latency over time, latency histogram
   --allure-results DIR  the summary as an Allure result (with the HTML report and JSON attached)
   merge               one summary from the JSON summaries of processes run side by side (their
@@ -87,16 +91,21 @@ export async function loadCommand(argv: string[]): Promise<number> {
       if (positionals.length) throw new UsageError(`${positionals[0]}: no such argument (the only one is 'merge')`);
       const scenario = (values.scenario ?? 'msk-request') as LoadScenario;
       if (!(scenario in LOAD_SCENARIOS)) throw new UsageError(`--scenario ${scenario}: one of ${Object.keys(LOAD_SCENARIOS).join(', ')}`);
-      const push = LOAD_SCENARIOS[scenario].drive === 'push';
+      const drive = LOAD_SCENARIOS[scenario].drive as 'rate' | 'push' | 'updates';
+      // push-group and mtk-update both push first: UE slices with a socket each (push.ts)
+      const push = drive !== 'rate';
       if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
-      for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) if (push && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
-      for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group only`);
-      if (push && values.threads !== undefined) throw new UsageError('--threads: not for push-group (its UE slices are processes: --processes)');
+      for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) {
+        if (drive === 'push' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
+        if (drive === 'updates' && o !== 'rate' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (MTK updates at --rate per second)`);
+      }
+      for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group and mtk-update only`);
+      if (push && values.threads !== undefined) throw new UsageError(`--threads: not for ${scenario} (its UE slices are processes: --processes)`);
       const threads = values.threads === undefined ? 1 : Math.floor(positive(values.threads as string, '--threads', 1, 64));
-      const rate = positive(values.rate as string | undefined, '--rate', 100);
+      const rate = positive(values.rate as string | undefined, '--rate', drive === 'updates' ? 1 : 100);
       const rampS = values.ramp === undefined ? 0 : positive(values.ramp as string, '--ramp', 0);
       const concurrency = values.concurrency === undefined ? undefined : Math.floor(positive(values.concurrency as string, '--concurrency', 1));
-      const durationS = positive(values.duration as string | undefined, '--duration', push ? 120 : 10);
+      const durationS = positive(values.duration as string | undefined, '--duration', drive === 'push' ? 120 : 10);
       const warmupS = values.warmup === undefined || values.warmup === '0' ? 0 : positive(values.warmup as string, '--warmup', 0);
       const ues = Math.floor(positive(values.ues as string | undefined, '--ues', 1000, MAX_UES));
       const unsubscribed = values.unsubscribed === undefined ? Math.min(100, Math.ceil(ues / 100)) : wholeNumber(values.unsubscribed as string, '--unsubscribed');
@@ -123,11 +132,18 @@ export async function loadCommand(argv: string[]): Promise<number> {
         else if (!values.json) process.stderr.write(`${line}\n`);
       };
       if (push) {
-        const result = await runPush({
+        const pushOptions = {
           ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId: bmsc.keyDomainId, keyGroup: bmsc.keyGroup, profile,
-          ...(processes !== undefined ? { processes } : {}), timeoutS: durationS,
+          ...(processes !== undefined ? { processes } : {}), timeoutS: drive === 'push' ? durationS : 120,
           trigger: () => bmsc.pushGroup(),
-          onSecond: (p) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
+          onSecond: (p: { second: number; delivered: number; acknowledged: number; subscribed: number }) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
+        };
+        const result = drive === 'push' ? await runPush(pushOptions) : await runPush({
+          ...pushOptions,
+          mtk: {
+            rate, durationS, trigger: () => bmsc.mtkUpdate(),
+            onSecond: (p) => say(`${p.second}s MTK updates ${p.updates}, new MTKs taken ${p.delivered}/${p.expected}`),
+          },
         });
         const outstanding = await bmsc.outstandingAcks?.();
         summary = { ...result, sut: bmsc.sut, ...(outstanding !== undefined ? { bmscOutstandingAcks: outstanding } : {}) };
@@ -174,6 +190,8 @@ interface LoadBmsc {
   keyDomainId: Buffer;
   keyGroup: number;
   pushGroup(): Promise<void>;
+  /** A new MTK under the pushed MSK to every UE of the group (§6.3.3); its MTK ID (hex). */
+  mtkUpdate(): Promise<string>;
   outstandingAcks?(): Promise<number>;
   stop(): Promise<void>;
 }
@@ -190,6 +208,7 @@ async function embeddedBmsc(spec: PopulationSpec & { faults: string[] }): Promis
     sut: { name: 'reference BM-SC (embedded)', faults: spec.faults }, profile: embeddedLoadProfile(),
     target: { http: thread.endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 }, keyDomainId, keyGroup: 1,
     pushGroup: async () => { await thread.pushGroup(); },
+    mtkUpdate: () => thread.mtkUpdate(),
     outstandingAcks: () => thread.outstandingAcks(),
     stop: () => thread.stop(),
   };
@@ -226,10 +245,22 @@ async function sutBmsc(file: string, spec: PopulationSpec): Promise<LoadBmsc> {
         : other ? [{ keyDomainId: other.keyDomainId.toString('hex'), keyGroups: [Math.floor(other.mskId / 0x10000)] }] : [],
     })));
   }
+  const keyDomainId = pushed.keyDomainId.toString('hex');
+  // The MSK the push made current (the control API's answer names it): the MTK updates go under it
+  let pushedMskId: string | undefined;
   return {
     sut: { name: provider.name, faults: [] }, profile,
     target: { http: session.http, host: session.nafFqdn, keyDomainId: pushed.keyDomainId, keyGroup }, keyDomainId: pushed.keyDomainId, keyGroup,
-    pushGroup: async () => { await session.adapter.trigger('rotate-msk', { keyDomainId: pushed.keyDomainId.toString('hex'), keyGroup, push: true }); },
+    pushGroup: async () => {
+      const answer = await session.adapter.trigger('rotate-msk', { keyDomainId, keyGroup, push: true });
+      pushedMskId = (answer.detail as { rotated?: { mskId?: string }[] } | undefined)?.rotated?.[0]?.mskId;
+    },
+    mtkUpdate: async () => {
+      const answer = await session.adapter.trigger('mtk-update', { keyDomainId, ...(pushedMskId ? { mskId: pushedMskId } : {}) });
+      const mtkId = (answer.detail as { messages?: { mtkId?: string }[] } | undefined)?.messages?.[0]?.mtkId;
+      if (!mtkId) throw new Error(`${provider.name}: the mtk-update answer names no MTK ID (control API MessagesResponse)`);
+      return mtkId;
+    },
     stop: () => session.close(),
   };
 }
@@ -247,7 +278,9 @@ function mergeFiles(files: string[]): AnySummary {
     try { text = readFileSync(f, 'utf8'); } catch (e) { throw new MergeError(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
     try { return JSON.parse(text.trim().split('\n').at(-1)!) as LoadSummary & { sut?: AnySummary['sut'] }; } catch { throw new MergeError(`${f}: not a JSON summary of mbms-conform load --json`); }
   });
-  for (const [i, p] of parts.entries()) if (p.scenario === undefined || (p.scenario as string) === 'push-group') throw new MergeError(`${files[i]}: not a summary of a request run (push-group runs merge their slices themselves)`);
+  for (const [i, p] of parts.entries()) {
+    if (!(p.scenario in LOAD_SCENARIOS) || LOAD_SCENARIOS[p.scenario as LoadScenario].drive !== 'rate') throw new MergeError(`${files[i]}: not a summary of a request run (push-group and mtk-update runs merge their slices themselves)`);
+  }
   let merged;
   try { merged = mergeLoadSummaries(parts); } catch (e) { throw new MergeError(`${(e as Error).message} (${files.join(', ')})`); }
   return { ...merged, sut: parts[0]!.sut ?? { name: 'unknown', faults: [] } };
@@ -269,6 +302,17 @@ export function formatLoadSummary(s: AnySummary): string {
       `  acknowledged: ${s.acknowledged} of ${s.ues} UEs, all in ${ms(s.allAcknowledgedMs)} (${s.completedPerSecond} UEs/s)`,
       `  delivery after the push: ${p(s.latencyMs)}`,
       `  messages ${s.messages}, ACKs sent ${s.acksSent}, retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
+      ...tail,
+    ].join('\n')}\n`;
+  }
+  if (s.scenario === 'mtk-update') {
+    return `${[
+      `mbms-conform load: mtk-update against the ${s.sut.name}${faults}: ${s.updates} MTK updates (${s.rate}/s for ${s.durationS} s) to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes || 'this'} process${s.processes === 1 ? '' : 'es'}`,
+      `  push of the MSK first: ${s.push.acknowledged} of ${s.ues} UEs acknowledged${s.push.allAcknowledgedMs !== undefined ? ` in ${(s.push.allAcknowledgedMs / 1000).toFixed(2)} s` : ''}`,
+      `  new MTKs taken: ${s.delivered} of ${s.expected} (${s.completedPerSecond}/s)`,
+      `  each UE's new MTK after its update: ${p(s.latencyMs)}`,
+      `  an update to every UE:              ${p(s.fanOutMs)}`,
+      `  MTK messages ${s.mtkMessages} (repeats ${s.repeats}); the push: retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}`,
       ...tail,
     ].join('\n')}\n`;
   }

@@ -18,21 +18,27 @@ export interface BmscThreadInput {
   ues: number; unsubscribed?: number; seed: string; firstUe: number; faults: string[]; keyDomainId: string; keyGroup: number; uePort?: number;
 }
 
-export type BmscThreadRequest = 'stop' | { push: true } | { outstanding: true };
+/** Requests to the BM-SC thread; each but 'stop' carries an id its answer repeats (several may be in flight). */
+export type BmscThreadRequest = 'stop' | ({ id: number } & ({ push: true } | { mtk: true } | { outstanding: true }));
 
 export interface BmscThread {
   endpoints: BmscEndpoints;
   /** Pushes a new MSK of the key group to every subscribed UE; resolves when every first message is sent. */
   pushGroup(): Promise<number>;
+  /** Sends a new MTK under the pushed MSK to every UE of the group (§6.3.3); resolves to its MTK ID (hex). */
+  mtkUpdate(): Promise<string>;
   /** Deliveries the BM-SC still waits an ACK for. */
   outstandingAcks(): Promise<number>;
   stop(): Promise<void>;
 }
 
-function ask<T>(worker: Worker, request: BmscThreadRequest, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+let nextRequestId = 1;
+
+function ask<T>(worker: Worker, request: { push: true } | { mtk: true } | { outstanding: true }, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+  const id = nextRequestId++;
   return new Promise((resolve, reject) => {
     const on = (m: Record<string, unknown>) => {
-      if (typeof m !== 'object' || m === null) return;
+      if (typeof m !== 'object' || m === null || m.id !== id) return;
       if (typeof m.pushError === 'string') { worker.off('message', on); reject(new Error(m.pushError)); return; }
       const v = pick(m);
       if (v === undefined) return;
@@ -40,7 +46,7 @@ function ask<T>(worker: Worker, request: BmscThreadRequest, pick: (m: Record<str
       resolve(v);
     };
     worker.on('message', on);
-    worker.postMessage(request);
+    worker.postMessage({ ...request, id });
   });
 }
 
@@ -57,9 +63,10 @@ export async function startBmscThread(input: BmscThreadInput): Promise<BmscThrea
   return {
     endpoints,
     pushGroup: () => ask(worker, { push: true }, (m) => (typeof m.pushed === 'number' ? m.pushed : undefined)),
+    mtkUpdate: () => ask(worker, { mtk: true }, (m) => (typeof m.mtkId === 'string' ? m.mtkId : undefined)),
     outstandingAcks: () => ask(worker, { outstanding: true }, (m) => (typeof m.outstanding === 'number' ? m.outstanding : undefined)),
     stop: async () => {
-      const stopped = new Promise<void>((resolve) => worker.once('message', () => resolve()));
+      const stopped = new Promise<void>((resolve) => worker.on('message', (m) => { if (m === 'stopped') resolve(); }));
       worker.postMessage('stop');
       await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000))]);
       await worker.terminate();

@@ -25,13 +25,25 @@ try {
     for (const e of ['mikey-out', 'ack-in', 'ack-rejected', 'ack-timeout', 'warning'] as const) bmsc.on(e, (x: unknown) => { n[e] = (n[e] ?? 0) + 1; if (e === 'ack-rejected' && n[e] === 1) console.error(JSON.stringify(x)); });
     setInterval(() => console.error('bmsc', JSON.stringify(n)), 1000).unref();
   }
+  /** The MSK pushed last: the MTK updates go under it (the other group's MSK has no UE of the run). */
+  let pushedMskId: number | undefined;
   port.on('message', (m: BmscThreadRequest) => {
     if (m === 'stop') void bmsc.stop().then(() => port.postMessage('stopped'));
     else if ('push' in m) {
       // 6.3.2.1 to the whole group: a new MSK (next Key Number) made current and pushed to every subscribed UE
       void bmsc.rotateMsk({ keyDomainId, keyGroup: input.keyGroup, push: true })
-        .then((r) => port.postMessage({ pushed: r.messages.length }), (e: Error) => port.postMessage({ pushError: e.message }));
-    } else if ('outstanding' in m) port.postMessage({ outstanding: (bmsc.snapshot().outstandingAcks as unknown[]).length });
+        .then((r) => {
+          pushedMskId = Number.parseInt(r.rotated[0]!.mskId, 16);
+          port.postMessage({ id: m.id, pushed: r.messages.length });
+        }, (e: Error) => port.postMessage({ id: m.id, pushError: e.message }));
+    } else if ('mtk' in m) {
+      // 6.3.3: a new MTK under the pushed MSK, sent to every UE of the group
+      if (pushedMskId === undefined) port.postMessage({ id: m.id, pushError: 'an MTK update before the push of the MSK' });
+      else {
+        void bmsc.mtkUpdate({ keyDomainId, mskId: pushedMskId })
+          .then((sent) => port.postMessage({ id: m.id, mtkId: sent[0]?.mtkId ?? '' }), (e: Error) => port.postMessage({ id: m.id, pushError: e.message }));
+      }
+    } else if ('outstanding' in m) port.postMessage({ id: m.id, outstanding: (bmsc.snapshot().outstandingAcks as unknown[]).length });
   });
   port.postMessage({ endpoints });
 } catch (e) {

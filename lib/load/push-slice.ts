@@ -1,6 +1,8 @@
 // The UE side of a push load run (TS 33.246 §6.3.2.1): a slice of the simulated UEs, each on its own MIKEY
 // socket, receiving the MSK the BM-SC pushes to every UE of a key group, judging every message as the
-// conformance runs and analyze do, and acknowledging every valid V=1 message (RFC 3830 §5.2).
+// conformance runs and analyze do, and acknowledging every valid V=1 message (RFC 3830 §5.2). In the
+// mtk-update scenario the UEs then receive the MTK messages of the updates under that MSK (§6.3.3), each
+// judged as the UE it reaches, and measured from the update it belongs to (`mtkSent`).
 //
 // A slice runs in the calling process or in a child process of its own (push-process.ts): a UE socket is a
 // file descriptor, and a process holds at most RLIMIT_NOFILE of them (20,000 here), so 100,000 UEs take
@@ -12,7 +14,8 @@ import type { MbmsProfile } from '../mbms/index.ts';
 import { classifyDatagram, judgeUnsubscribedMsk, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
 import { loadUe } from './population.ts';
 import { encodeHistogram, FailureTally, histogram, recordMs, type Evidence } from './stats.ts';
-import { copyWatchMs, UeKeyState } from './ue-keys.ts';
+import type { Histogram } from 'hdr-histogram-js';
+import { copyWatchMs, MtkVerdictCache, UeKeyState } from './ue-keys.ts';
 
 export interface PushSliceInput {
   seed: string;
@@ -29,7 +32,25 @@ export interface PushSliceInput {
   evidencePerCheck: number;
 }
 
-export interface PushSliceProgress { delivered: number; acknowledged: number; subscribed: number; done: boolean }
+export interface PushSliceProgress {
+  delivered: number; acknowledged: number; subscribed: number; done: boolean;
+  /** New MTKs taken by the UEs of the slice, all updates together. */
+  mtkDelivered: number;
+}
+
+/** One MTK update as a slice saw it: UEs that took its MTK, and when the first and the last did (wall clock). */
+export interface MtkUpdateSeen { mtkId: string; delivered: number; firstAt?: number; lastAt?: number }
+
+export interface MtkSliceResult {
+  /** Histogram (encoded) of each UE's new MTK after its update was triggered, µs. */
+  latencyHistogram: string;
+  updates: MtkUpdateSeen[];
+  /** MTK messages received, and those repeating the octets a UE had taken already. */
+  messages: number;
+  repeats: number;
+  /** New MTKs of an MTK ID no update announced (the latency of which is unknown). */
+  unannounced: number;
+}
 
 export interface PushSliceResult {
   subscribed: number;
@@ -52,7 +73,11 @@ export interface PushSliceResult {
   retransmissions: number;
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
+  mtk?: MtkSliceResult;
 }
+
+/** An MTK update in a slice: when it was triggered (once the coordinator says), and the UEs' new MTKs. */
+interface MtkUpdateState { sentAt?: number; pending: number[]; delivered: number; firstAt?: number; lastAt?: number }
 
 const clock = (): number => performance.timeOrigin + performance.now();
 
@@ -78,10 +103,17 @@ export class PushSlice {
   #delivered = 0;
   #acknowledged = 0;
   #allAckedAt?: number;
+  readonly #mtkCache: MtkVerdictCache;
+  readonly #updates = new Map<string, MtkUpdateState>();
+  #mtkLatency?: Histogram;
+  #mtkMessages = 0;
+  #mtkRepeats = 0;
+  #mtkDelivered = 0;
 
   private constructor(input: PushSliceInput) {
     this.#input = input;
     this.#failures = new FailureTally(input.evidencePerCheck);
+    this.#mtkCache = new MtkVerdictCache(input.profile);
     this.#group = { keyDomainId: Buffer.from(input.keyDomainId, 'hex'), mskId: (input.keyGroup * 0x10000) >>> 0 };
   }
 
@@ -124,11 +156,16 @@ export class PushSlice {
   #onMikey(ue: PushUe, bytes: Buffer, address: string, port: number): void {
     const at = clock();
     this.#messages++;
+    const c = classifyDatagram(bytes);
     if (!ue.subscribed) {
-      // A-B12: no MSK of the key group to a UE not subscribed to it (whatever else the message holds)
-      const c = classifyDatagram(bytes);
-      const f = c.keyIds ? judgeUnsubscribedMsk(c.keyIds, [this.#group]) : undefined;
+      // A-B12: no MSK of the key group to a UE not subscribed to it (whatever else the message holds). An
+      // MTK message is protected by that MSK, which this UE lacks: it carries no key the UE can use.
+      const f = c.keyIds && c.kind !== 'mtk' ? judgeUnsubscribedMsk(c.keyIds, [this.#group]) : undefined;
       if (f) this.#fail(ue, f);
+      return;
+    }
+    if (c.kind === 'mtk') {
+      this.#onMtk(ue, bytes, at);
       return;
     }
     const judged = ue.keys.judge(bytes);
@@ -156,6 +193,42 @@ export class PushSlice {
     }
   }
 
+  /** An MTK message to a subscribed UE (§6.3.3): judged as that UE, a new MTK measured from its update. */
+  #onMtk(ue: PushUe, bytes: Buffer, at: number): void {
+    this.#mtkMessages++;
+    const judged = ue.keys.judgeMtk(bytes, this.#mtkCache);
+    for (const f of judged.failures) this.#fail(ue, f);
+    if (judged.mtkId === undefined) return;
+    if (!judged.fresh) {
+      if (judged.failures.length === 0) this.#mtkRepeats++;
+      return;
+    }
+    this.#mtkDelivered++;
+    let update = this.#updates.get(judged.mtkId);
+    if (!update) this.#updates.set(judged.mtkId, (update = { pending: [], delivered: 0 }));
+    update.delivered++;
+    update.firstAt ??= at;
+    update.lastAt = at;
+    if (update.sentAt !== undefined) recordMs(this.#latency(), at - update.sentAt);
+    else if (update.pending.length < this.#input.count) update.pending.push(at);
+  }
+
+  #latency(): Histogram {
+    return (this.#mtkLatency ??= histogram());
+  }
+
+  /**
+   * The update whose MTK ID is `mtkId` was triggered at `at` (wall clock): the UEs' new MTKs of it are
+   * measured from then, those already received included.
+   */
+  mtkSent(mtkId: string, at: number): void {
+    let update = this.#updates.get(mtkId);
+    if (!update) this.#updates.set(mtkId, (update = { pending: [], delivered: 0 }));
+    update.sentAt = at;
+    for (const t of update.pending) recordMs(this.#latency(), t - at);
+    update.pending = [];
+  }
+
   get subscribed(): number {
     return Math.max(0, Math.min(this.#input.first + this.#input.count, this.#input.subscribedBelow) - this.#input.first);
   }
@@ -167,7 +240,7 @@ export class PushSlice {
   progress(): PushSliceProgress {
     const quietMs = copyWatchMs(this.#input.profile);
     const done = this.#allAckedAt !== undefined && clock() - this.#allAckedAt >= quietMs;
-    return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done };
+    return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done, mtkDelivered: this.#mtkDelivered };
   }
 
   /** The slice's figures, deliveries measured from the trigger `t0` (wall clock, ms). */
@@ -195,10 +268,21 @@ export class PushSlice {
       conformanceFailures: { ...this.#failures.counts }, evidence: [...this.#failures.evidence],
     };
     h.destroy();
+    if (this.#mtkMessages > 0 || this.#updates.size > 0) {
+      const latency = this.#latency();
+      out.mtk = {
+        latencyHistogram: encodeHistogram(latency),
+        updates: [...this.#updates].map(([mtkId, u]) => ({ mtkId, delivered: u.delivered, ...(u.firstAt !== undefined ? { firstAt: u.firstAt, lastAt: u.lastAt } : {}) })),
+        messages: this.#mtkMessages, repeats: this.#mtkRepeats,
+        unannounced: [...this.#updates.values()].reduce((n, u) => n + (u.sentAt === undefined ? u.delivered : 0), 0),
+      };
+    }
     return out;
   }
 
   close(): void {
+    this.#mtkLatency?.destroy();
+    this.#mtkLatency = undefined;
     for (const ue of this.#ues) {
       try { ue.socket?.close(); } catch { /* not bound */ }
     }

@@ -6,12 +6,33 @@
 // The UEs are split into slices, in this process or in child processes (one socket per UE, and a process
 // holds only so many descriptors); each slice reports its figures with an encoded histogram, and the
 // slices' figures are merged here (stats.ts), as the figures of several machines would be.
+//
+// The mtk-update scenario (TS 33.246 §6.3.3 at scale) runs on the same UEs once the push has given every one
+// the group's MSK: MTK updates triggered open-loop at a rate, each a new MTK under that MSK sent to every UE,
+// every MTK message judged as the UE it reaches; it reports how long each UE waited for each new MTK and how
+// long an update took to reach the whole group.
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { startProcess } from '../worker-thread.ts';
 import { PushSlice, type PushSliceInput, type PushSliceProgress, type PushSliceResult } from './push-slice.ts';
-import { addCounts, mergeEvidence, mergeHistograms, percentiles, type Evidence, type Percentiles } from './stats.ts';
+import { addCounts, histogram, mergeEvidence, mergeHistograms, percentiles, recordMs, type Evidence, type Percentiles } from './stats.ts';
+
+/**
+ * How long after its update was triggered a UE may still take the new MTK before it counts as not
+ * delivered. MTK messages are sent once and never acknowledged (§6.3.3): nothing comes later to wait for.
+ */
+export const MTK_DELIVERY_WINDOW_MS = 5000;
+
+export interface MtkPhaseOptions {
+  /** MTK updates triggered per second, at fixed times (open loop), for `durationS` seconds. */
+  rate: number;
+  durationS: number;
+  /** Makes the BM-SC send a new MTK under the group's MSK to every UE; resolves to its MTK ID (hex). */
+  trigger: () => Promise<string>;
+  /** Per second of the updates: updates triggered and new MTKs taken so far. */
+  onSecond?: (s: { second: number; updates: number; delivered: number; expected: number }) => void;
+}
 
 export interface PushOptions {
   /** Subscribed UEs (indices firstUe ..), then `unsubscribed` UEs that are not. */
@@ -32,6 +53,52 @@ export interface PushOptions {
   /** Per second after the trigger: UEs with a delivery and with an ACK so far. */
   onSecond?: (s: { second: number; delivered: number; acknowledged: number; subscribed: number }) => void;
   evidencePerCheck?: number;
+  /** The mtk-update scenario: MTK updates after the push. */
+  mtk?: MtkPhaseOptions;
+}
+
+/** One MTK update of an mtk-update run, measured from when it was triggered. */
+export interface MtkUpdateFigures {
+  mtkId: string;
+  /** When it was triggered, from the first update's trigger (ms). */
+  atMs: number;
+  /** UEs that took its MTK, and the time until the last of them did (when all did). */
+  delivered: number;
+  allDeliveredMs?: number;
+}
+
+export interface MtkSummary {
+  scenario: 'mtk-update';
+  ues: number;
+  unsubscribedUes: number;
+  processes: number;
+  /** MTK updates triggered per second, for `durationS` seconds. */
+  rate: number;
+  durationS: number;
+  /** The push that gave the UEs the MSK first (§6.3.2.1). */
+  push: { delivered: number; acknowledged: number; allAcknowledgedMs?: number };
+  /** Updates triggered (the BM-SC answered with their MTK ID). */
+  updates: number;
+  /** New MTKs the UEs should take (UEs × updates), and took. */
+  expected: number;
+  delivered: number;
+  /** New MTKs taken per second, from the first trigger to the last delivery. */
+  completedPerSecond: number;
+  /** Each UE's new MTK after its update was triggered. */
+  latencyMs: Percentiles;
+  /** Per update, the time until every UE had its MTK (updates that reached every UE). */
+  fanOutMs: Percentiles;
+  perUpdate: MtkUpdateFigures[];
+  /** MTK messages received; those repeating octets a UE had taken (the same MTK again). */
+  mtkMessages: number;
+  repeats: number;
+  messages: number;
+  acksSent: number;
+  lostAcks: number;
+  retransmissions: number;
+  errors: Record<string, number>;
+  conformanceFailures: Record<string, number>;
+  evidence: Evidence[];
 }
 
 export interface PushSummary {
@@ -71,7 +138,7 @@ export function socketsPerProcess(): number {
   return 900;
 }
 
-interface SliceHandle { ready: Promise<void>; progress(): PushSliceProgress; finish(t0: number): Promise<PushSliceResult>; close(): void }
+interface SliceHandle { ready: Promise<void>; progress(): PushSliceProgress; mtkSent(mtkId: string, at: number): void; finish(t0: number): Promise<PushSliceResult>; close(): void }
 
 function localSlice(input: PushSliceInput): SliceHandle {
   let slice: PushSlice | undefined;
@@ -79,6 +146,7 @@ function localSlice(input: PushSliceInput): SliceHandle {
   return {
     ready,
     progress: () => slice!.progress(),
+    mtkSent: (mtkId, at) => slice!.mtkSent(mtkId, at),
     finish: async (t0) => slice!.result(t0),
     close: () => slice?.close(),
   };
@@ -86,7 +154,7 @@ function localSlice(input: PushSliceInput): SliceHandle {
 
 function processSlice(input: PushSliceInput): SliceHandle {
   const child: ChildProcess = startProcess(import.meta.url, 'push-process');
-  let last: PushSliceProgress = { delivered: 0, acknowledged: 0, subscribed: 0, done: false };
+  let last: PushSliceProgress = { delivered: 0, acknowledged: 0, subscribed: 0, done: false, mtkDelivered: 0 };
   let onResult: ((r: PushSliceResult) => void) | undefined;
   let fail: ((e: Error) => void) | undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -103,6 +171,7 @@ function processSlice(input: PushSliceInput): SliceHandle {
   return {
     ready,
     progress: () => last,
+    mtkSent: (mtkId, at) => { child.send({ mtkSent: { mtkId, at } }); },
     finish: (t0) => new Promise<PushSliceResult>((resolve, reject) => {
       onResult = resolve;
       fail = reject;
@@ -112,7 +181,9 @@ function processSlice(input: PushSliceInput): SliceHandle {
   };
 }
 
-export async function runPush(options: PushOptions): Promise<PushSummary> {
+export function runPush(options: PushOptions & { mtk?: undefined }): Promise<PushSummary>;
+export function runPush(options: PushOptions & { mtk: MtkPhaseOptions }): Promise<MtkSummary>;
+export async function runPush(options: PushOptions): Promise<PushSummary | MtkSummary> {
   const total = options.ues + options.unsubscribed;
   const perProcess = socketsPerProcess();
   const processes = options.processes ?? (total <= perProcess ? 0 : Math.ceil(total / perProcess));
@@ -151,12 +222,101 @@ export async function runPush(options: PushOptions): Promise<PushSummary> {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    const pushed = triggered && slices.every((s) => s.progress().done);
+    const updates = options.mtk && pushed ? await runMtkUpdates(options.mtk, options.ues, slices) : undefined;
     const results = await Promise.all(slices.map((s) => s.finish(t0)));
-    return summarise(options, processes, t0, results);
+    const push = summarise(options, processes, t0, results);
+    if (!options.mtk) return push;
+    return summariseMtk(options.mtk, push, results, updates ?? { triggered: [], errors: { 'mtk-not-run': 1 } });
   } finally {
     for (const s of slices) s.close();
   }
 }
+
+interface UpdatesRun { triggered: { mtkId: string; at: number }[]; errors: Record<string, number> }
+
+/**
+ * The updates of the mtk-update scenario, open loop: update k triggered at k / rate s, whatever the BM-SC's
+ * answers to the earlier ones; each slice learns each update's MTK ID and trigger time from the answer. Ends
+ * when every UE took every update's MTK, or MTK_DELIVERY_WINDOW_MS after the last answer.
+ */
+async function runMtkUpdates(mtk: MtkPhaseOptions, ues: number, slices: SliceHandle[]): Promise<UpdatesRun> {
+  const clock = () => performance.timeOrigin + performance.now();
+  const count = Math.max(1, Math.round(mtk.rate * mtk.durationS));
+  const triggered: UpdatesRun['triggered'] = [];
+  const errors: Record<string, number> = {};
+  const answers: Promise<void>[] = [];
+  const start = performance.now();
+  const delivered = () => slices.reduce((n, s) => n + s.progress().mtkDelivered, 0);
+  let second = 0;
+  for (let k = 0; k < count; k++) {
+    const due = start + (k * 1000) / mtk.rate;
+    while (performance.now() < due) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, due - performance.now()))));
+      if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
+    }
+    const at = clock();
+    answers.push(mtk.trigger().then((mtkId) => {
+      triggered.push({ mtkId, at });
+      for (const s of slices) s.mtkSent(mtkId, at);
+    }, () => { errors['mtk-trigger'] = (errors['mtk-trigger'] ?? 0) + 1; }));
+  }
+  await Promise.all(answers);
+  const until = performance.now() + MTK_DELIVERY_WINDOW_MS;
+  while (performance.now() < until && delivered() < ues * triggered.length) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
+  }
+  triggered.sort((a, b) => a.at - b.at);
+  return { triggered, errors };
+}
+
+function summariseMtk(mtk: MtkPhaseOptions, push: PushSummary, results: PushSliceResult[], run: UpdatesRun): MtkSummary {
+  const parts = results.map((r) => r.mtk).filter((m) => m !== undefined);
+  const h = mergeHistograms(parts.map((m) => m.latencyHistogram));
+  const latencyMs = percentiles(h);
+  h.destroy();
+  const seen = new Map<string, { delivered: number; lastAt?: number }>();
+  for (const m of parts) {
+    for (const u of m.updates) {
+      const s = seen.get(u.mtkId) ?? { delivered: 0 };
+      s.delivered += u.delivered;
+      if (u.lastAt !== undefined) s.lastAt = Math.max(s.lastAt ?? 0, u.lastAt);
+      seen.set(u.mtkId, s);
+    }
+  }
+  const t0 = run.triggered[0]?.at ?? 0;
+  const fan = histogram();
+  let lastDelivery = t0;
+  const perUpdate = run.triggered.map(({ mtkId, at }) => {
+    const s = seen.get(mtkId) ?? { delivered: 0 };
+    const all = s.delivered >= push.ues && s.lastAt !== undefined ? s.lastAt - at : undefined;
+    if (all !== undefined) recordMs(fan, all);
+    if (s.lastAt !== undefined) lastDelivery = Math.max(lastDelivery, s.lastAt);
+    return { mtkId, atMs: round2(at - t0), delivered: s.delivered, ...(all !== undefined ? { allDeliveredMs: round2(all) } : {}) };
+  });
+  const fanOutMs = percentiles(fan);
+  fan.destroy();
+  const delivered = perUpdate.reduce((n, u) => n + u.delivered, 0);
+  const expected = push.ues * run.triggered.length;
+  const unannounced = parts.reduce((n, m) => n + m.unannounced, 0);
+  const errors: Record<string, number> = { ...push.errors, ...run.errors };
+  if (delivered < expected) errors['mtk-not-delivered'] = expected - delivered;
+  if (unannounced) errors['mtk-unannounced'] = unannounced;
+  const seconds = (lastDelivery - t0) / 1000;
+  return {
+    scenario: 'mtk-update', ues: push.ues, unsubscribedUes: push.unsubscribedUes, processes: push.processes, rate: mtk.rate, durationS: mtk.durationS,
+    push: { delivered: push.delivered, acknowledged: push.acknowledged, ...(push.allAcknowledgedMs !== undefined ? { allAcknowledgedMs: push.allAcknowledgedMs } : {}) },
+    updates: run.triggered.length, expected, delivered,
+    completedPerSecond: seconds > 0 ? Math.round((delivered / seconds) * 10) / 10 : 0,
+    latencyMs, fanOutMs, perUpdate,
+    mtkMessages: parts.reduce((n, m) => n + m.messages, 0), repeats: parts.reduce((n, m) => n + m.repeats, 0),
+    messages: push.messages, acksSent: push.acksSent, lostAcks: push.lostAcks, retransmissions: push.retransmissions,
+    errors, conformanceFailures: push.conformanceFailures, evidence: push.evidence,
+  };
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 const sum = <K extends string>(xs: Record<K, number>[], k: K): number => xs.reduce((n, x) => n + x[k], 0);
 

@@ -9,11 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { el, raw, render, type MarkupNode } from '../report/index.ts';
 import type { LoadSummary } from './run.ts';
-import type { PushSummary } from './push.ts';
+import type { MtkSummary, PushSummary } from './push.ts';
 import { mergeHistograms } from './stats.ts';
 
 export type Sut = { name: string; faults: string[] };
-export type AnySummary = (LoadSummary | PushSummary) & { sut: Sut; bmscOutstandingAcks?: number };
+export type AnySummary = (LoadSummary | PushSummary | MtkSummary) & { sut: Sut; bmscOutstandingAcks?: number };
 
 /** passed: no conformance failure, no error, no lost ACK; failed otherwise. */
 export function loadVerdict(s: AnySummary): 'passed' | 'failed' {
@@ -24,6 +24,9 @@ export function loadCsv(s: AnySummary): string {
   if (s.scenario === 'push-group') {
     let total = 0;
     return `from_ms,to_ms,delivered,delivered_total\n${s.deliveriesPer100Ms.map((n, i) => [i * 100, (i + 1) * 100, n, (total += n)].join(',')).join('\n')}\n`;
+  }
+  if (s.scenario === 'mtk-update') {
+    return `update,mtk_id,triggered_ms,delivered,all_delivered_ms\n${s.perUpdate.map((u, i) => [i + 1, u.mtkId, u.atMs, u.delivered, u.allDeliveredMs ?? ''].join(',')).join('\n')}\n`;
   }
   return `second,offered,completed,errors,failures,p50_ms,p99_ms\n${s.seconds.map((x) => [x.second, x.offered, x.completed, x.errors, x.failures, x.p50Ms, x.p99Ms].join(',')).join('\n')}\n`;
 }
@@ -147,6 +150,24 @@ export function loadReportHtml(s: AnySummary): string {
       ['delivery after the push', pct(s.latencyMs)],
       ['messages / ACKs sent / retransmissions / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.retransmissions} / ${s.lostAcks}`],
     ];
+  } else if (s.scenario === 'mtk-update') {
+    plots.push(chart('time until every UE had the new MTK, per update', 'seconds after the first update', 'ms', [
+      { name: 'all UEs', colour: '#1f77b4', points: s.perUpdate.filter((u) => u.allDeliveredMs !== undefined).map((u) => [u.atMs / 1000, u.allDeliveredMs!]) },
+    ]));
+    plots.push(chart('UEs that took each update\'s MTK', 'seconds after the first update', 'UEs', [
+      { name: 'delivered', colour: '#2ca02c', points: s.perUpdate.map((u) => [u.atMs / 1000, u.delivered]) },
+    ]));
+    rows = [
+      ['scenario', 'mtk-update: MTK updates to every UE of a key group (TS 33.246 §6.3.3), after a push of its MSK (§6.3.2.1)'],
+      ['UEs', `${s.ues} subscribed, ${s.unsubscribedUes} not subscribed`],
+      ['push of the MSK', `${s.push.acknowledged} of ${s.ues} acknowledged${s.push.allAcknowledgedMs !== undefined ? ` in ${(s.push.allAcknowledgedMs / 1000).toFixed(2)} s` : ''}`],
+      ['updates', `${s.updates} (${s.rate}/s for ${s.durationS} s)`],
+      ['new MTKs taken', `${s.delivered} of ${s.expected} (${s.completedPerSecond}/s)`],
+      ['each UE\'s new MTK after the update', pct(s.latencyMs)],
+      ['an update to every UE', pct(s.fanOutMs)],
+      ['MTK messages / repeats', `${s.mtkMessages} / ${s.repeats}`],
+      ['retransmissions / lost ACKs (the push)', `${s.retransmissions} / ${s.lostAcks}`],
+    ];
   } else {
     plots.push(chart('throughput', 'second', 'procedures / s', [
       { name: 'offered', colour: '#aaa', points: s.seconds.map((x) => [x.second, x.offered]) },
@@ -201,7 +222,9 @@ export function writeAllureLoadResult(s: AnySummary, dir: string, html: string):
   const now = Date.now();
   const parameters = s.scenario === 'push-group'
     ? [['UEs', s.ues], ['all acknowledged (ms)', s.allAcknowledgedMs ?? 'not all'], ['delivery p99 (ms)', s.latencyMs.p99], ['lost ACKs', s.lostAcks]]
-    : [['offered', s.mode === 'open-loop' ? `${s.rate}/s` : `${s.concurrency} in flight`], ['completed per second', s.completedPerSecond], ['p50 (ms)', s.latencyMs.p50], ['p99 (ms)', s.latencyMs.p99], ['lost ACKs', s.lostAcks]];
+    : s.scenario === 'mtk-update'
+      ? [['UEs', s.ues], ['updates', `${s.updates} (${s.rate}/s)`], ['new MTKs taken', `${s.delivered} of ${s.expected}`], ['MTK p99 (ms)', s.latencyMs.p99], ['update to every UE, max (ms)', s.fanOutMs.max]]
+      : [['offered', s.mode === 'open-loop' ? `${s.rate}/s` : `${s.concurrency} in flight`], ['completed per second', s.completedPerSecond], ['p50 (ms)', s.latencyMs.p50], ['p99 (ms)', s.latencyMs.p99], ['lost ACKs', s.lostAcks]];
   const failures = Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ');
   const errors = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ');
   const doc = {

@@ -5,8 +5,8 @@
 // the crossing rule of the live suites and analyze (verify/history.ts ackCrossingMs).
 import type { MbmsProfile } from '../mbms/index.ts';
 import { buildVerificationMessage } from '../mikey/index.ts';
-import { ackCrossingMs, judgeCounter } from '../suite/verify/history.ts';
-import { judgeSubscribedMsk, verifyKeyMessage, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
+import { ackCrossingMs, judgeCounter, judgeMtkId, judgeSameCsbId } from '../suite/verify/history.ts';
+import { judgeSubscribedMsk, verifyKeyMessage, type CheckOutcome, type KeyGroupRef, type KeyMessageVerdict } from '../suite/verify/mikey.ts';
 
 /**
  * How long after its ACK a UE watches for the copy that shows the ACK was not taken: one copy may cross the
@@ -24,12 +24,50 @@ export interface JudgedKeyMessage {
   ack?: Buffer;
 }
 
+/** The MSK a UE holds (from an MSK message whose MAC verified): what its MTK messages are judged under. */
+export interface HeldMsk { mskId: string; key: Buffer; rand: Buffer }
+
+/**
+ * The verdicts of MTK messages by their octets and MSK. An MTK message goes to every UE of the key group with
+ * the same octets (point-to-multipoint, TS 33.246 §6.3.3), so its message-level verdict (structure, MAC
+ * under the MSK, key data) is the same for every UE holding that MSK: computed once per slice and message.
+ * What differs per UE (its COUNTER and MTK ID history) is judged per UE. A few entries: updates come one
+ * after the other.
+ */
+export class MtkVerdictCache {
+  readonly #entries = new Map<string, KeyMessageVerdict>();
+  constructor(readonly profile: MbmsProfile, readonly size = 8) {}
+
+  verdict(bytes: Buffer, msk: HeldMsk): KeyMessageVerdict {
+    const key = `${msk.key.toString('hex')}|${bytes.toString('hex')}`;
+    let v = this.#entries.get(key);
+    if (!v) {
+      const mikey = this.profile.mikey;
+      v = verifyKeyMessage(bytes, { kind: 'mtk', psk: msk.key, derivationRand: mikey.mtkRandSource === 'msk-rand' ? msk.rand : Buffer.alloc(0), profile: mikey, v: false });
+      this.#entries.set(key, v);
+      if (this.#entries.size > this.size) this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    return v;
+  }
+}
+
+export interface JudgedMtkMessage {
+  failures: CheckOutcome[];
+  /** The MTK ID (hex) of a message whose MAC verified; undefined otherwise. */
+  mtkId?: string;
+  /** A new MTK for this UE (its MTK ID above the last it took); false for the same MTK again. */
+  fresh: boolean;
+}
+
 export class UeKeyState {
   /** The last COUNTER accepted for the MUK, and the message that carried it. */
   #lastCounter?: bigint;
   #lastBytes?: Buffer;
   /** The delivery acknowledged last: copies of it past the crossing copy are ACKs the BM-SC did not take. */
   #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost: boolean };
+  /** The MSK this UE holds, and the last MTK message it took under it (RFC 3830 §5.3 replay state per MSK). */
+  #msk?: HeldMsk;
+  #mtk?: { counter: bigint; mtkId: bigint; key?: Buffer; csbId: number; bytes: Buffer };
 
   /** `group`: the key group the message must name (its EXT key IDs), when the scenario knows it. */
   constructor(readonly ksNaf: Buffer, readonly profile: MbmsProfile, readonly group?: KeyGroupRef) {}
@@ -58,8 +96,51 @@ export class UeKeyState {
         this.#lastBytes = Buffer.from(bytes);
       }
     }
+    const msk = verdict.keyData[0]?.key;
+    if (failures.length === 0 && msk && verdict.rand && verdict.keyIds.mskId) {
+      const mskId = verdict.keyIds.mskId.toString('hex');
+      if (this.#msk?.mskId !== mskId) this.#mtk = undefined;
+      this.#msk = { mskId, key: msk, rand: verdict.rand };
+    }
     const out = { failures, macValid: verdict.macValid, csbId: verdict.csbId ?? -1, mskId: verdict.keyIds.mskId?.toString('hex') ?? '' };
     return verdict.v && verdict.macValid ? { ...out, ack: buildVerificationMessage({ received: bytes, psk: this.ksNaf, profile: this.profile.mikey }).bytes } : out;
+  }
+
+  /** The MSK this UE holds (the last valid MSK message's), if any. */
+  get msk(): HeldMsk | undefined {
+    return this.#msk;
+  }
+
+  /**
+   * Judges an MTK message as this UE (TS 33.246 §6.3.3): under the MSK it holds, the message-level verdict
+   * from `cache` (V flag clear: no verification message, MAC under the MSK-derived key, one MTK); then, per
+   * UE, the COUNTER above the last MTK message's under the MSK (RFC 3830 §5.3; the same octets again are the
+   * same message repeated, not judged again), the MTK ID never down and a new MTK never under an old ID
+   * (O21), the CSB ID kept where the profile fixes it per MSK (O10).
+   */
+  judgeMtk(bytes: Buffer, cache: MtkVerdictCache): JudgedMtkMessage {
+    const msk = this.#msk;
+    if (!msk) return { failures: [{ check: 'mikey.key-ids', ok: false, message: 'an MTK message comes under an MSK the UE holds (it got none of the key group)', expected: 'an MSK delivered first', actual: 'none' }], fresh: false };
+    const verdict = cache.verdict(bytes, msk);
+    const failures = verdict.checks.filter((c) => !c.ok);
+    const mskId = verdict.keyIds.mskId?.toString('hex');
+    if (verdict.message && mskId !== msk.mskId) {
+      failures.push({ check: 'mikey.key-ids', ok: false, message: 'the MTK message names the MSK of the key group the UE holds (RFC 4563 §4; TS 33.246 §6.3.3)', expected: msk.mskId, actual: mskId ?? 'none' });
+      return { failures, fresh: false };
+    }
+    if (!verdict.macValid || verdict.counter === undefined || !verdict.keyIds.mtkId) return { failures, fresh: false };
+    const mtkIdHex = verdict.keyIds.mtkId.toString('hex');
+    const last = this.#mtk;
+    if (last?.bytes.equals(bytes)) return { failures, mtkId: mtkIdHex, fresh: false };
+    const where = 'the last MTK message under this MSK';
+    failures.push(...judgeCounter(verdict.counter, last ? { value: last.counter, where } : undefined, { key: 'msk', freshTs: true, bytes }).filter((c) => !c.ok));
+    const mtkId = BigInt(`0x${mtkIdHex}`);
+    const key = verdict.keyData[0]?.key;
+    failures.push(...judgeMtkId(mtkId, last ? { value: last.mtkId, where, ...(last.key ? { key: last.key } : {}) } : undefined, { newMtk: false, ...(key ? { key } : {}) }).filter((c) => !c.ok));
+    if (last && verdict.csbId !== undefined) failures.push(...(judgeSameCsbId(verdict.csbId, { csbId: last.csbId, where }, 'mtk', this.profile.mikey.csbId.mtk) ?? []).filter((c) => !c.ok));
+    const fresh = failures.length === 0 && (!last || mtkId > last.mtkId);
+    if (fresh) this.#mtk = { counter: verdict.counter, mtkId, ...(key ? { key } : {}), csbId: verdict.csbId ?? 0, bytes: Buffer.from(bytes) };
+    return { failures, mtkId: mtkIdHex, fresh };
   }
 
   /** The delivery acknowledged last (its CSB ID and MSK ID, and when). */

@@ -128,7 +128,7 @@ function controlBody(action: TriggerAction, p: TriggerParams): Record<string, un
     case 'msk-push': return { btid: p.btid, ...(p.v !== undefined ? { v: p.v } : {}), ...(p.mskId && p.keyDomainId ? { msk: { keyDomainId: p.keyDomainId, mskId: p.mskId } } : {}) };
     case 'solicited-pull': return { btid: p.btid, ...(p.v !== undefined ? { v: p.v } : {}) };
     case 'rotate-msk': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.keyGroup !== undefined ? { keyGroup: p.keyGroup } : {}), ...(p.push !== undefined ? { push: p.push } : {}) };
-    case 'mtk-update': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}) };
+    case 'mtk-update': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.mskId ? { mskId: p.mskId } : {}) };
     case 'msk-request': return p.keys ? { keys: p.keys } : {};
     case 'delete-msk': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.mskId ? { mskId: p.mskId } : {}) };
     case 'bootstrap': return { btid: p.btid, ksNaf: p.ksNaf };
