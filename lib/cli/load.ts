@@ -297,7 +297,7 @@ export function formatLoadSummary(s: AnySummary): string {
   if (s.scenario === 'push-group') {
     const ms = (x: number | undefined) => (x === undefined ? 'not all' : `${(x / 1000).toFixed(2)} s`);
     return `${[
-      `mbms-conform load: push-group against the ${s.sut.name}${faults}: a new MSK pushed to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes || 'this'} process${s.processes === 1 ? '' : 'es'}`,
+      `mbms-conform load: push-group against the ${s.sut.name}${faults}: a new MSK pushed to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes ? `${s.processes} process${s.processes === 1 ? '' : 'es'}` : 'this process'}`,
       `  delivered:    ${s.delivered} of ${s.ues} UEs, all in ${ms(s.allDeliveredMs)} (first after ${s.firstDeliveryMs ?? '-'} ms)`,
       `  acknowledged: ${s.acknowledged} of ${s.ues} UEs, all in ${ms(s.allAcknowledgedMs)} (${s.completedPerSecond} UEs/s)`,
       `  delivery after the push: ${p(s.latencyMs)}`,
@@ -307,7 +307,7 @@ export function formatLoadSummary(s: AnySummary): string {
   }
   if (s.scenario === 'mtk-update') {
     return `${[
-      `mbms-conform load: mtk-update against the ${s.sut.name}${faults}: ${s.updates} MTK updates (${s.rate}/s for ${s.durationS} s) to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes || 'this'} process${s.processes === 1 ? '' : 'es'}`,
+      `mbms-conform load: mtk-update against the ${s.sut.name}${faults}: ${s.updates} MTK updates (${s.rate}/s for ${s.durationS} s) to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes ? `${s.processes} process${s.processes === 1 ? '' : 'es'}` : 'this process'}`,
       `  push of the MSK first: ${s.push.acknowledged} of ${s.ues} UEs acknowledged${s.push.allAcknowledgedMs !== undefined ? ` in ${(s.push.allAcknowledgedMs / 1000).toFixed(2)} s` : ''}`,
       `  new MTKs taken: ${s.delivered} of ${s.expected} (${s.completedPerSecond}/s)`,
       `  each UE's new MTK after its update: ${p(s.latencyMs)}`,

@@ -77,7 +77,26 @@ test('options of one scenario refused with another: exit 2 naming the option', a
   expect(r.stderr).toContain('--rate: not for push-group');
   const u = await load(['--unsubscribed', '3']);
   expect(u.code).toBe(2);
-  expect(u.stderr).toContain('--unsubscribed: for push-group only');
+  expect(u.stderr).toContain('--unsubscribed: for push-group and mtk-update only');
+  const c = await load(['--scenario', 'mtk-update', '--concurrency', '5']);
+  expect(c.code).toBe(2);
+  expect(c.stderr).toContain('--concurrency: not for mtk-update');
+});
+
+test('mtk-update: exit 0, the JSON summary with each UE\'s wait for its new MTK, the CSV per update and the HTML report', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'load-mtk-'));
+  const r = await load(['--scenario', 'mtk-update', '--ues', '20', '--unsubscribed', '1', '--processes', '0', '--rate', '5', '--duration', '0.6', '--json',
+    '--csv', join(dir, 'u.csv'), '--html', join(dir, 'r.html')]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.stdout);
+  expect(s).toMatchObject({ scenario: 'mtk-update', ues: 20, updates: 3, expected: 60, delivered: 60, lostAcks: 0, errors: {}, conformanceFailures: {} });
+  expect(Object.keys(s.latencyMs)).toEqual(['p50', 'p90', 'p99', 'p999', 'max', 'count']);
+  expect(s.completedPerSecond).toBeGreaterThan(0);
+  const csv = readFileSync(join(dir, 'u.csv'), 'utf8').trim().split('\n');
+  expect(csv[0]).toBe('update,mtk_id,triggered_ms,delivered,all_delivered_ms');
+  expect(csv).toHaveLength(4);
+  expect(readFileSync(join(dir, 'r.html'), 'utf8')).toContain('time until every UE had the new MTK');
 });
 
 test('--sut: a BM-SC under test from its SUT profile, the population provisioned through its control API', async () => {
@@ -103,6 +122,11 @@ test('--sut: a BM-SC under test from its SUT profile, the population provisioned
     const s = JSON.parse(push.stdout);
     expect(s).toMatchObject({ scenario: 'push-group', delivered: 12, acknowledged: 12, lostAcks: 0, conformanceFailures: {}, sut: { name: 'BM-SC under load', faults: [] } });
     expect(s.bmscOutstandingAcks).toBeUndefined(); // a BM-SC under test does not say
+    // The same BM-SC, long-lived: the population provisioned again, a new MSK pushed, MTK updates under it
+    const mtk = await load(['--sut', profile, '--scenario', 'mtk-update', '--ues', '12', '--unsubscribed', '2', '--processes', '0', '--rate', '5', '--duration', '0.4', '--json']);
+    expect(mtk.stderr).toBe('');
+    expect(mtk.code).toBe(0);
+    expect(JSON.parse(mtk.stdout)).toMatchObject({ scenario: 'mtk-update', updates: 2, expected: 24, delivered: 24, errors: {}, conformanceFailures: {} });
     const requests = await load(['--sut', profile, '--rate', '10', '--duration', '1', '--ues', '5', '--json']);
     expect(requests.code).toBe(0);
     expect(JSON.parse(requests.stdout)).toMatchObject({ scenario: 'msk-request', errors: {}, conformanceFailures: {}, lostAcks: 0 });

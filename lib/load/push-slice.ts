@@ -224,6 +224,7 @@ export class PushSlice {
   mtkSent(mtkId: string, at: number): void {
     let update = this.#updates.get(mtkId);
     if (!update) this.#updates.set(mtkId, (update = { pending: [], delivered: 0 }));
+    if (update.sentAt !== undefined) return; // the same MTK ID answered again: measured from its first update
     update.sentAt = at;
     for (const t of update.pending) recordMs(this.#latency(), t - at);
     update.pending = [];

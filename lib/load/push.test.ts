@@ -1,17 +1,30 @@
 // Push load runs (push-group) against the reference BM-SC: every subscribed UE gets the new MSK and
 // acknowledges it, with the time measured; a fault shows as failures by check with evidence naming the UE,
-// or as lost ACKs; slices in child processes give the same figures, merged.
+// or as lost ACKs; slices in child processes give the same figures, merged. The mtk-update scenario on the
+// same UEs: every UE takes every update's MTK, and an MTK fault shows as failures of its check.
 import { test, expect } from '@playwright/test';
 import { ReferenceBmsc } from '../reference/index.ts';
 import { embeddedLoadProfile, population } from './population.ts';
-import { runPush, type PushSummary } from './push.ts';
+import { runPush, type MtkSummary, type PushSummary } from './push.ts';
 
 const keyDomainId = Buffer.from('001001', 'hex');
 const SEED = 'push test';
 let slice = 0;
 
+interface PushCase { ues: number; unsubscribed: number; processes?: number; timeoutS?: number }
+
 /** A push of group 1 by a reference BM-SC with `faults` to `ues` subscribed UEs and `unsubscribed` others. */
-async function push(faults: string[], options: { ues: number; unsubscribed: number; processes?: number; timeoutS?: number }): Promise<PushSummary> {
+function push(faults: string[], options: PushCase): Promise<PushSummary> {
+  return run(faults, options) as Promise<PushSummary>;
+}
+
+/** The push, then MTK updates at `rate` per second for `durationS` s under the pushed MSK (mtk-update). */
+function mtkUpdates(faults: string[], options: PushCase & { rate: number; durationS: number }): Promise<MtkSummary> {
+  // An MTK not taken within a second counts as not delivered (the default window is 5 s)
+  return run(faults, options, { rate: options.rate, durationS: options.durationS, deliveryWindowMs: 1000 }) as Promise<MtkSummary>;
+}
+
+async function run(faults: string[], options: PushCase, mtk?: { rate: number; durationS: number; deliveryWindowMs: number }): Promise<PushSummary | MtkSummary> {
   // The load profile with a shorter retransmission interval and T_ack: the quiet wait for copies is one
   // interval past the crossing window, and a test should not wait 6 s for it
   const profile = embeddedLoadProfile();
@@ -27,12 +40,15 @@ async function push(faults: string[], options: { ues: number; unsubscribed: numb
     })),
   });
   await bmsc.start();
+  let mskId = 0;
+  const pushOptions = {
+    ues: options.ues, unsubscribed: options.unsubscribed, firstUe, seed: SEED, port, keyDomainId, keyGroup: 1, profile,
+    processes: options.processes ?? 0, timeoutS: options.timeoutS ?? 20,
+    trigger: async () => { mskId = Number.parseInt((await bmsc.rotateMsk({ keyDomainId, keyGroup: 1, push: true })).rotated[0]!.mskId, 16); },
+  };
   try {
-    return await runPush({
-      ues: options.ues, unsubscribed: options.unsubscribed, firstUe, seed: SEED, port, keyDomainId, keyGroup: 1, profile,
-      processes: options.processes ?? 0, timeoutS: options.timeoutS ?? 20,
-      trigger: async () => { await bmsc.rotateMsk({ keyDomainId, keyGroup: 1, push: true }); },
-    });
+    if (!mtk) return await runPush(pushOptions);
+    return await runPush({ ...pushOptions, mtk: { ...mtk, trigger: async () => (await bmsc.mtkUpdate({ keyDomainId, mskId }))[0]!.mtkId! } });
   } finally {
     await bmsc.stop();
   }
@@ -84,3 +100,34 @@ test('a BM-SC that keeps retransmitting after the ACK: lost ACKs counted once pe
   expect(s.retransmissions).toBeGreaterThanOrEqual(12); // the crossing copy and at least one more each
   expect(s.conformanceFailures).toEqual({});
 });
+
+test('mtk-update against a conformant BM-SC: every UE takes every update\'s MTK, each wait and each fan-out measured', async () => {
+  const s = await mtkUpdates([], { ues: 30, unsubscribed: 2, rate: 10, durationS: 0.5 });
+  expect(s).toMatchObject({ scenario: 'mtk-update', ues: 30, updates: 5, expected: 150, delivered: 150, repeats: 0, lostAcks: 0, errors: {}, conformanceFailures: {} });
+  expect(s.push).toMatchObject({ delivered: 30, acknowledged: 30 });
+  expect(s.mtkMessages).toBe(150); // one per UE and update, none to the UEs outside the group
+  expect(s.latencyMs.count).toBe(150);
+  expect(s.fanOutMs.count).toBe(5);
+  expect(new Set(s.perUpdate.map((u) => u.mtkId)).size).toBe(5);
+  for (const u of s.perUpdate) expect(u).toMatchObject({ delivered: 30, allDeliveredMs: expect.any(Number) });
+  // the updates were triggered 100 ms apart (open loop), whatever the BM-SC answered
+  expect(s.perUpdate.at(-1)!.atMs).toBeGreaterThanOrEqual(390);
+});
+
+test('mtk-update with the UE slices in two child processes: the same figures, merged', async () => {
+  const s = await mtkUpdates([], { ues: 20, unsubscribed: 0, processes: 2, rate: 10, durationS: 0.3 });
+  expect(s).toMatchObject({ processes: 2, updates: 3, expected: 60, delivered: 60, errors: {}, conformanceFailures: {} });
+  expect(s.latencyMs.count).toBe(60);
+});
+
+for (const [fault, check] of [
+  ['bmsc-reuse-counter', 'mikey.counter'], ['bmsc-mtk-with-v', 'mikey.v-flag'], ['bmsc-repeat-mtk-id', 'mikey.mtk-id'], ['bmsc-mtk-csb-per-message', 'mikey.csb-id'],
+] as const) {
+  test(`mtk-update against a BM-SC with ${fault}: ${check} failures with evidence, the MTKs not taken counted`, async () => {
+    const s = await mtkUpdates([fault], { ues: 10, unsubscribed: 0, rate: 10, durationS: 0.3 });
+    expect(s.conformanceFailures[check]).toBeGreaterThanOrEqual(10);
+    expect(s.evidence.find((e) => e.check === check)?.ue).toMatch(/^load-\d+@/);
+    expect(s.errors['mtk-not-delivered']).toBeGreaterThan(0);
+    expect(s.push).toMatchObject({ acknowledged: 10 });
+  });
+}

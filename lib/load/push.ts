@@ -30,6 +30,8 @@ export interface MtkPhaseOptions {
   durationS: number;
   /** Makes the BM-SC send a new MTK under the group's MSK to every UE; resolves to its MTK ID (hex). */
   trigger: () => Promise<string>;
+  /** How long after its trigger an update's MTK may still come (default MTK_DELIVERY_WINDOW_MS). */
+  deliveryWindowMs?: number;
   /** Per second of the updates: updates triggered and new MTKs taken so far. */
   onSecond?: (s: { second: number; updates: number; delivered: number; expected: number }) => void;
 }
@@ -233,6 +235,16 @@ export async function runPush(options: PushOptions): Promise<PushSummary | MtkSu
   }
 }
 
+/** The longest wait for the BM-SC to answer an MTK update trigger (it answers once it has sent to every UE). */
+const TRIGGER_ANSWER_MS = 60_000;
+
+/** `p`, or a rejection once `ms` have passed (a BM-SC that never answers must not hang the run). */
+function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 interface UpdatesRun { triggered: { mtkId: string; at: number }[]; errors: Record<string, number> }
 
 /**
@@ -256,13 +268,13 @@ async function runMtkUpdates(mtk: MtkPhaseOptions, ues: number, slices: SliceHan
       if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
     }
     const at = clock();
-    answers.push(mtk.trigger().then((mtkId) => {
+    answers.push(answerWithin(mtk.trigger(), TRIGGER_ANSWER_MS).then((mtkId) => {
       triggered.push({ mtkId, at });
       for (const s of slices) s.mtkSent(mtkId, at);
     }, () => { errors['mtk-trigger'] = (errors['mtk-trigger'] ?? 0) + 1; }));
   }
   await Promise.all(answers);
-  const until = performance.now() + MTK_DELIVERY_WINDOW_MS;
+  const until = performance.now() + (mtk.deliveryWindowMs ?? MTK_DELIVERY_WINDOW_MS);
   while (performance.now() < until && delivered() < ues * triggered.length) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
@@ -289,7 +301,10 @@ function summariseMtk(mtk: MtkPhaseOptions, push: PushSummary, results: PushSlic
   const fan = histogram();
   let lastDelivery = t0;
   const perUpdate = run.triggered.map(({ mtkId, at }) => {
+    // An MTK ID a BM-SC answered twice (a new MTK under an old ID: a mikey.mtk-id failure at the UEs) is
+    // credited to its first update only
     const s = seen.get(mtkId) ?? { delivered: 0 };
+    seen.delete(mtkId);
     const all = s.delivered >= push.ues && s.lastAt !== undefined ? s.lastAt - at : undefined;
     if (all !== undefined) recordMs(fan, all);
     if (s.lastAt !== undefined) lastDelivery = Math.max(lastDelivery, s.lastAt);
