@@ -7,9 +7,13 @@
 //            lost ACKs, conformance failures, whether the tester kept its schedule
 //   closed   msk-request closed loop at 32 in flight: the saturation throughput
 //   push     push-group to 10,000, 30,000 and 100,000 UEs: time until every UE has the new MSK and acknowledged
+//   mtk      mtk-update after the push: 10 s of MTK updates at 1/s and 10/s to 10,000 UEs, at 1/s to 100,000:
+//            each UE's wait for its new MTK, the time until every UE had it, MTKs not taken
 //
-//   npx tsx bench/load.ts [--quick] [--plots]    (--quick: shorter runs, push to 10,000 only;
-//                                                  --plots: the README's plots from the 2,000/s run and the largest push)
+//   npx tsx bench/load.ts [--quick] [--plots] [--only SECTIONS]
+//     --quick: shorter runs, push and MTK updates to 10,000 UEs only
+//     --plots: the README's plots from the 2,000/s run and the largest push
+//     --only peer,rates,closed,push,mtk: those sections (results written to load-DATE-SECTIONS.json)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +26,12 @@ if (!(await buildIsCurrent(new URL('../', import.meta.url)))) {
   console.error('dist/ is not current: run `npm run build` first (the bench measures the compiled command)');
   process.exit(2);
 }
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, plots: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, plots: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = values.quick ?? false;
+const SECTIONS = ['peer', 'rates', 'closed', 'push', 'mtk'];
+const only = values.only?.split(',') ?? SECTIONS;
+for (const o of only) if (!SECTIONS.includes(o)) { console.error(`--only ${o}: one of ${SECTIONS.join(', ')}`); process.exit(2); }
+const want = (section: string): boolean => only.includes(section);
 const root = new URL('../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'load-bench-'));
 const bin = join(root, 'bin/mbms-conform.js');
@@ -67,36 +75,40 @@ async function wrkPeer(seconds: number): Promise<{ requestsPerSecond: number; p5
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, quick };
 const row = (cells: (string | number)[]) => console.log(`| ${cells.join(' | ')} |`);
 
-console.log('\n### wrk (peer): the MSK request POST alone, answered 401 by the reference BM-SC\n');
-const peer = await wrkPeer(quick ? 5 : 10);
-results.wrk = peer;
-row(['tool', 'requests/s', 'p50', 'p99', 'answers']);
-row(['---', '---', '---', '---', '---']);
-row(['wrk -t1 -c16', peer.requestsPerSecond, peer.p50, peer.p99, peer.status]);
-
-console.log('\n### msk-request, open loop (3 s warm-up)\n');
-row(['offered/s', 'UEs', 'seconds', 'completed/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'errors', 'lost ACKs', 'failures', 'tester', 'peak RSS MiB']);
-row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
-// 4,000 UEs: each comes back every 4 s at 1,000/s, near the BM-SC's 5 s keep-alive, so a share of the
-// procedures opens a new TCP connection; 2,000 UEs at 1,000/s come back every 2 s on their open connection
-const rates: { rate: number; seconds: number; ues: number }[] = quick
-  ? [{ rate: 500, seconds: 10, ues: 4000 }, { rate: 1000, seconds: 10, ues: 4000 }]
-  : [{ rate: 250, seconds: 20, ues: 4000 }, { rate: 500, seconds: 20, ues: 4000 }, { rate: 1000, seconds: 60, ues: 4000 }, { rate: 1000, seconds: 60, ues: 2000 },
-    { rate: 1500, seconds: 20, ues: 4000 }, { rate: 2000, seconds: 60, ues: 4000 }];
-const rateResults = [];
-for (const { rate, seconds, ues } of rates) {
-  const html = values.plots && rate === 2000 ? ['--html', join(dir, 'rate-2000.html')] : [];
-  const { summary: s, rssMb } = load(['--rate', String(rate), '--duration', String(seconds), '--warmup', '3', '--ues', String(ues), ...html]);
-  const errors = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
-  const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
-  row([rate, ues, seconds, s.completedPerSecond, s.latencyMs.p50, s.latencyMs.p90, s.latencyMs.p99, s.latencyMs.p999, errors, s.lostAcks, failures, s.testerStarved ? `starved (lag p99 ${s.schedulerLagMs.p99} ms)` : `on time (lag p99 ${s.schedulerLagMs.p99} ms)`, rssMb]);
-  const { seconds: _s, histograms: _h, evidence: _e, ...kept } = s;
-  rateResults.push({ rate, ...kept, ues, rssMb });
+if (want('peer')) {
+  console.log('\n### wrk (peer): the MSK request POST alone, answered 401 by the reference BM-SC\n');
+  const peer = await wrkPeer(quick ? 5 : 10);
+  results.wrk = peer;
+  row(['tool', 'requests/s', 'p50', 'p99', 'answers']);
+  row(['---', '---', '---', '---', '---']);
+  row(['wrk -t1 -c16', peer.requestsPerSecond, peer.p50, peer.p99, peer.status]);
 }
-results.rates = rateResults;
 
-console.log('\n### msk-request, closed loop (saturation)\n');
-{
+if (want('rates')) {
+  console.log('\n### msk-request, open loop (3 s warm-up)\n');
+  row(['offered/s', 'UEs', 'seconds', 'completed/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'errors', 'lost ACKs', 'failures', 'tester', 'peak RSS MiB']);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
+  // 4,000 UEs: each comes back every 4 s at 1,000/s, near the BM-SC's 5 s keep-alive, so a share of the
+  // procedures opens a new TCP connection; 2,000 UEs at 1,000/s come back every 2 s on their open connection
+  const rates: { rate: number; seconds: number; ues: number }[] = quick
+    ? [{ rate: 500, seconds: 10, ues: 4000 }, { rate: 1000, seconds: 10, ues: 4000 }]
+    : [{ rate: 250, seconds: 20, ues: 4000 }, { rate: 500, seconds: 20, ues: 4000 }, { rate: 1000, seconds: 60, ues: 4000 }, { rate: 1000, seconds: 60, ues: 2000 },
+      { rate: 1500, seconds: 20, ues: 4000 }, { rate: 2000, seconds: 60, ues: 4000 }];
+  const rateResults = [];
+  for (const { rate, seconds, ues } of rates) {
+    const html = values.plots && rate === 2000 ? ['--html', join(dir, 'rate-2000.html')] : [];
+    const { summary: s, rssMb } = load(['--rate', String(rate), '--duration', String(seconds), '--warmup', '3', '--ues', String(ues), ...html]);
+    const errors = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+    const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
+    row([rate, ues, seconds, s.completedPerSecond, s.latencyMs.p50, s.latencyMs.p90, s.latencyMs.p99, s.latencyMs.p999, errors, s.lostAcks, failures, s.testerStarved ? `starved (lag p99 ${s.schedulerLagMs.p99} ms)` : `on time (lag p99 ${s.schedulerLagMs.p99} ms)`, rssMb]);
+    const { seconds: _s, histograms: _h, evidence: _e, ...kept } = s;
+    rateResults.push({ rate, ...kept, ues, rssMb });
+  }
+  results.rates = rateResults;
+}
+
+if (want('closed')) {
+  console.log('\n### msk-request, closed loop (saturation)\n');
   const { summary: s, rssMb } = load(['--concurrency', '32', '--duration', quick ? '5' : '20', '--warmup', '3', '--ues', '4000']);
   row(['in flight', 'completed/s', 'p50 ms', 'p99 ms', 'errors', 'lost ACKs', 'failures', 'peak RSS MiB']);
   row(['---', '---', '---', '---', '---', '---', '---', '---']);
@@ -104,22 +116,40 @@ console.log('\n### msk-request, closed loop (saturation)\n');
   results.closedLoop = { concurrency: 32, completedPerSecond: s.completedPerSecond, latencyMs: s.latencyMs, errors: s.errors, lostAcks: s.lostAcks, conformanceFailures: s.conformanceFailures, rssMb };
 }
 
-console.log('\n### push-group: a new MSK to every UE of a key group (1 % more UEs not subscribed, listening)\n');
-row(['UEs', 'processes', 'all delivered s', 'all acknowledged s', 'UEs/s', 'delivery p50 ms', 'p99 ms', 'messages', 'lost ACKs', 'failures', 'coordinator peak RSS MiB']);
-row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
-const pushes = quick ? [10_000] : [10_000, 30_000, 100_000];
-const pushResults = [];
-for (const ues of pushes) {
-  const html = values.plots && ues === pushes.at(-1) ? ['--html', join(dir, 'push.html')] : [];
-  const { summary: s, rssMb } = load(['--scenario', 'push-group', '--ues', String(ues), ...html]);
-  const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
-  row([ues, s.processes, ((s.allDeliveredMs ?? NaN) / 1000).toFixed(2), ((s.allAcknowledgedMs ?? NaN) / 1000).toFixed(2), s.completedPerSecond, s.latencyMs.p50, s.latencyMs.p99, s.messages, s.lostAcks, failures, rssMb]);
-  const { deliveriesPer100Ms: _d, evidence: _e, ...kept } = s;
-  pushResults.push({ ...kept, rssMb });
+if (want('push')) {
+  console.log('\n### push-group: a new MSK to every UE of a key group (1 % more UEs not subscribed, listening)\n');
+  row(['UEs', 'processes', 'all delivered s', 'all acknowledged s', 'UEs/s', 'delivery p50 ms', 'p99 ms', 'messages', 'lost ACKs', 'failures', 'coordinator peak RSS MiB']);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
+  const pushes = quick ? [10_000] : [10_000, 30_000, 100_000];
+  const pushResults = [];
+  for (const ues of pushes) {
+    const html = values.plots && ues === pushes.at(-1) ? ['--html', join(dir, 'push.html')] : [];
+    const { summary: s, rssMb } = load(['--scenario', 'push-group', '--ues', String(ues), ...html]);
+    const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
+    row([ues, s.processes, ((s.allDeliveredMs ?? NaN) / 1000).toFixed(2), ((s.allAcknowledgedMs ?? NaN) / 1000).toFixed(2), s.completedPerSecond, s.latencyMs.p50, s.latencyMs.p99, s.messages, s.lostAcks, failures, rssMb]);
+    const { deliveriesPer100Ms: _d, evidence: _e, ...kept } = s;
+    pushResults.push({ ...kept, rssMb });
+  }
+  results.push = pushResults;
 }
-results.push = pushResults;
 
-const out = join(root, 'bench/results', `load-${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+if (want('mtk')) {
+  console.log('\n### mtk-update: 10 s of MTK updates to every UE of the group, after the push of its MSK\n');
+  row(['UEs', 'updates/s', 'processes', 'updates', 'new MTKs taken', 'per second', 'UE wait p50 ms', 'p99 ms', 'max ms', 'update to all p50 ms', 'max ms', 'failures', 'coordinator peak RSS MiB']);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
+  const runs = quick ? [{ ues: 10_000, rate: 1 }] : [{ ues: 10_000, rate: 1 }, { ues: 10_000, rate: 10 }, { ues: 100_000, rate: 1 }];
+  const mtkResults = [];
+  for (const { ues, rate } of runs) {
+    const { summary: s, rssMb } = load(['--scenario', 'mtk-update', '--ues', String(ues), '--rate', String(rate), '--duration', '10']);
+    const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
+    row([ues, rate, s.processes, s.updates, `${s.delivered} of ${s.expected}`, s.completedPerSecond, s.latencyMs.p50, s.latencyMs.p99, s.latencyMs.max, s.fanOutMs.p50, s.fanOutMs.max, failures, rssMb]);
+    const { perUpdate: _u, evidence: _e, ...kept } = s;
+    mtkResults.push({ ...kept, rssMb });
+  }
+  results.mtk = mtkResults;
+}
+
+const out = join(root, 'bench/results', `load-${new Date().toISOString().slice(0, 10)}${values.only ? `-${only.join('-')}` : ''}${quick ? '-quick' : ''}.json`);
 (await import('node:fs')).mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwritten: ${out}`);
