@@ -26,10 +26,92 @@ export interface ProcedureOutcome {
 
 interface AwaitedMikey { resolve: (m: { bytes: Buffer; from: { address: string; port: number }; at: number }) => void }
 
-export class LoadUe {
-  readonly socket: Socket;
+/**
+ * The HTTP half of a 6.3.1 procedure for one UE (TS 33.246 §6.3.1 steps 1-4): the MSK request POSTed from
+ * the UE's address, the 401 Digest challenge answered (or the nonce reused), the 200 OK with its
+ * Authentication-Info judged (rspauth, RFC 2617 §3.2.3) and its MSK response body read. Used by the request
+ * scenarios' UEs (LoadUe) and by the UEs a solicited pull makes request (push-slice.ts).
+ */
+export class MskRequestClient {
   readonly #agent: Agent;
   readonly #digest: DigestClient;
+
+  constructor(identity: LoadUeIdentity, readonly profile: MbmsProfile) {
+    this.#agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: identity.address } as ConstructorParameters<typeof Agent>[0]);
+    this.#digest = new DigestClient({ username: identity.btid, password: digestPassword(identity.ksNaf), preferQop: profile.http.qop });
+  }
+
+  destroy(): void {
+    this.#agent.destroy();
+  }
+
+  #post(target: Target, body: Buffer, authorization: string | undefined, timeoutMs: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request({
+        host: target.http.address, port: target.http.port, method: 'POST', path: mskRequestTarget(this.profile), agent: this.#agent,
+        headers: {
+          'Host': target.host, 'User-Agent': `mbms-conform-load; ${this.profile.http.userAgentToken}`,
+          'Content-Type': this.profile.http.requestContentType, 'Content-Length': String(body.length),
+          ...(authorization ? { Authorization: authorization } : {}),
+        },
+        timeout: timeoutMs,
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('http-timeout')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /**
+   * The request to the 200 OK, its phases (ms from `start`) and failures recorded in `out`: true when the
+   * BM-SC granted an MSK, else `out.error` says why. Network errors are thrown (httpErrorReason names them).
+   */
+  async request(target: Target, start: number, options: { reuseNonce: boolean; timeoutMs: number }, out: ProcedureOutcome): Promise<boolean> {
+    const body = Buffer.from(buildMskRequestBody([{ keyDomainId: target.keyDomainId, mskId: (target.keyGroup * 0x10000) >>> 0 }], this.profile));
+    const uri = mskRequestTarget(this.profile);
+    let authorization = options.reuseNonce && this.#digest.currentNonce ? this.#digest.authorize(undefined, { method: 'POST', uri, body }) : undefined;
+    let res = await this.#post(target, body, authorization, options.timeoutMs);
+    if (res.status === 401) {
+      out.phases.challenge = performance.now() - start;
+      const challenge = res.headers['www-authenticate'];
+      if (challenge === undefined) {
+        out.failures.push({ check: 'digest.challenge', ok: false, message: 'a 401 carries a Digest challenge (RFC 2617 §3.2.1)', expected: 'WWW-Authenticate', actual: 'none' });
+        out.error = 'no-challenge';
+        return false;
+      }
+      authorization = this.#digest.authorize(challenge, { method: 'POST', uri, body });
+      res = await this.#post(target, body, authorization, options.timeoutMs);
+    }
+    if (res.status !== 200) {
+      out.error = `http-${res.status}`;
+      return false;
+    }
+    out.phases.ok = performance.now() - start;
+    const info = this.#digest.verifyAuthenticationInfo(res.headers['authentication-info'] as string | undefined, { responseBody: res.body });
+    if (this.profile.http.rspauthMandatory && !info.valid) out.failures.push({ check: 'digest.rspauth', ok: false, message: 'the 200 OK carries a valid rspauth (RFC 2617 §3.2.3)', expected: 'valid rspauth', actual: info.reason ?? 'invalid' });
+    const granted = parseMskResponseBody(res.body, this.profile).filter((e) => e.status === this.profile.statusCodes.success);
+    if (granted.length === 0) {
+      out.error = 'no-msk-granted';
+      return false;
+    }
+    return true;
+  }
+}
+
+/** The error reason of a request that threw: connection-reset, http-timeout or the system error's code. */
+export function httpErrorReason(e: unknown): string {
+  const message = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  return message === 'ECONNRESET' || message === 'socket hang up' ? 'connection-reset' : message === 'http-timeout' ? 'http-timeout' : String(message);
+}
+
+export class LoadUe {
+  readonly socket: Socket;
+  readonly #http: MskRequestClient;
   #awaiting?: AwaitedMikey;
   /** A procedure is under way: MIKEY messages belong to it (those before its 200 OK wait in #early). */
   #requesting = false;
@@ -55,8 +137,7 @@ export class LoadUe {
   private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
     this.socket = socket;
     this.#keys = new UeKeyState(identity.ksNaf, profile);
-    this.#agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: identity.address } as ConstructorParameters<typeof Agent>[0]);
-    this.#digest = new DigestClient({ username: identity.btid, password: digestPassword(identity.ksNaf), preferQop: profile.http.qop });
+    this.#http = new MskRequestClient(identity, profile);
     socket.on('message', (bytes, rinfo) => this.#onMikey(bytes, { address: rinfo.address, port: rinfo.port }));
   }
 
@@ -74,7 +155,7 @@ export class LoadUe {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#http.destroy();
     this.socket.close();
   }
 
@@ -130,28 +211,6 @@ export class LoadUe {
     });
   }
 
-  #post(target: Target, body: Buffer, authorization: string | undefined, timeoutMs: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-    return new Promise((resolve, reject) => {
-      const req = request({
-        host: target.http.address, port: target.http.port, method: 'POST', path: mskRequestTarget(this.profile), agent: this.#agent,
-        headers: {
-          'Host': target.host, 'User-Agent': `mbms-conform-load; ${this.profile.http.userAgentToken}`,
-          'Content-Type': this.profile.http.requestContentType, 'Content-Length': String(body.length),
-          ...(authorization ? { Authorization: authorization } : {}),
-        },
-        timeout: timeoutMs,
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('http-timeout')));
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
   /**
    * One MSK request procedure, its latencies measured from `start` (the time it was due: a late start is
    * the load's latency too). `reuseNonce`: credentials on the first POST with the nonce of an earlier
@@ -159,37 +218,11 @@ export class LoadUe {
    */
   async mskRequest(target: Target, start: number, options: { reuseNonce: boolean; timeoutMs: number }): Promise<ProcedureOutcome> {
     const out: ProcedureOutcome = { phases: {}, failures: [] };
-    const body = Buffer.from(buildMskRequestBody([{ keyDomainId: target.keyDomainId, mskId: (target.keyGroup * 0x10000) >>> 0 }], this.profile));
-    const uri = mskRequestTarget(this.profile);
     const timers = this.profile.timers;
     this.#requesting = true;
     this.#early = [];
     try {
-      let authorization = options.reuseNonce && this.#digest.currentNonce ? this.#digest.authorize(undefined, { method: 'POST', uri, body }) : undefined;
-      let res = await this.#post(target, body, authorization, options.timeoutMs);
-      if (res.status === 401) {
-        out.phases.challenge = performance.now() - start;
-        const challenge = res.headers['www-authenticate'];
-        if (challenge === undefined) {
-          out.failures.push({ check: 'digest.challenge', ok: false, message: 'a 401 carries a Digest challenge (RFC 2617 §3.2.1)', expected: 'WWW-Authenticate', actual: 'none' });
-          out.error = 'no-challenge';
-          return out;
-        }
-        authorization = this.#digest.authorize(challenge, { method: 'POST', uri, body });
-        res = await this.#post(target, body, authorization, options.timeoutMs);
-      }
-      if (res.status !== 200) {
-        out.error = `http-${res.status}`;
-        return out;
-      }
-      out.phases.ok = performance.now() - start;
-      const info = this.#digest.verifyAuthenticationInfo(res.headers['authentication-info'] as string | undefined, { responseBody: res.body });
-      if (this.profile.http.rspauthMandatory && !info.valid) out.failures.push({ check: 'digest.rspauth', ok: false, message: 'the 200 OK carries a valid rspauth (RFC 2617 §3.2.3)', expected: 'valid rspauth', actual: info.reason ?? 'invalid' });
-      const granted = parseMskResponseBody(res.body, this.profile).filter((e) => e.status === this.profile.statusCodes.success);
-      if (granted.length === 0) {
-        out.error = 'no-msk-granted';
-        return out;
-      }
+      if (!(await this.#http.request(target, start, options, out))) return out;
       // The MIKEY MSK message within T_deliver of the 200 OK (6.3.1 step 5)
       const okAt = performance.now();
       const m = await this.#nextMikey(timers.deliverMs);
@@ -207,8 +240,7 @@ export class LoadUe {
       out.phases.total = performance.now() - start;
       return out;
     } catch (e) {
-      const message = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      out.error = message === 'ECONNRESET' || message === 'socket hang up' ? 'connection-reset' : message === 'http-timeout' ? 'http-timeout' : String(message);
+      out.error = httpErrorReason(e);
       return out;
     } finally {
       this.#requesting = false;

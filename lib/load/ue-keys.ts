@@ -6,7 +6,7 @@
 import type { MbmsProfile } from '../mbms/index.ts';
 import { buildVerificationMessage } from '../mikey/index.ts';
 import { ackCrossingMs, judgeCounter, judgeMtkId, judgeSameCsbId } from '../suite/verify/history.ts';
-import { judgeSubscribedMsk, verifyKeyMessage, type CheckOutcome, type KeyGroupRef, type KeyMessageVerdict } from '../suite/verify/mikey.ts';
+import { judgeSubscribedMsk, judgeTriggerKeyIds, verifyKeyMessage, type CheckOutcome, type KeyGroupRef, type KeyMessageVerdict } from '../suite/verify/mikey.ts';
 
 /**
  * How long after its ACK a UE watches for the copy that shows the ACK was not taken: one copy may cross the
@@ -64,23 +64,29 @@ export class UeKeyState {
   #lastCounter?: bigint;
   #lastBytes?: Buffer;
   /** The delivery acknowledged last: copies of it past the crossing copy are ACKs the BM-SC did not take. */
-  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost: boolean };
+  readonly #acks: AckWatch;
   /** The MSK this UE holds, and the last MTK message it took under it (RFC 3830 §5.3 replay state per MSK). */
   #msk?: HeldMsk;
   #mtk?: { counter: bigint; mtkId: bigint; key?: Buffer; csbId: number; bytes: Buffer };
 
   /** `group`: the key group the message must name (its EXT key IDs), when the scenario knows it. */
-  constructor(readonly ksNaf: Buffer, readonly profile: MbmsProfile, readonly group?: KeyGroupRef) {}
+  constructor(readonly ksNaf: Buffer, readonly profile: MbmsProfile, readonly group?: KeyGroupRef) {
+    this.#acks = new AckWatch(profile);
+  }
 
   /**
-   * Judges an MSK message as this UE: structure, MAC under its MUK, decryption, the key group, the COUNTER
+   * Judges an MSK message (or, `kind` 'trigger', a solicited-pull trigger) as this UE: structure, MAC under its MUK, decryption, the key group, the COUNTER
    * above the last one for the MUK (a retransmission repeating the message byte for byte where the profile
    * says so, O18 freshTs: false). Only a message whose MAC verifies moves the replay state.
    */
-  judge(bytes: Buffer): JudgedKeyMessage {
-    const verdict = verifyKeyMessage(bytes, { kind: 'msk', psk: this.ksNaf, profile: this.profile.mikey });
+  judge(bytes: Buffer, kind: 'msk' | 'trigger' = 'msk'): JudgedKeyMessage {
+    const verdict = verifyKeyMessage(bytes, { kind, psk: this.ksNaf, profile: this.profile.mikey });
     const failures = verdict.checks.filter((c) => !c.ok);
-    if (this.group && verdict.message) {
+    if (verdict.message && kind === 'trigger') {
+      // A solicited-pull trigger (§6.3.2.1): its key IDs 0x0 (O20); it shares the MUK's replay state
+      const keyIds = judgeTriggerKeyIds(verdict.keyIds, this.profile.mikey);
+      if (!keyIds.ok) failures.push(keyIds);
+    } else if (this.group && verdict.message) {
       const keyIds = judgeSubscribedMsk(verdict.keyIds, [this.group]);
       if (!keyIds.ok) failures.push(keyIds);
     }
@@ -145,11 +151,35 @@ export class UeKeyState {
 
   /** The delivery acknowledged last (its CSB ID and MSK ID, and when). */
   get acked(): { csbId: number; mskId: string; at: number } | undefined {
-    return this.#acked;
+    return this.#acks.acked;
   }
 
   /** This UE acknowledged `m` at `at` (a copy of the delivery it acknowledged already keeps the first ACK's time). */
   acknowledged(m: Pick<JudgedKeyMessage, 'csbId' | 'mskId'>, at: number): void {
+    this.#acks.acknowledged(m, at);
+  }
+
+  /** A copy of the acknowledged delivery came at `at`: true when it shows an ACK the BM-SC did not take (AckWatch). */
+  copyShowsLostAck(at: number): boolean {
+    return this.#acks.copyShowsLostAck(at);
+  }
+}
+
+/**
+ * The delivery a UE acknowledged last, and the copies of it that came after the ACK (RFC 3830 §5.2; the
+ * crossing rule of the live suites and analyze, verify/history.ts ackCrossingMs).
+ */
+export class AckWatch {
+  #acked?: { csbId: number; mskId: string; at: number; crossed: boolean; lost: boolean };
+
+  constructor(readonly profile: Pick<MbmsProfile, 'retransmission' | 'timers'>) {}
+
+  get acked(): { csbId: number; mskId: string; at: number } | undefined {
+    return this.#acked;
+  }
+
+  /** `m` acknowledged at `at` (a copy of the delivery acknowledged already keeps the first ACK's time). */
+  acknowledged(m: { csbId: number; mskId: string }, at: number): void {
     if (this.#acked?.csbId === m.csbId && this.#acked.mskId === m.mskId) return;
     this.#acked = { csbId: m.csbId, mskId: m.mskId, at, crossed: false, lost: false };
   }

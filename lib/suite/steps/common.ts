@@ -6,7 +6,7 @@ import { HarnessError, TriggerError } from '../errors.ts';
 import { evidence, missedDeadline, named, note, remember, windowMs, type CaseRun, type ReceivedMessage, type StepHandler } from '../context.ts';
 import type { TriggerAction, TriggerParams } from '../sut.ts';
 import type { MikeyEvent, TraceEvent } from '../trace-types.ts';
-import { classifyDatagram, judgeSubscribedMsk, judgeUnsubscribedMsk, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
+import { classifyDatagram, judgeSubscribedMsk, judgeTriggerKeyIds, judgeUnsubscribedMsk, keyIdsJson, verifyAck, verifyKeyMessage, type CheckOutcome, type ReceivedKind } from '../verify/mikey.ts';
 import { ackCrossingMs, judgeCopyCsbId, judgeCounter, judgeMtkId, judgeNoKeyInBody, judgeRandPerMsk, judgeSameCsbId } from '../verify/history.ts';
 import { ioTurn, lagDuring, readDelayBound, startLoopMonitor, windowClock } from '../loop-monitor.ts';
 import { recordMessageChecks } from './record.ts';
@@ -253,11 +253,7 @@ function keyIdChecks(run: CaseRun, p: Record<string, any>, kind: string, ids: Ke
     out.push(judgeSubscribedMsk(ids, subscribed));
   } else if (spec === 'zero') {
     // Solicited pull (source 6.3.2.1): the key IDs of the EXT payload set to 0x0 (which ones: O20).
-    const profile = mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0]);
-    const bad = profile.trigger.zeroKeyIds.filter((name) => ids[name] !== undefined && !ids[name]!.every((x) => x === 0));
-    if (ids.mskId === undefined) bad.push('mskId');
-    out.push(bad.length === 0 ? { check: 'mikey.key-ids', ok: true, message: 'key IDs 0x0 (solicited pull)' }
-      : { check: 'mikey.key-ids', ok: false, message: 'the trigger carries key IDs 0x0 (push solicited pull, O20)', expected: Object.fromEntries(profile.trigger.zeroKeyIds.map((n) => [n, '0'])), actual: show });
+    out.push(judgeTriggerKeyIds(ids, mikeyProfile(run.profile.mikey as Parameters<typeof mikeyProfile>[0])));
   } else {
     const [how, ref] = spec.split(':') as [string, string];
     const other = named(run, ref).messages?.[0]?.verdict.keyIds;

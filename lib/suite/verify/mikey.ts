@@ -286,6 +286,17 @@ export interface KeyGroupRef { keyDomainId: Buffer; mskId: number }
 const inGroup = (ids: KeyIds, g: KeyGroupRef): boolean =>
   g.keyDomainId.equals(ids.keyDomainId ?? Buffer.alloc(0)) && ids.mskId?.length === 4 && Math.floor(g.mskId / 0x10000) === ids.mskId.readUInt16BE(0);
 
+/**
+ * mikey.key-ids of a solicited-pull trigger (TS 33.246 §6.3.2.1: "the key IDs ... set to 0x0"; which ones
+ * the profile names, O20): each of them absent or zero, and an MSK ID present.
+ */
+export function judgeTriggerKeyIds(ids: KeyIds, profile: Pick<MikeyProfile, 'trigger'>): CheckOutcome {
+  const bad = profile.trigger.zeroKeyIds.filter((name) => ids[name] !== undefined && !ids[name]!.every((x) => x === 0));
+  if (ids.mskId === undefined) bad.push('mskId');
+  return bad.length === 0 ? { check: 'mikey.key-ids', ok: true, message: 'key IDs 0x0 (solicited pull)' }
+    : { check: 'mikey.key-ids', ok: false, message: 'the trigger carries key IDs 0x0 (push solicited pull, O20)', expected: Object.fromEntries(profile.trigger.zeroKeyIds.map((n) => [n, '0'])), actual: keyIdsJson(ids) };
+}
+
 /** A-B12: no MSK of a key group the user is not subscribed to (TS 33.246 §6.3.1); undefined when the MSK is not one. */
 export function judgeUnsubscribedMsk(ids: KeyIds, unsubscribed: readonly KeyGroupRef[]): CheckOutcome | undefined {
   if (!ids.mskId || !unsubscribed.some((u) => inGroup(ids, u))) return undefined;
