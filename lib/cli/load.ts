@@ -13,7 +13,7 @@ import { SutProfileError } from '../suite/errors.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 import { runPush } from '../load/push.ts';
 import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
-import { loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
+import { isGroupSummary, loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
                         [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--threads N]
@@ -28,15 +28,15 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --warmup S          seconds run first and left out of the figures (connections opening, code warming
                       up); their messages are judged all the same (default 0)
   --duration S        seconds of offered load measured, after the warm-up (default 10); push-group: the
-                      longest wait for every UE to acknowledge (default 120); mtk-update: seconds of
+                      longest wait for every UE to acknowledge (default 120; pull-group the same); mtk-update: seconds of
                       updates (default 10), after the push
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
-  --unsubscribed N    push-group, mtk-update: UEs not subscribed to the group, listening too (default 1
+  --unsubscribed N    push-group, pull-group, mtk-update: UEs not subscribed to the group, listening too (default 1
                       per 100 UEs, at most 100)
   --threads N         request scenarios: worker threads of the generator, each a slice of the UEs at its
                       share of the rate (default 1, off the main thread)
-  --processes N       push-group, mtk-update: child processes holding the UE sockets (default: as many as the
+  --processes N       push-group, pull-group, mtk-update: child processes holding the UE sockets (default: as many as the
                       descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
   --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
@@ -92,14 +92,14 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const scenario = (values.scenario ?? 'msk-request') as LoadScenario;
       if (!(scenario in LOAD_SCENARIOS)) throw new UsageError(`--scenario ${scenario}: one of ${Object.keys(LOAD_SCENARIOS).join(', ')}`);
       const drive = LOAD_SCENARIOS[scenario].drive as 'rate' | 'push' | 'updates';
-      // push-group and mtk-update both push first: UE slices with a socket each (push.ts)
+      // push-group, pull-group and mtk-update: UE slices listening on a socket each (push.ts)
       const push = drive !== 'rate';
       if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
       for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) {
         if (drive === 'push' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
         if (drive === 'updates' && o !== 'rate' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (MTK updates at --rate per second)`);
       }
-      for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group and mtk-update only`);
+      for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group, pull-group and mtk-update only`);
       if (push && values.threads !== undefined) throw new UsageError(`--threads: not for ${scenario} (its UE slices are processes: --processes)`);
       const threads = values.threads === undefined ? 1 : Math.floor(positive(values.threads as string, '--threads', 1, 64));
       const rate = positive(values.rate as string | undefined, '--rate', drive === 'updates' ? 1 : 100);
@@ -135,7 +135,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
         const pushOptions = {
           ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId: bmsc.keyDomainId, keyGroup: bmsc.keyGroup, profile,
           ...(processes !== undefined ? { processes } : {}), timeoutS: drive === 'push' ? durationS : 120,
-          trigger: () => bmsc.pushGroup(),
+          trigger: () => (scenario === 'pull-group' ? bmsc.pullGroup() : bmsc.pushGroup()),
+          ...(scenario === 'pull-group' ? { pull: { http: bmsc.target.http, host: bmsc.target.host, timeoutMs: profile.timers.httpMs } } : {}),
           onSecond: (p: { second: number; delivered: number; acknowledged: number; subscribed: number }) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
         };
         const result = drive === 'push' ? await runPush(pushOptions) : await runPush({
@@ -190,6 +191,8 @@ interface LoadBmsc {
   keyDomainId: Buffer;
   keyGroup: number;
   pushGroup(): Promise<void>;
+  /** A new MSK announced to every UE of the group by a solicited-pull trigger (§6.3.2.1). */
+  pullGroup(): Promise<void>;
   /** A new MTK under the pushed MSK to every UE of the group (§6.3.3); its MTK ID (hex). */
   mtkUpdate(): Promise<string>;
   outstandingAcks?(): Promise<number>;
@@ -208,6 +211,7 @@ async function embeddedBmsc(spec: PopulationSpec & { faults: string[] }): Promis
     sut: { name: 'reference BM-SC (embedded)', faults: spec.faults }, profile: embeddedLoadProfile(),
     target: { http: thread.endpoints.http, host: 'bmsc.example.com', keyDomainId, keyGroup: 1 }, keyDomainId, keyGroup: 1,
     pushGroup: async () => { await thread.pushGroup(); },
+    pullGroup: async () => { await thread.pullGroup(); },
     mtkUpdate: () => thread.mtkUpdate(),
     outstandingAcks: () => thread.outstandingAcks(),
     stop: () => thread.stop(),
@@ -255,6 +259,7 @@ async function sutBmsc(file: string, spec: PopulationSpec): Promise<LoadBmsc> {
       const answer = await session.adapter.trigger('rotate-msk', { keyDomainId, keyGroup, push: true });
       pushedMskId = (answer.detail as { rotated?: { mskId?: string }[] } | undefined)?.rotated?.[0]?.mskId;
     },
+    pullGroup: async () => { await session.adapter.trigger('rotate-msk', { keyDomainId, keyGroup, solicitedPull: true }); },
     mtkUpdate: async () => {
       const answer = await session.adapter.trigger('mtk-update', { keyDomainId, ...(pushedMskId ? { mskId: pushedMskId } : {}) });
       const mtkId = (answer.detail as { messages?: { mtkId?: string }[] } | undefined)?.messages?.[0]?.mtkId;
@@ -294,13 +299,14 @@ export function formatLoadSummary(s: AnySummary): string {
     `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
     ...s.evidence.map((e) => `    ${e.check} (${e.ue}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}`),
   ];
-  if (s.scenario === 'push-group') {
+  if (isGroupSummary(s)) {
     const ms = (x: number | undefined) => (x === undefined ? 'not all' : `${(x / 1000).toFixed(2)} s`);
     return `${[
-      `mbms-conform load: push-group against the ${s.sut.name}${faults}: a new MSK pushed to ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes ? `${s.processes} process${s.processes === 1 ? '' : 'es'}` : 'this process'}`,
+      `mbms-conform load: ${s.scenario} against the ${s.sut.name}${faults}: a new MSK ${s.scenario === 'pull-group' ? 'announced by a solicited-pull trigger and requested by' : 'pushed to'} ${s.ues} subscribed UEs (${s.unsubscribedUes} more not subscribed), UE sockets in ${s.processes ? `${s.processes} process${s.processes === 1 ? '' : 'es'}` : 'this process'}`,
       `  delivered:    ${s.delivered} of ${s.ues} UEs, all in ${ms(s.allDeliveredMs)} (first after ${s.firstDeliveryMs ?? '-'} ms)`,
       `  acknowledged: ${s.acknowledged} of ${s.ues} UEs, all in ${ms(s.allAcknowledgedMs)} (${s.completedPerSecond} UEs/s)`,
-      `  delivery after the push: ${p(s.latencyMs)}`,
+      ...(s.pull ? [`  triggers taken ${s.pull.triggers}, MSK requests granted ${s.pull.granted}; 200 OK after the trigger: ${p(s.pull.okMs)}`] : []),
+      `  delivery after the ${s.scenario === 'pull-group' ? 'BM-SC was asked' : 'push'}: ${p(s.latencyMs)}`,
       `  messages ${s.messages}, ACKs sent ${s.acksSent}, retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
       ...tail,
     ].join('\n')}\n`;

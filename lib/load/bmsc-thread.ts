@@ -19,12 +19,14 @@ export interface BmscThreadInput {
 }
 
 /** Requests to the BM-SC thread; each but 'stop' carries an id its answer repeats (several may be in flight). */
-export type BmscThreadRequest = 'stop' | ({ id: number } & ({ push: true } | { mtk: true } | { outstanding: true }));
+export type BmscThreadRequest = 'stop' | ({ id: number } & ({ push: true } | { pull: true } | { mtk: true } | { outstanding: true }));
 
 export interface BmscThread {
   endpoints: BmscEndpoints;
   /** Pushes a new MSK of the key group to every subscribed UE; resolves when every first message is sent. */
   pushGroup(): Promise<number>;
+  /** Announces a new MSK of the key group to every subscribed UE by a solicited-pull trigger (§6.3.2.1). */
+  pullGroup(): Promise<number>;
   /** Sends a new MTK under the pushed MSK to every UE of the group (§6.3.3); resolves to its MTK ID (hex). */
   mtkUpdate(): Promise<string>;
   /** Deliveries the BM-SC still waits an ACK for. */
@@ -34,7 +36,7 @@ export interface BmscThread {
 
 let nextRequestId = 1;
 
-function ask<T>(worker: Worker, request: { push: true } | { mtk: true } | { outstanding: true }, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+function ask<T>(worker: Worker, request: { push: true } | { pull: true } | { mtk: true } | { outstanding: true }, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
   const id = nextRequestId++;
   return new Promise((resolve, reject) => {
     const on = (m: Record<string, unknown>) => {
@@ -63,6 +65,7 @@ export async function startBmscThread(input: BmscThreadInput): Promise<BmscThrea
   return {
     endpoints,
     pushGroup: () => ask(worker, { push: true }, (m) => (typeof m.pushed === 'number' ? m.pushed : undefined)),
+    pullGroup: () => ask(worker, { pull: true }, (m) => (typeof m.pushed === 'number' ? m.pushed : undefined)),
     mtkUpdate: () => ask(worker, { mtk: true }, (m) => (typeof m.mtkId === 'string' ? m.mtkId : undefined)),
     outstandingAcks: () => ask(worker, { outstanding: true }, (m) => (typeof m.outstanding === 'number' ? m.outstanding : undefined)),
     stop: async () => {

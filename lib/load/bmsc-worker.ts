@@ -29,9 +29,10 @@ try {
   let pushedMskId: number | undefined;
   port.on('message', (m: BmscThreadRequest) => {
     if (m === 'stop') void bmsc.stop().then(() => port.postMessage('stopped'));
-    else if ('push' in m) {
-      // 6.3.2.1 to the whole group: a new MSK (next Key Number) made current and pushed to every subscribed UE
-      void bmsc.rotateMsk({ keyDomainId, keyGroup: input.keyGroup, push: true })
+    else if ('push' in m || 'pull' in m) {
+      // 6.3.2.1 to the whole group: a new MSK (next Key Number) made current and pushed to every subscribed
+      // UE, or announced to each by a solicited-pull trigger
+      void bmsc.rotateMsk({ keyDomainId, keyGroup: input.keyGroup, ...('push' in m ? { push: true } : { solicitedPull: true }) })
         .then((r) => {
           pushedMskId = Number.parseInt(r.rotated[0]!.mskId, 16);
           port.postMessage({ id: m.id, pushed: r.messages.length });

@@ -77,7 +77,7 @@ test('options of one scenario refused with another: exit 2 naming the option', a
   expect(r.stderr).toContain('--rate: not for push-group');
   const u = await load(['--unsubscribed', '3']);
   expect(u.code).toBe(2);
-  expect(u.stderr).toContain('--unsubscribed: for push-group and mtk-update only');
+  expect(u.stderr).toContain('--unsubscribed: for push-group, pull-group and mtk-update only');
   const c = await load(['--scenario', 'mtk-update', '--concurrency', '5']);
   expect(c.code).toBe(2);
   expect(c.stderr).toContain('--concurrency: not for mtk-update');
@@ -127,6 +127,11 @@ test('--sut: a BM-SC under test from its SUT profile, the population provisioned
     expect(mtk.stderr).toBe('');
     expect(mtk.code).toBe(0);
     expect(JSON.parse(mtk.stdout)).toMatchObject({ scenario: 'mtk-update', updates: 2, expected: 24, delivered: 24, errors: {}, conformanceFailures: {} });
+    // The solicited pull of the group through the control API (rotate-msk with solicitedPull), same BM-SC
+    const pull = await load(['--sut', profile, '--scenario', 'pull-group', '--ues', '12', '--unsubscribed', '2', '--processes', '0', '--json']);
+    expect(pull.stderr).toBe('');
+    expect(pull.code).toBe(0);
+    expect(JSON.parse(pull.stdout)).toMatchObject({ scenario: 'pull-group', delivered: 12, acknowledged: 12, pull: { triggers: 12, granted: 12 }, errors: {}, conformanceFailures: {} });
     const requests = await load(['--sut', profile, '--rate', '10', '--duration', '1', '--ues', '5', '--json']);
     expect(requests.code).toBe(0);
     expect(JSON.parse(requests.stdout)).toMatchObject({ scenario: 'msk-request', errors: {}, conformanceFailures: {}, lostAcks: 0 });

@@ -2,7 +2,10 @@
 // socket, receiving the MSK the BM-SC pushes to every UE of a key group, judging every message as the
 // conformance runs and analyze do, and acknowledging every valid V=1 message (RFC 3830 §5.2). In the
 // mtk-update scenario the UEs then receive the MTK messages of the updates under that MSK (§6.3.3), each
-// judged as the UE it reaches, and measured from the update it belongs to (`mtkSent`).
+// judged as the UE it reaches, and measured from the update it belongs to (`mtkSent`). In the pull-group
+// scenario the BM-SC sends each UE a solicited-pull trigger instead (§6.3.2.1): the UE judges it,
+// acknowledges it when V=1, and requests the MSK over HTTP (§6.3.1, MskRequestClient); the MSK message
+// then comes as in a push.
 //
 // A slice runs in the calling process or in a child process of its own (push-process.ts): a UE socket is a
 // file descriptor, and a process holds at most RLIMIT_NOFILE of them (20,000 here), so 100,000 UEs take
@@ -12,10 +15,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { classifyDatagram, judgeUnsubscribedMsk, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
-import { loadUe } from './population.ts';
+import { loadUe, type LoadUeIdentity } from './population.ts';
+import { httpErrorReason, MskRequestClient, type ProcedureOutcome, type Target } from './procedure.ts';
 import { encodeHistogram, FailureTally, histogram, recordMs, type Evidence } from './stats.ts';
 import type { Histogram } from 'hdr-histogram-js';
-import { copyWatchMs, MtkVerdictCache, UeKeyState } from './ue-keys.ts';
+import { AckWatch, copyWatchMs, MtkVerdictCache, UeKeyState } from './ue-keys.ts';
 
 export interface PushSliceInput {
   seed: string;
@@ -30,6 +34,8 @@ export interface PushSliceInput {
   keyGroup: number;
   profile: MbmsProfile;
   evidencePerCheck: number;
+  /** pull-group: where a UE sends its MSK request after a trigger (the BM-SC's HTTP endpoint and host). */
+  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number };
 }
 
 export interface PushSliceProgress {
@@ -74,6 +80,17 @@ export interface PushSliceResult {
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
   mtk?: MtkSliceResult;
+  pull?: PullSliceResult;
+}
+
+export interface PullSliceResult {
+  /** Valid triggers the UEs took (copies not counted), and their MSK requests granted. */
+  triggers: number;
+  granted: number;
+  /** Requests that failed, by reason (http-timeout, http-503, ...). */
+  errors: Record<string, number>;
+  /** Histogram (encoded) of each UE's 200 OK after its trigger came, µs. */
+  okHistogram: string;
 }
 
 /** An MTK update in a slice: when it was triggered (once the coordinator says), and the UEs' new MTKs. */
@@ -89,6 +106,10 @@ interface PushUe {
   /** Its replay state, the delivery it acknowledged and the judging of its MSK messages. */
   keys: UeKeyState;
   firstAt?: number;
+  /** pull-group: its identity (for its MSK request), the trigger it acknowledged, where its pull stands. */
+  id?: LoadUeIdentity;
+  triggerAcks?: AckWatch;
+  pull?: 'requesting' | 'granted' | 'failed';
 }
 
 export class PushSlice {
@@ -109,11 +130,18 @@ export class PushSlice {
   #mtkMessages = 0;
   #mtkRepeats = 0;
   #mtkDelivered = 0;
+  #target?: Target;
+  #triggers = 0;
+  #granted = 0;
+  #pullFailed = 0;
+  readonly #pullErrors: Record<string, number> = {};
+  #okHistogram?: Histogram;
 
   private constructor(input: PushSliceInput) {
     this.#input = input;
     this.#failures = new FailureTally(input.evidencePerCheck);
     this.#mtkCache = new MtkVerdictCache(input.profile);
+    if (input.pull) this.#target = { http: input.pull.http, host: input.pull.host, keyDomainId: Buffer.from(input.keyDomainId, 'hex'), keyGroup: input.keyGroup };
     this.#group = { keyDomainId: Buffer.from(input.keyDomainId, 'hex'), mskId: (input.keyGroup * 0x10000) >>> 0 };
   }
 
@@ -136,6 +164,10 @@ export class PushSlice {
   async #openUe(index: number): Promise<void> {
     const id = loadUe(index, this.#input.seed);
     const ue: PushUe = { index, btid: id.btid, subscribed: index < this.#input.subscribedBelow, keys: new UeKeyState(id.ksNaf, this.#input.profile, this.#group) };
+    if (this.#target) {
+      ue.id = id;
+      ue.triggerAcks = new AckWatch(this.#input.profile);
+    }
     this.#ues.push(ue);
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -168,6 +200,10 @@ export class PushSlice {
       this.#onMtk(ue, bytes, at);
       return;
     }
+    if (c.kind === 'trigger' && this.#target) {
+      this.#onTrigger(ue, bytes, address, port, at);
+      return;
+    }
     const judged = ue.keys.judge(bytes);
     for (const f of judged.failures) this.#fail(ue, f);
     if (!judged.macValid || judged.failures.length > 0) return;
@@ -188,7 +224,66 @@ export class PushSlice {
       this.#acksSent++;
       if (first) {
         this.#acknowledged++;
-        if (this.#acknowledged === this.subscribed) this.#allAckedAt = at;
+        this.#settled(at);
+      }
+    }
+  }
+
+  /** Every subscribed UE acknowledged its MSK, or failed its pull: the slice waits for nothing more. */
+  #settled(at: number): void {
+    if (this.#allAckedAt === undefined && this.#acknowledged + this.#pullFailed >= this.subscribed) this.#allAckedAt = at;
+  }
+
+  /**
+   * A solicited-pull trigger to a subscribed UE (§6.3.2.1): judged as that UE (structure, MAC under its MUK,
+   * key IDs 0x0, COUNTER in the MUK's replay state), acknowledged when V=1 (a copy of the acknowledged
+   * trigger too, and counted as a retransmission), and a valid one starts the UE's MSK request. An invalid
+   * trigger starts nothing: a UE must not pull on it (G-U9).
+   */
+  #onTrigger(ue: PushUe, bytes: Buffer, address: string, port: number, at: number): void {
+    const judged = ue.keys.judge(bytes, 'trigger');
+    for (const f of judged.failures) this.#fail(ue, f);
+    if (!judged.macValid || judged.failures.length > 0) return;
+    const acks = ue.triggerAcks!;
+    const copy = acks.acked?.csbId === judged.csbId;
+    if (copy) {
+      this.#retransmissions++;
+      if (acks.copyShowsLostAck(at)) this.#lostAcks++;
+    }
+    if (judged.ack) {
+      acks.acknowledged(judged, at);
+      ue.socket!.send(judged.ack, port, address);
+      this.#acksSent++;
+    }
+    if (copy || ue.pull !== undefined) return;
+    this.#triggers++;
+    void this.#pull(ue, at);
+  }
+
+  async #pull(ue: PushUe, triggerAt: number): Promise<void> {
+    ue.pull = 'requesting';
+    const client = new MskRequestClient(ue.id!, this.#input.profile);
+    const out: ProcedureOutcome = { phases: {}, failures: [] };
+    const start = performance.now();
+    try {
+      await client.request(this.#target!, start, { reuseNonce: false, timeoutMs: this.#input.pull!.timeoutMs }, out);
+    } catch (e) {
+      out.error = httpErrorReason(e);
+    } finally {
+      // The UE's connection closes with its pull: 100,000 UEs keep no 100,000 connections open
+      client.destroy();
+    }
+    for (const f of out.failures) this.#fail(ue, f);
+    if (out.error === undefined) {
+      ue.pull = 'granted';
+      this.#granted++;
+      recordMs((this.#okHistogram ??= histogram()), clock() - triggerAt);
+    } else {
+      ue.pull = 'failed';
+      this.#pullErrors[out.error] = (this.#pullErrors[out.error] ?? 0) + 1;
+      if (ue.firstAt === undefined) {
+        this.#pullFailed++;
+        this.#settled(clock());
       }
     }
   }
@@ -269,6 +364,9 @@ export class PushSlice {
       conformanceFailures: { ...this.#failures.counts }, evidence: [...this.#failures.evidence],
     };
     h.destroy();
+    if (this.#target) {
+      out.pull = { triggers: this.#triggers, granted: this.#granted, errors: { ...this.#pullErrors }, okHistogram: encodeHistogram((this.#okHistogram ??= histogram())) };
+    }
     if (this.#mtkMessages > 0 || this.#updates.size > 0) {
       const latency = this.#latency();
       out.mtk = {
@@ -284,6 +382,8 @@ export class PushSlice {
   close(): void {
     this.#mtkLatency?.destroy();
     this.#mtkLatency = undefined;
+    this.#okHistogram?.destroy();
+    this.#okHistogram = undefined;
     for (const ue of this.#ues) {
       try { ue.socket?.close(); } catch { /* not bound */ }
     }

@@ -11,7 +11,7 @@ const keyDomainId = Buffer.from('001001', 'hex');
 const SEED = 'push test';
 let slice = 0;
 
-interface PushCase { ues: number; unsubscribed: number; processes?: number; timeoutS?: number }
+interface PushCase { ues: number; unsubscribed: number; processes?: number; timeoutS?: number; pull?: boolean }
 
 /** A push of group 1 by a reference BM-SC with `faults` to `ues` subscribed UEs and `unsubscribed` others. */
 function push(faults: string[], options: PushCase): Promise<PushSummary> {
@@ -39,12 +39,15 @@ async function run(faults: string[], options: PushCase, mtk?: { rate: number; du
       btid: u.btid, ksNaf: u.ksNaf, ueAddress: u.address, uePort: port, subscriptions: [{ keyDomainId, keyGroups: [i < options.ues ? 1 : 2] }],
     })),
   });
-  await bmsc.start();
+  const endpoints = await bmsc.start();
   let mskId = 0;
   const pushOptions = {
     ues: options.ues, unsubscribed: options.unsubscribed, firstUe, seed: SEED, port, keyDomainId, keyGroup: 1, profile,
     processes: options.processes ?? 0, timeoutS: options.timeoutS ?? 20,
-    trigger: async () => { mskId = Number.parseInt((await bmsc.rotateMsk({ keyDomainId, keyGroup: 1, push: true })).rotated[0]!.mskId, 16); },
+    trigger: async () => {
+      mskId = Number.parseInt((await bmsc.rotateMsk({ keyDomainId, keyGroup: 1, ...(options.pull ? { solicitedPull: true } : { push: true }) })).rotated[0]!.mskId, 16);
+    },
+    ...(options.pull ? { pull: { http: endpoints.http, host: 'bmsc.example.com', timeoutMs: 5000 } } : {}),
   };
   try {
     if (!mtk) return await runPush(pushOptions);
@@ -131,3 +134,27 @@ for (const [fault, check] of [
     expect(s.push).toMatchObject({ acknowledged: 10 });
   });
 }
+
+test('pull-group against a conformant BM-SC: every UE takes its trigger, requests the MSK and acknowledges it', async () => {
+  const s = await push([], { ues: 30, unsubscribed: 2, pull: true });
+  expect(s).toMatchObject({ scenario: 'pull-group', ues: 30, delivered: 30, acknowledged: 30, lostAcks: 0, errors: {}, conformanceFailures: {} });
+  expect(s.pull).toMatchObject({ triggers: 30, granted: 30 });
+  expect(s.pull!.okMs.count).toBe(30);
+  // a trigger and an MSK message to each subscribed UE (and the copies that crossed an ACK), nothing to the others
+  expect(s.messages).toBe(60 + s.retransmissions);
+  expect(s.acksSent).toBe(60 + s.retransmissions); // the trigger's ACK and the MSK message's (the reference BM-SC sets V=1 on both)
+  expect(s.allAcknowledgedMs).toBeGreaterThan(s.pull!.okMs.p50);
+});
+
+test('pull-group with the UE slices in two child processes: the same figures, merged', async () => {
+  const s = await push([], { ues: 20, unsubscribed: 0, processes: 2, pull: true });
+  expect(s).toMatchObject({ scenario: 'pull-group', processes: 2, delivered: 20, acknowledged: 20, errors: {}, conformanceFailures: {} });
+  expect(s.pull).toMatchObject({ triggers: 20, granted: 20 });
+});
+
+test('pull-group against a BM-SC whose triggers fail their MAC: mikey.mac failures and no UE pulls (G-U9)', async () => {
+  const s = await push(['bmsc-bad-mac'], { ues: 6, unsubscribed: 0, timeoutS: 2, pull: true });
+  expect(s.conformanceFailures['mikey.mac']).toBeGreaterThanOrEqual(6);
+  expect(s.pull).toMatchObject({ triggers: 0, granted: 0 });
+  expect(s.errors).toMatchObject({ 'no-trigger': 6, 'not-delivered': 6 });
+});

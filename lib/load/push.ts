@@ -57,6 +57,11 @@ export interface PushOptions {
   evidencePerCheck?: number;
   /** The mtk-update scenario: MTK updates after the push. */
   mtk?: MtkPhaseOptions;
+  /**
+   * The pull-group scenario: `trigger` makes the BM-SC send every subscribed UE a solicited-pull trigger,
+   * and each UE requests the MSK at this HTTP endpoint (§6.3.1) within `timeoutMs` per HTTP exchange.
+   */
+  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number };
 }
 
 /** One MTK update of an mtk-update run, measured from when it was triggered. */
@@ -104,7 +109,7 @@ export interface MtkSummary {
 }
 
 export interface PushSummary {
-  scenario: 'push-group';
+  scenario: 'push-group' | 'pull-group';
   ues: number;
   unsubscribedUes: number;
   processes: number;
@@ -129,6 +134,12 @@ export interface PushSummary {
   errors: Record<string, number>;
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
+  /**
+   * pull-group: valid triggers the UEs took, their MSK requests granted, and each UE's 200 OK after its
+   * trigger came (the BM-SC's HTTP service under the pull of the whole group). Delivery and ACK figures above
+   * count from the BM-SC's trigger as for a push.
+   */
+  pull?: { triggers: number; granted: number; okMs: Percentiles };
 }
 
 /** UE sockets one process may hold: its soft descriptor limit less a margin for everything else it opens. */
@@ -187,7 +198,8 @@ export function runPush(options: PushOptions & { mtk?: undefined }): Promise<Pus
 export function runPush(options: PushOptions & { mtk: MtkPhaseOptions }): Promise<MtkSummary>;
 export async function runPush(options: PushOptions): Promise<PushSummary | MtkSummary> {
   const total = options.ues + options.unsubscribed;
-  const perProcess = socketsPerProcess();
+  // A pulling UE holds its MIKEY socket and, while it requests, a TCP connection: two descriptors
+  const perProcess = Math.floor(socketsPerProcess() / (options.pull ? 2 : 1));
   const processes = options.processes ?? (total <= perProcess ? 0 : Math.ceil(total / perProcess));
   const sliceCount = Math.max(1, processes);
   const size = Math.ceil(total / sliceCount);
@@ -200,6 +212,7 @@ export async function runPush(options: PushOptions): Promise<PushSummary | MtkSu
     const input: PushSliceInput = {
       seed: options.seed, first, count, subscribedBelow: options.firstUe + options.ues, port: options.port,
       keyDomainId: options.keyDomainId.toString('hex'), keyGroup: options.keyGroup, profile, evidencePerCheck: options.evidencePerCheck ?? 3,
+      ...(options.pull ? { pull: options.pull } : {}),
     };
     slices.push(processes === 0 ? localSlice(input) : processSlice(input));
   }
@@ -353,8 +366,19 @@ function summarise(options: PushOptions, processes: number, t0: number, results:
   const errors: Record<string, number> = {};
   if (delivered < options.ues) errors['not-delivered'] = options.ues - delivered;
   if (acknowledged < delivered) errors['not-acknowledged'] = delivered - acknowledged;
+  let pull: PushSummary['pull'];
+  if (options.pull) {
+    const parts = results.map((r) => r.pull).filter((p) => p !== undefined);
+    const ok = mergeHistograms(parts.map((p) => p.okHistogram));
+    pull = { triggers: parts.reduce((n, p) => n + p.triggers, 0), granted: parts.reduce((n, p) => n + p.granted, 0), okMs: percentiles(ok) };
+    ok.destroy();
+    const triggered = pull.triggers;
+    if (triggered < options.ues) errors['no-trigger'] = options.ues - triggered;
+    // The pulls that failed, by reason (pull-http-timeout, pull-http-503, ...)
+    for (const p of parts) for (const [reason, n] of Object.entries(p.errors)) errors[`pull-${reason}`] = (errors[`pull-${reason}`] ?? 0) + n;
+  }
   return {
-    scenario: 'push-group', ues: options.ues, unsubscribedUes: options.unsubscribed, processes,
+    scenario: options.pull ? 'pull-group' : 'push-group', ues: options.ues, unsubscribedUes: options.unsubscribed, processes,
     delivered, acknowledged,
     ...(firstDeliveryMs !== undefined ? { firstDeliveryMs } : {}),
     ...(allDeliveredMs !== undefined ? { allDeliveredMs } : {}),
@@ -365,5 +389,6 @@ function summarise(options: PushOptions, processes: number, t0: number, results:
     errors,
     conformanceFailures: results.reduce((acc, r) => addCounts(acc, r.conformanceFailures), {} as Record<string, number>),
     evidence: mergeEvidence(results.map((r) => r.evidence), options.evidencePerCheck ?? 3),
+    ...(pull ? { pull } : {}),
   };
 }

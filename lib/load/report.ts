@@ -15,13 +15,16 @@ import { mergeHistograms } from './stats.ts';
 export type Sut = { name: string; faults: string[] };
 export type AnySummary = (LoadSummary | PushSummary | MtkSummary) & { sut: Sut; bmscOutstandingAcks?: number };
 
+/** A push-group or pull-group summary: a new MSK to every UE of a group, pushed or pulled after a trigger. */
+export const isGroupSummary = (s: AnySummary): s is Extract<AnySummary, { deliveriesPer100Ms: number[] }> => s.scenario === 'push-group' || s.scenario === 'pull-group';
+
 /** passed: no conformance failure, no error, no lost ACK; failed otherwise. */
 export function loadVerdict(s: AnySummary): 'passed' | 'failed' {
   return Object.keys(s.conformanceFailures).length === 0 && Object.keys(s.errors).length === 0 && s.lostAcks === 0 ? 'passed' : 'failed';
 }
 
 export function loadCsv(s: AnySummary): string {
-  if (s.scenario === 'push-group') {
+  if (isGroupSummary(s)) {
     let total = 0;
     return `from_ms,to_ms,delivered,delivered_total\n${s.deliveriesPer100Ms.map((n, i) => [i * 100, (i + 1) * 100, n, (total += n)].join(',')).join('\n')}\n`;
   }
@@ -137,18 +140,19 @@ export function loadReportHtml(s: AnySummary): string {
   const counts = (o: Record<string, number>) => (Object.keys(o).length ? Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') : 'none');
   const plots: MarkupNode[] = [];
   let rows: [string, string | number][];
-  if (s.scenario === 'push-group') {
+  if (isGroupSummary(s)) {
     let total = 0;
     const cumulative = s.deliveriesPer100Ms.map((n, i) => [(i + 1) / 10, (total += n)] as [number, number]);
-    plots.push(chart('UEs with the new MSK, after the push', 'seconds after the push', 'UEs', [{ name: 'delivered', colour: '#1f77b4', points: [[0, 0], ...cumulative] }]));
-    plots.push(chart('deliveries per 100 ms', 'seconds after the push', 'UEs', [{ name: 'delivered', colour: '#ff7f0e', points: s.deliveriesPer100Ms.map((n, i) => [i / 10, n]) }], { bars: true }));
+    plots.push(chart(`UEs with the new MSK, after the ${s.scenario === 'pull-group' ? 'triggers' : 'push'}`, 'seconds after the BM-SC was asked', 'UEs', [{ name: 'delivered', colour: '#1f77b4', points: [[0, 0], ...cumulative] }]));
+    plots.push(chart('deliveries per 100 ms', 'seconds after the BM-SC was asked', 'UEs', [{ name: 'delivered', colour: '#ff7f0e', points: s.deliveriesPer100Ms.map((n, i) => [i / 10, n]) }], { bars: true }));
     rows = [
-      ['scenario', 'push-group: a new MSK pushed to every UE of a key group (TS 33.246 §6.3.2.1)'],
+      ['scenario', s.scenario === 'pull-group' ? 'pull-group: a new MSK announced to every UE of a key group by a solicited-pull trigger, each UE requesting it (TS 33.246 §6.3.2.1, §6.3.1)' : 'push-group: a new MSK pushed to every UE of a key group (TS 33.246 §6.3.2.1)'],
       ['UEs', `${s.ues} subscribed, ${s.unsubscribedUes} not subscribed`],
       ['delivered', `${s.delivered} of ${s.ues}${s.allDeliveredMs !== undefined ? `, all in ${(s.allDeliveredMs / 1000).toFixed(2)} s` : ''}`],
       ['acknowledged', `${s.acknowledged} of ${s.ues}${s.allAcknowledgedMs !== undefined ? `, all in ${(s.allAcknowledgedMs / 1000).toFixed(2)} s (${s.completedPerSecond} UEs/s)` : ''}`],
       ['delivery after the push', pct(s.latencyMs)],
       ['messages / ACKs sent / retransmissions / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.retransmissions} / ${s.lostAcks}`],
+      ...(s.pull ? [['triggers taken / MSK requests granted', `${s.pull.triggers} / ${s.pull.granted}`], ['200 OK after the trigger', pct(s.pull.okMs)]] as [string, string][] : []),
     ];
   } else if (s.scenario === 'mtk-update') {
     plots.push(chart('time until every UE had the new MTK, per update', 'seconds after the first update', 'ms', [
@@ -220,7 +224,7 @@ export function writeAllureLoadResult(s: AnySummary, dir: string, html: string):
   };
   const verdict = loadVerdict(s);
   const now = Date.now();
-  const parameters = s.scenario === 'push-group'
+  const parameters = isGroupSummary(s)
     ? [['UEs', s.ues], ['all acknowledged (ms)', s.allAcknowledgedMs ?? 'not all'], ['delivery p99 (ms)', s.latencyMs.p99], ['lost ACKs', s.lostAcks]]
     : s.scenario === 'mtk-update'
       ? [['UEs', s.ues], ['updates', `${s.updates} (${s.rate}/s)`], ['new MTKs taken', `${s.delivered} of ${s.expected}`], ['MTK p99 (ms)', s.latencyMs.p99], ['update to every UE, max (ms)', s.fanOutMs.max]]

@@ -16,6 +16,7 @@ export const LOAD_SCENARIOS = {
   'msk-request': { drive: 'rate', description: '6.3.1 with the 401 round each time: POST, 401, authorised POST, 200 OK, MIKEY MSK message, ACK' },
   'msk-request-nonce-reuse': { drive: 'rate', description: '6.3.1 reusing the nonce (RFC 2617 §3.3; the nextnonce when given): one POST, 200 OK, MSK message, ACK; a 401 only when the BM-SC wants a fresh nonce' },
   'push-group': { drive: 'push', description: '6.3.2.1 to a whole key group: the BM-SC pushes a new MSK to every subscribed UE, each acknowledges it; the time until all have it is measured (UEs not subscribed listen too)' },
+  'pull-group': { drive: 'push', description: '6.3.2.1 push solicited pull to a whole key group: the BM-SC announces a new MSK to every subscribed UE by a trigger (key IDs 0x0), each acknowledges it and requests the MSK (6.3.1: POST, 401, authorised POST, 200 OK, MSK message, ACK); the time until all have it is measured' },
   'mtk-update': { drive: 'updates', description: '6.3.3 to a whole key group: after a push-group gives every UE the MSK, MTK updates at --rate per second for --duration s, each a new MTK sent to every UE; each UE\'s wait and the time until all have it are measured' },
 } as const satisfies Record<string, { drive: 'rate' | 'push' | 'updates'; description: string }>;
 export type LoadScenario = keyof typeof LOAD_SCENARIOS;

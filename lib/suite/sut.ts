@@ -32,6 +32,8 @@ export interface TriggerParams {
   keyGroup?: number;
   mskId?: string;         // hex
   push?: boolean;
+  /** rotate-msk: announce the new MSK to every subscribed user by a solicited-pull trigger. */
+  solicitedPull?: boolean;
   keys?: { keyDomainId: string; mskId: string }[];
   ksNaf?: string;         // hex, bootstrap
 }
@@ -127,7 +129,7 @@ function controlBody(action: TriggerAction, p: TriggerParams): Record<string, un
   switch (action) {
     case 'msk-push': return { btid: p.btid, ...(p.v !== undefined ? { v: p.v } : {}), ...(p.mskId && p.keyDomainId ? { msk: { keyDomainId: p.keyDomainId, mskId: p.mskId } } : {}) };
     case 'solicited-pull': return { btid: p.btid, ...(p.v !== undefined ? { v: p.v } : {}) };
-    case 'rotate-msk': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.keyGroup !== undefined ? { keyGroup: p.keyGroup } : {}), ...(p.push !== undefined ? { push: p.push } : {}) };
+    case 'rotate-msk': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.keyGroup !== undefined ? { keyGroup: p.keyGroup } : {}), ...(p.push !== undefined ? { push: p.push } : {}), ...(p.solicitedPull !== undefined ? { solicitedPull: p.solicitedPull } : {}) };
     case 'mtk-update': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.mskId ? { mskId: p.mskId } : {}) };
     case 'msk-request': return p.keys ? { keys: p.keys } : {};
     case 'delete-msk': return { ...(p.keyDomainId ? { keyDomainId: p.keyDomainId } : {}), ...(p.mskId ? { mskId: p.mskId } : {}) };

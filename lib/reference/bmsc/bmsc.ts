@@ -201,14 +201,19 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
     return this.#mtkUpdates.update(args);
   }
 
-  /** A new MSK (next Key Number) becomes current in each (or the named) key group; optionally pushed. */
-  async rotateMsk(args: { keyDomainId?: Buffer; keyGroup?: number; push?: boolean }): Promise<{
+  /**
+   * A new MSK (next Key Number) becomes current in each (or the named) key group; optionally pushed to every
+   * subscribed user (6.3.2.1), or announced to each by a solicited-pull trigger (`solicitedPull`: the users
+   * then request it, 6.3.1).
+   */
+  async rotateMsk(args: { keyDomainId?: Buffer; keyGroup?: number; push?: boolean; solicitedPull?: boolean }): Promise<{
     rotated: { keyDomainId: string; keyGroup: number; mskId: string; previousMskId?: string }[]; messages: MikeySent[];
   }> {
     const state = this.#ctx.state();
     const groups = state.groups().filter((g) =>
       (!args.keyDomainId || g.keyDomainId.equals(args.keyDomainId)) && (args.keyGroup === undefined || g.keyGroup === args.keyGroup));
     if (groups.length === 0) throw new ControlApiError(404, 'ERR_CONTROL_UNKNOWN_KEY', 'no key group matches');
+    if (args.push && args.solicitedPull) throw new ControlApiError(400, 'ERR_CONTROL_SCHEMA', 'push and solicitedPull exclude each other: the new MSK is pushed, or announced by a trigger');
     const rotated = [];
     const messages: MikeySent[] = [];
     for (const g of groups) {
@@ -217,14 +222,15 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
         keyDomainId: hex(msk.keyDomainId), keyGroup: msk.keyGroup, mskId: hex32(msk.id),
         ...(previous ? { previousMskId: hex32(previous.id) } : {}),
       });
-      if (!args.push) continue;
+      if (!args.push && !args.solicitedPull) continue;
       let started = 0;
       for (const [btid, rec] of this.#users) {
         // Only to users subscribed to the group (A-B12), through the same authorisation hook as the MSK request
         const authorised = this.#ctx.hooks.value('authorised', isSubscribed(rec.user, msk.keyDomainId, msk.keyGroup), {});
         const to = authorised ? this.mikeyTarget(btid) : undefined;
         if (!to) continue;
-        messages.push(await this.#deliveries.startMsk(btid, msk, to, this.config.mskAck));
+        messages.push(args.solicitedPull ? await this.#deliveries.startTrigger(btid, msk.keyDomainId, to, this.config.triggerAck)
+          : await this.#deliveries.startMsk(btid, msk, to, this.config.mskAck));
         // A send completes without a turn of the event loop: every so often, let the ACKs already received
         // be read, or they wait (and overflow the socket) until the whole group has been sent to
         if (++started % PUSH_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -313,6 +319,7 @@ export class ReferenceBmsc extends EventEmitter<ReferenceBmscEvents> {
           ...(body.keyDomainId ? { keyDomainId: parseKeyDomainId(body.keyDomainId) } : {}),
           ...(body.keyGroup !== undefined ? { keyGroup: body.keyGroup } : {}),
           ...(body.push !== undefined ? { push: body.push } : {}),
+          ...(body.solicitedPull !== undefined ? { solicitedPull: body.solicitedPull } : {}),
         }),
         'GET /state': () => this.snapshot(),
         'GET /faults': () => this.faults.toJSON(),
