@@ -16,7 +16,7 @@ import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
 import { isGroupSummary, loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
-                        [--ues N] [--first-ue N] [--unsubscribed N] [--processes N] [--threads N]
+                        [--ues N] [--first-ue N] [--unsubscribed N] [--pull-jitter MS] [--processes N] [--threads N]
                         [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
@@ -34,6 +34,9 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
   --unsubscribed N    push-group, pull-group, mtk-update: UEs not subscribed to the group, listening too (default 1
                       per 100 UEs, at most 100)
+  --pull-jitter MS    pull-group: each UE waits a random delay of up to MS ms before it requests the MSK
+                      (O20 storm avoidance; at most T_pull; default the profile's solicitedPull.jitterMs, 0 for the
+                      embedded BM-SC)
   --threads N         request scenarios: worker threads of the generator, each a slice of the UEs at its
                       share of the rate (default 1, off the main thread)
   --processes N       push-group, pull-group, mtk-update: child processes holding the UE sockets (default: as many as the
@@ -54,6 +57,7 @@ exit: 0 no conformance failure and no error, 1 failures or errors, 2 bad input, 
 
 class UsageError extends Error {}
 
+
 function positive(text: string | undefined, option: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -70,7 +74,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -99,6 +103,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
         if (drive === 'push' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
         if (drive === 'updates' && o !== 'rate' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (MTK updates at --rate per second)`);
       }
+      if (scenario !== 'pull-group' && values['pull-jitter'] !== undefined) throw new UsageError('--pull-jitter: for pull-group only');
+      const pullJitterMs = values['pull-jitter'] === undefined ? undefined : wholeNumber(values['pull-jitter'] as string, '--pull-jitter');
       for (const o of ['unsubscribed', 'processes'] as const) if (!push && values[o] !== undefined) throw new UsageError(`--${o}: for push-group, pull-group and mtk-update only`);
       if (push && values.threads !== undefined) throw new UsageError(`--threads: not for ${scenario} (its UE slices are processes: --processes)`);
       const threads = values.threads === undefined ? 1 : Math.floor(positive(values.threads as string, '--threads', 1, 64));
@@ -126,6 +132,8 @@ export async function loadCommand(argv: string[]): Promise<number> {
       }
       stop = () => bmsc.stop();
       const profile = bmsc.profile;
+      // A UE pulls within T_pull of the trigger (S-U1): its random delay cannot be longer
+      if (pullJitterMs !== undefined && pullJitterMs > profile.timers.pullMs) throw new UsageError(`--pull-jitter ${pullJitterMs}: at most T_pull, ${profile.timers.pullMs} ms in the profile`);
       const live = process.stderr.isTTY && !values.json;
       const say = (line: string) => {
         if (live) process.stderr.write(`\r${line}\u001b[K`);
@@ -136,7 +144,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
           ues, unsubscribed, firstUe, seed: SEED, port: ueMikeyPort ?? profile.ports.ueMikey, keyDomainId: bmsc.keyDomainId, keyGroup: bmsc.keyGroup, profile,
           ...(processes !== undefined ? { processes } : {}), timeoutS: drive === 'push' ? durationS : 120,
           trigger: () => (scenario === 'pull-group' ? bmsc.pullGroup() : bmsc.pushGroup()),
-          ...(scenario === 'pull-group' ? { pull: { http: bmsc.target.http, host: bmsc.target.host, timeoutMs: profile.timers.httpMs } } : {}),
+          ...(scenario === 'pull-group' ? { pull: { http: bmsc.target.http, host: bmsc.target.host, timeoutMs: profile.timers.httpMs, jitterMs: pullJitterMs ?? profile.solicitedPull.jitterMs } } : {}),
           onSecond: (p: { second: number; delivered: number; acknowledged: number; subscribed: number }) => say(`${p.second}s delivered ${p.delivered}/${p.subscribed} acknowledged ${p.acknowledged}/${p.subscribed}`),
         };
         const result = drive === 'push' ? await runPush(pushOptions) : await runPush({
@@ -163,6 +171,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
     }
     writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
     process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
+    // inconclusive (errors only while the tester ran late) exits 1 as well: the run did not show conformance
     return loadVerdict(summary) === 'passed' ? 0 : 1;
   } catch (e) {
     await stop?.().catch(() => undefined);
@@ -291,6 +300,12 @@ function mergeFiles(files: string[]): AnySummary {
   return { ...merged, sut: parts[0]!.sut ?? { name: 'unknown', faults: [] } };
 }
 
+/** The UE slices' own lag: a line, and a warning when they ran late (their time-outs may be their own). */
+function starved(s: { testerLoopDelayMs: { p99: number; max: number }; testerStarved: boolean }): string {
+  return `  UE slices' event-loop delay (the tester's own): p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved
+    ? ' — the tester ran late: its time-outs and late copies are partly its own starvation, not the BM-SC\'s alone (verdict inconclusive unless a conformance failure)' : ''}`;
+}
+
 export function formatLoadSummary(s: AnySummary): string {
   const p = (x: { p50: number; p90: number; p99: number; p999: number; max: number }) => `p50 ${x.p50} ms, p90 ${x.p90} ms, p99 ${x.p99} ms, p99.9 ${x.p999} ms, max ${x.max} ms`;
   const faults = s.sut.faults.length ? ` (faults: ${s.sut.faults.join(', ')})` : '';
@@ -308,6 +323,7 @@ export function formatLoadSummary(s: AnySummary): string {
       ...(s.pull ? [`  triggers taken ${s.pull.triggers}, MSK requests granted ${s.pull.granted}; 200 OK after the trigger: ${p(s.pull.okMs)}`] : []),
       `  delivery after the ${s.scenario === 'pull-group' ? 'BM-SC was asked' : 'push'}: ${p(s.latencyMs)}`,
       `  messages ${s.messages}, ACKs sent ${s.acksSent}, retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}${s.bmscOutstandingAcks !== undefined ? `, deliveries the BM-SC still waits an ACK for ${s.bmscOutstandingAcks}` : ''}`,
+      starved(s),
       ...tail,
     ].join('\n')}\n`;
   }
@@ -319,6 +335,7 @@ export function formatLoadSummary(s: AnySummary): string {
       `  each UE's new MTK after its update: ${p(s.latencyMs)}`,
       `  an update to every UE:              ${p(s.fanOutMs)}`,
       `  MTK messages ${s.mtkMessages} (repeats ${s.repeats}); the push: retransmissions ${s.retransmissions}, lost ACKs ${s.lostAcks}`,
+      starved(s),
       ...tail,
     ].join('\n')}\n`;
   }

@@ -13,6 +13,7 @@
 // (performance.timeOrigin + performance.now()), the clock all processes of a machine share; the slice learns
 // the trigger time only at the end, and measures every UE's delivery from it then.
 import { createSocket, type Socket } from 'node:dgram';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { classifyDatagram, judgeUnsubscribedMsk, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
 import { loadUe, type LoadUeIdentity } from './population.ts';
@@ -35,7 +36,7 @@ export interface PushSliceInput {
   profile: MbmsProfile;
   evidencePerCheck: number;
   /** pull-group: where a UE sends its MSK request after a trigger (the BM-SC's HTTP endpoint and host). */
-  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number };
+  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number; jitterMs: number };
 }
 
 export interface PushSliceProgress {
@@ -81,6 +82,11 @@ export interface PushSliceResult {
   evidence: Evidence[];
   mtk?: MtkSliceResult;
   pull?: PullSliceResult;
+  /**
+   * How late the slice's event loop ran (p99 and max, ms) while it listened: a slice late by tens of
+   * milliseconds read its sockets late, and its time-outs and late copies are partly its own starvation.
+   */
+  loopDelayMs: { p99: number; max: number };
 }
 
 export interface PullSliceResult {
@@ -136,6 +142,7 @@ export class PushSlice {
   #pullFailed = 0;
   readonly #pullErrors: Record<string, number> = {};
   #okHistogram?: Histogram;
+  readonly #loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   private constructor(input: PushSliceInput) {
     this.#input = input;
@@ -158,6 +165,8 @@ export class PushSlice {
       slice.close();
       throw e;
     }
+    // The loop's delay while it listens (opening thousands of sockets is not the load)
+    slice.#loopDelay.enable();
     return slice;
   }
 
@@ -257,11 +266,14 @@ export class PushSlice {
     }
     if (copy || ue.pull !== undefined) return;
     this.#triggers++;
-    void this.#pull(ue, at);
+    ue.pull = 'requesting';
+    // O20: a UE may wait a random delay of up to jitterMs before it pulls, so that a group's pulls spread
+    const jitter = this.#input.pull!.jitterMs;
+    if (jitter > 0) setTimeout(() => void this.#pull(ue, at), Math.random() * jitter);
+    else void this.#pull(ue, at);
   }
 
   async #pull(ue: PushUe, triggerAt: number): Promise<void> {
-    ue.pull = 'requesting';
     const client = new MskRequestClient(ue.id!, this.#input.profile);
     const out: ProcedureOutcome = { phases: {}, failures: [] };
     const start = performance.now();
@@ -362,6 +374,7 @@ export class PushSlice {
       deliveryHistogram: encodeHistogram(h), deliveriesPer100Ms: per100,
       messages: this.#messages, acksSent: this.#acksSent, lostAcks: this.#lostAcks, retransmissions: this.#retransmissions,
       conformanceFailures: { ...this.#failures.counts }, evidence: [...this.#failures.evidence],
+      loopDelayMs: { p99: Math.round(this.#loopDelay.percentile(99) / 1e4) / 100, max: Math.round(this.#loopDelay.max / 1e4) / 100 },
     };
     h.destroy();
     if (this.#target) {
@@ -380,6 +393,7 @@ export class PushSlice {
   }
 
   close(): void {
+    this.#loopDelay.disable();
     this.#mtkLatency?.destroy();
     this.#mtkLatency = undefined;
     this.#okHistogram?.destroy();

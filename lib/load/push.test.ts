@@ -11,7 +11,7 @@ const keyDomainId = Buffer.from('001001', 'hex');
 const SEED = 'push test';
 let slice = 0;
 
-interface PushCase { ues: number; unsubscribed: number; processes?: number; timeoutS?: number; pull?: boolean }
+interface PushCase { ues: number; unsubscribed: number; processes?: number; timeoutS?: number; pull?: boolean; pullJitterMs?: number }
 
 /** A push of group 1 by a reference BM-SC with `faults` to `ues` subscribed UEs and `unsubscribed` others. */
 function push(faults: string[], options: PushCase): Promise<PushSummary> {
@@ -47,7 +47,7 @@ async function run(faults: string[], options: PushCase, mtk?: { rate: number; du
     trigger: async () => {
       mskId = Number.parseInt((await bmsc.rotateMsk({ keyDomainId, keyGroup: 1, ...(options.pull ? { solicitedPull: true } : { push: true }) })).rotated[0]!.mskId, 16);
     },
-    ...(options.pull ? { pull: { http: endpoints.http, host: 'bmsc.example.com', timeoutMs: 5000 } } : {}),
+    ...(options.pull ? { pull: { http: endpoints.http, host: 'bmsc.example.com', timeoutMs: 5000, jitterMs: options.pullJitterMs ?? 0 } } : {}),
   };
   try {
     if (!mtk) return await runPush(pushOptions);
@@ -146,8 +146,8 @@ test('pull-group against a conformant BM-SC: every UE takes its trigger, request
   expect(s.allAcknowledgedMs).toBeGreaterThan(s.pull!.okMs.p50);
 });
 
-test('pull-group with the UE slices in two child processes: the same figures, merged', async () => {
-  const s = await push([], { ues: 20, unsubscribed: 0, processes: 2, pull: true });
+test('pull-group with the UE slices in two child processes, pulls spread over 300 ms (O20 jitter): the same figures, merged', async () => {
+  const s = await push([], { ues: 20, unsubscribed: 0, processes: 2, pull: true, pullJitterMs: 300 });
   expect(s).toMatchObject({ scenario: 'pull-group', processes: 2, delivered: 20, acknowledged: 20, errors: {}, conformanceFailures: {} });
   expect(s.pull).toMatchObject({ triggers: 20, granted: 20 });
 });

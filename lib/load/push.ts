@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { startProcess } from '../worker-thread.ts';
+import { STARVED_LAG_MS } from './run.ts';
 import { PushSlice, type PushSliceInput, type PushSliceProgress, type PushSliceResult } from './push-slice.ts';
 import { addCounts, histogram, mergeEvidence, mergeHistograms, percentiles, recordMs, type Evidence, type Percentiles } from './stats.ts';
 
@@ -59,9 +60,10 @@ export interface PushOptions {
   mtk?: MtkPhaseOptions;
   /**
    * The pull-group scenario: `trigger` makes the BM-SC send every subscribed UE a solicited-pull trigger,
-   * and each UE requests the MSK at this HTTP endpoint (§6.3.1) within `timeoutMs` per HTTP exchange.
+   * and each UE requests the MSK at this HTTP endpoint (§6.3.1) within `timeoutMs` per HTTP exchange, after
+   * a random delay of up to `jitterMs` (O20; 0: at once).
    */
-  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number };
+  pull?: { http: { address: string; port: number }; host: string; timeoutMs: number; jitterMs: number };
 }
 
 /** One MTK update of an mtk-update run, measured from when it was triggered. */
@@ -106,6 +108,8 @@ export interface MtkSummary {
   errors: Record<string, number>;
   conformanceFailures: Record<string, number>;
   evidence: Evidence[];
+  testerLoopDelayMs: { p99: number; max: number };
+  testerStarved: boolean;
 }
 
 export interface PushSummary {
@@ -140,6 +144,13 @@ export interface PushSummary {
    * count from the BM-SC's trigger as for a push.
    */
   pull?: { triggers: number; granted: number; okMs: Percentiles };
+  /** The event-loop delay of the most delayed UE slice (p99, max; ms): the tester's own lag. */
+  testerLoopDelayMs: { p99: number; max: number };
+  /**
+   * A UE slice ran late (loop delay p99 above STARVED_LAG_MS, or one stall of STALL_MS or more): its time-outs
+   * and late copies are partly its own.
+   */
+  testerStarved: boolean;
 }
 
 /** UE sockets one process may hold: its soft descriptor limit less a margin for everything else it opens. */
@@ -341,6 +352,7 @@ function summariseMtk(mtk: MtkPhaseOptions, push: PushSummary, results: PushSlic
     mtkMessages: parts.reduce((n, m) => n + m.messages, 0), repeats: parts.reduce((n, m) => n + m.repeats, 0),
     messages: push.messages, acksSent: push.acksSent, lostAcks: push.lostAcks, retransmissions: push.retransmissions,
     errors, conformanceFailures: push.conformanceFailures, evidence: push.evidence,
+    testerLoopDelayMs: push.testerLoopDelayMs, testerStarved: push.testerStarved,
   };
 }
 
@@ -390,5 +402,19 @@ function summarise(options: PushOptions, processes: number, t0: number, results:
     conformanceFailures: results.reduce((acc, r) => addCounts(acc, r.conformanceFailures), {} as Record<string, number>),
     evidence: mergeEvidence(results.map((r) => r.evidence), options.evidencePerCheck ?? 3),
     ...(pull ? { pull } : {}),
+    ...testerLoad(results),
   };
+}
+
+/**
+ * One event-loop stall of a UE slice from which its time-outs are not held against the BM-SC: a second is a
+ * fifth of the §9 HTTP time-out and half of T_ack, enough to turn an answer in time into a time-out.
+ */
+export const STALL_MS = 1000;
+
+/** The most delayed slice's event loop: the tester's own lag, apart from the BM-SC's. */
+function testerLoad(results: PushSliceResult[]): { testerLoopDelayMs: { p99: number; max: number }; testerStarved: boolean } {
+  const p99 = Math.max(0, ...results.map((r) => r.loopDelayMs.p99));
+  const max = Math.max(0, ...results.map((r) => r.loopDelayMs.max));
+  return { testerLoopDelayMs: { p99, max }, testerStarved: p99 > STARVED_LAG_MS || max >= STALL_MS };
 }

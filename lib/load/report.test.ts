@@ -71,3 +71,18 @@ test('docs/load.md names every scenario of the registry and every option of the 
   expect(parsed.length).toBeGreaterThan(15);
   for (const option of parsed) expect(docs, option).toContain(`\`--${option}`);
 });
+
+test('the verdict: time-outs while the tester ran late are inconclusive, a conformance failure is failed whatever the tester did', () => {
+  const sut = { name: 'x', faults: [] };
+  const timeouts: AnySummary = { ...summary([1]), errors: { 'http-timeout': 3 }, sut };
+  expect(loadVerdict(timeouts)).toBe('failed'); // the tester kept up: the time-outs are the BM-SC's
+  const starved: AnySummary = { ...timeouts, testerStarved: true };
+  expect(loadVerdict(starved)).toBe('inconclusive');
+  expect(loadVerdict({ ...starved, conformanceFailures: { 'mikey.mac': 1 } })).toBe('failed');
+  expect(loadVerdict({ ...summary([1]), testerStarved: true, sut })).toBe('passed');
+  const dir = mkdtempSync(join(tmpdir(), 'load-allure-'));
+  const doc = JSON.parse(readFileSync(writeAllureLoadResult(starved, dir, loadReportHtml(starved)), 'utf8'));
+  expect(doc.status).toBe('unknown'); // Allure's status of an INCONC case
+  expect(doc.statusDetails.message).toContain('the tester ran late');
+  expect(loadReportHtml(starved)).toContain('class="inconclusive"');
+});

@@ -11,6 +11,7 @@ import { el, raw, render, type MarkupNode } from '../report/index.ts';
 import type { LoadSummary } from './run.ts';
 import type { MtkSummary, PushSummary } from './push.ts';
 import { mergeHistograms } from './stats.ts';
+import { mapVerdict } from '../suite/status-map.ts';
 
 export type Sut = { name: string; faults: string[] };
 export type AnySummary = (LoadSummary | PushSummary | MtkSummary) & { sut: Sut; bmscOutstandingAcks?: number };
@@ -18,9 +19,16 @@ export type AnySummary = (LoadSummary | PushSummary | MtkSummary) & { sut: Sut; 
 /** A push-group or pull-group summary: a new MSK to every UE of a group, pushed or pulled after a trigger. */
 export const isGroupSummary = (s: AnySummary): s is Extract<AnySummary, { deliveriesPer100Ms: number[] }> => s.scenario === 'push-group' || s.scenario === 'pull-group';
 
-/** passed: no conformance failure, no error, no lost ACK; failed otherwise. */
-export function loadVerdict(s: AnySummary): 'passed' | 'failed' {
-  return Object.keys(s.conformanceFailures).length === 0 && Object.keys(s.errors).length === 0 && s.lostAcks === 0 ? 'passed' : 'failed';
+/**
+ * passed: no conformance failure, no error, no lost ACK. failed: a conformance failure (a wrong MAC or
+ * counter is the BM-SC's whatever the tester's load), or errors and lost ACKs while the tester kept up.
+ * inconclusive: no conformance failure, but errors or lost ACKs while the tester itself ran late
+ * (testerStarved): the time-outs may be its own, so they are not held against the BM-SC.
+ */
+export function loadVerdict(s: AnySummary): 'passed' | 'failed' | 'inconclusive' {
+  if (Object.keys(s.conformanceFailures).length > 0) return 'failed';
+  if (Object.keys(s.errors).length === 0 && s.lostAcks === 0) return 'passed';
+  return s.testerStarved ? 'inconclusive' : 'failed';
 }
 
 export function loadCsv(s: AnySummary): string {
@@ -152,6 +160,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['acknowledged', `${s.acknowledged} of ${s.ues}${s.allAcknowledgedMs !== undefined ? `, all in ${(s.allAcknowledgedMs / 1000).toFixed(2)} s (${s.completedPerSecond} UEs/s)` : ''}`],
       ['delivery after the push', pct(s.latencyMs)],
       ['messages / ACKs sent / retransmissions / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.retransmissions} / ${s.lostAcks}`],
+      ['UE slices\' event-loop delay (the tester\'s own)', `p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved ? ' — the tester ran late: its time-outs are partly its own' : ''}`],
       ...(s.pull ? [['triggers taken / MSK requests granted', `${s.pull.triggers} / ${s.pull.granted}`], ['200 OK after the trigger', pct(s.pull.okMs)]] as [string, string][] : []),
     ];
   } else if (s.scenario === 'mtk-update') {
@@ -171,6 +180,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['an update to every UE', pct(s.fanOutMs)],
       ['MTK messages / repeats', `${s.mtkMessages} / ${s.repeats}`],
       ['retransmissions / lost ACKs (the push)', `${s.retransmissions} / ${s.lostAcks}`],
+      ['UE slices\' event-loop delay (the tester\'s own)', `p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved ? ' — the tester ran late: its time-outs are partly its own' : ''}`],
     ];
   } else {
     plots.push(chart('throughput', 'second', 'procedures / s', [
@@ -203,10 +213,10 @@ export function loadReportHtml(s: AnySummary): string {
     : el('p', {}, ['none']);
   const doc = el('html', { lang: 'en' }, [
     el('head', {}, [el('meta', { charset: 'utf-8' }), el('title', {}, [`mbms-conform load: ${s.scenario}`]),
-      el('style', {}, [raw('body{font-family:sans-serif;margin:2em;max-width:1000px}th{text-align:left;padding-right:1em;vertical-align:top}td{padding-right:1em}.passed{color:#2a7}.failed{color:#c33}svg{display:block;margin:1em 0}')])]),
+      el('style', {}, [raw('body{font-family:sans-serif;margin:2em;max-width:1000px}th{text-align:left;padding-right:1em;vertical-align:top}td{padding-right:1em}.passed{color:#2a7}.failed{color:#c33}.inconclusive{color:#c80}svg{display:block;margin:1em 0}')])]),
     el('body', {}, [
       el('h1', {}, [`mbms-conform load: ${s.scenario} — `, el('span', { class: verdict }, [verdict])]),
-      el('p', {}, [`Against the ${s.sut.name}${s.sut.faults.length ? ` with faults ${s.sut.faults.join(', ')}` : ''}. Every message judged as in the conformance runs; passed means no conformance failure, no error and no lost ACK.`]),
+      el('p', {}, [`Against the ${s.sut.name}${s.sut.faults.length ? ` with faults ${s.sut.faults.join(', ')}` : ''}. Every message judged as in the conformance runs; passed means no conformance failure, no error and no lost ACK; inconclusive, errors or lost ACKs only while the tester itself ran late.`]),
       table(rows), el('h2', {}, ['plots']), plots, el('h2', {}, ['evidence (the first of each failing check)']), evidence,
     ]),
   ]);
@@ -233,8 +243,9 @@ export function writeAllureLoadResult(s: AnySummary, dir: string, html: string):
   const errors = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ');
   const doc = {
     uuid, historyId: `load:${s.scenario}`, name: `load: ${s.scenario}`, fullName: `mbms-conform load ${s.scenario}`,
-    status: verdict, stage: 'finished', start: now, stop: now,
-    ...(verdict === 'failed' ? { statusDetails: { message: [failures && `conformance failures: ${failures}`, errors && `errors: ${errors}`, s.lostAcks ? `lost ACKs: ${s.lostAcks}` : ''].filter(Boolean).join('; ') } } : {}),
+    // The Allure status of the verdict, from the one verdict-to-status map of the conformance cases
+    status: mapVerdict(verdict === 'passed' ? 'PASS' : verdict === 'failed' ? 'FAIL' : 'INCONC').allureIntended, stage: 'finished', start: now, stop: now,
+    ...(verdict !== 'passed' ? { statusDetails: { message: [failures && `conformance failures: ${failures}`, errors && `errors: ${errors}`, s.lostAcks ? `lost ACKs: ${s.lostAcks}` : '', verdict === 'inconclusive' ? 'the tester ran late (testerStarved): the errors may be its own' : ''].filter(Boolean).join('; ') } } : {}),
     labels: [{ name: 'parentSuite', value: 'load' }, { name: 'suite', value: s.scenario }, { name: 'feature', value: 'load' }],
     parameters: parameters.map(([name, value]) => ({ name: String(name), value: String(value) })),
     attachments: [attach('load summary', 'application/json', 'json', `${JSON.stringify(s, null, 2)}\n`), attach('load report', 'text/html', 'html', html), attach('figures (CSV)', 'text/csv', 'csv', loadCsv(s))],
