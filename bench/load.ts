@@ -7,13 +7,16 @@
 //            lost ACKs, conformance failures, whether the tester kept its schedule
 //   closed   msk-request closed loop at 32 in flight: the saturation throughput
 //   push     push-group to 10,000, 30,000 and 100,000 UEs: time until every UE has the new MSK and acknowledged
+//   pull     pull-group: the whole group pulls at once (2,000 and 5,000 UEs), and 5,000 and 10,000 UEs spreading
+//            their pulls over T_pull (5 s, O20 jitter): time until every UE has the MSK, the 200 OK after the
+//            trigger, and whether the tester kept up
 //   mtk      mtk-update after the push: 10 s of MTK updates at 1/s and 10/s to 10,000 UEs, at 1/s to 100,000:
 //            each UE's wait for its new MTK, the time until every UE had it, MTKs not taken
 //
 //   npx tsx bench/load.ts [--quick] [--plots] [--only SECTIONS]
 //     --quick: shorter runs, push and MTK updates to 10,000 UEs only
 //     --plots: the README's plots from the 2,000/s run and the largest push
-//     --only peer,rates,closed,push,mtk: those sections (results written to load-DATE-SECTIONS.json)
+//     --only peer,rates,closed,push,pull,mtk: those sections (results written to load-DATE-SECTIONS.json)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildMskRequestBody, referenceProfile } from '../lib/mbms/index.ts';
 import { buildIsCurrent } from '../tools/build-state.mjs';
+import { loadVerdict, type AnySummary } from '../lib/load/report.ts';
 
 if (!(await buildIsCurrent(new URL('../', import.meta.url)))) {
   console.error('dist/ is not current: run `npm run build` first (the bench measures the compiled command)');
@@ -28,7 +32,7 @@ if (!(await buildIsCurrent(new URL('../', import.meta.url)))) {
 }
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, plots: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = values.quick ?? false;
-const SECTIONS = ['peer', 'rates', 'closed', 'push', 'mtk'];
+const SECTIONS = ['peer', 'rates', 'closed', 'push', 'pull', 'mtk'];
 const only = values.only?.split(',') ?? SECTIONS;
 for (const o of only) if (!SECTIONS.includes(o)) { console.error(`--only ${o}: one of ${SECTIONS.join(', ')}`); process.exit(2); }
 const want = (section: string): boolean => only.includes(section);
@@ -131,6 +135,24 @@ if (want('push')) {
     pushResults.push({ ...kept, rssMb });
   }
   results.push = pushResults;
+}
+
+if (want('pull')) {
+  console.log('\n### pull-group: a solicited-pull trigger to every UE of a key group, each requesting the MSK\n');
+  row(['UEs', 'jitter s', 'processes', 'delivered', 'all acknowledged s', 'UEs/s', '200 OK after trigger p50 ms', 'p99 ms', 'delivery p99 ms', 'errors', 'failures', 'tester loop p99 / max ms', 'verdict']);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
+  const runs = quick ? [{ ues: 2000, jitterMs: 0 }] : [{ ues: 2000, jitterMs: 0 }, { ues: 5000, jitterMs: 0 }, { ues: 5000, jitterMs: 5000 }, { ues: 10_000, jitterMs: 5000 }];
+  const pullResults = [];
+  for (const { ues, jitterMs } of runs) {
+    const { summary: s, rssMb } = load(['--scenario', 'pull-group', '--ues', String(ues), ...(jitterMs ? ['--pull-jitter', String(jitterMs)] : [])]);
+    const failures = Object.values(s.conformanceFailures as Record<string, number>).reduce((a, b) => a + b, 0);
+    const errors = Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+    const verdict = loadVerdict(s as AnySummary);
+    row([ues, jitterMs / 1000, s.processes, `${s.delivered} of ${ues}`, ((s.allAcknowledgedMs ?? NaN) / 1000).toFixed(2), s.completedPerSecond, s.pull.okMs.p50, s.pull.okMs.p99, s.latencyMs.p99, errors, failures, `${s.testerLoopDelayMs.p99} / ${s.testerLoopDelayMs.max}`, verdict]);
+    const { deliveriesPer100Ms: _d, evidence: _e, ...kept } = s;
+    pullResults.push({ ...kept, jitterMs, rssMb });
+  }
+  results.pull = pullResults;
 }
 
 if (want('mtk')) {
