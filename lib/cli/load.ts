@@ -312,7 +312,8 @@ export function formatLoadSummary(s: AnySummary): string {
   const tail = [
     `  errors: ${Object.keys(s.errors).length ? Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
     `  conformance failures: ${Object.keys(s.conformanceFailures).length ? Object.entries(s.conformanceFailures).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`,
-    ...s.evidence.map((e) => `    ${e.check} (${e.ue}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}`),
+    ...(s.evidence.length ? ['  evidence (the first of each check; lost ACKs under retransmission.after-ack):'] : []),
+    ...s.evidence.map((e) => `    ${e.check} (${e.ue}${e.address ? ` at ${e.address}` : ''}${e.at ? `, ${new Date(e.at).toISOString()}` : ''}): ${e.message}${e.expected !== undefined ? `; expected ${JSON.stringify(e.expected)}` : ''}${e.actual !== undefined ? `, got ${JSON.stringify(e.actual)}` : ''}${e.pcap ? `; packets: ${e.pcap}` : ''}`),
   ];
   if (isGroupSummary(s)) {
     const ms = (x: number | undefined) => (x === undefined ? 'not all' : `${(x / 1000).toFixed(2)} s`);

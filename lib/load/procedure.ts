@@ -124,8 +124,11 @@ export class LoadUe {
   copiesReceived = 0;
   /** MIKEY messages after a procedure this UE abandoned (a time-out), before its next one. */
   abandonedDeliveries = 0;
-  /** Failures of the copies judged outside a procedure (summed into the run's by runLoad). */
-  readonly copyFailures: CheckOutcome[] = [];
+  /**
+   * Findings on the copies judged outside a procedure, with when they came (wall clock, epoch ms): their
+   * failures, and the ACKs the BM-SC did not take (`lostAck`), summed into the run's by runLoad.
+   */
+  readonly copyFindings: { finding: CheckOutcome; at: number; lostAck: boolean }[] = [];
   #abandoned = false;
   busy = false;
 
@@ -179,11 +182,15 @@ export class LoadUe {
       const copy = this.profile.mikey.csbId.msk === 'random-per-message' ? sameMsk && (!this.#requesting || sameCsb) : sameMsk && sameCsb;
       if (copy) {
         this.copiesReceived++;
-        if (this.#keys.copyShowsLostAck(at)) this.lateCopies++;
+        const lost = this.#keys.lostAck(at);
+        if (lost) {
+          this.lateCopies++;
+          this.copyFindings.push({ finding: lost, at: performance.timeOrigin + at, lostAck: true });
+        }
         // The copy is judged like any message, and a valid V=1 message is acknowledged (RFC 3830 §5.2): a
         // BM-SC that lost the first ACK takes this one
         const judged = this.#keys.judge(bytes);
-        this.copyFailures.push(...judged.failures);
+        for (const f of judged.failures) this.copyFindings.push({ finding: f, at: performance.timeOrigin + at, lostAck: false });
         if (judged.ack) this.socket.send(judged.ack, from.port, from.address);
         return;
       }

@@ -111,6 +111,8 @@ interface PushUe {
   socket?: Socket;
   /** Its replay state, the delivery it acknowledged and the judging of its MSK messages. */
   keys: UeKeyState;
+  /** Its loopback address (the evidence names it, and a pcap slice is cut by it). */
+  address: string;
   firstAt?: number;
   /** pull-group: its identity (for its MSK request), the trigger it acknowledged, where its pull stands. */
   id?: LoadUeIdentity;
@@ -172,7 +174,7 @@ export class PushSlice {
 
   async #openUe(index: number): Promise<void> {
     const id = loadUe(index, this.#input.seed);
-    const ue: PushUe = { index, btid: id.btid, subscribed: index < this.#input.subscribedBelow, keys: new UeKeyState(id.ksNaf, this.#input.profile, this.#group) };
+    const ue: PushUe = { index, btid: id.btid, address: id.address, subscribed: index < this.#input.subscribedBelow, keys: new UeKeyState(id.ksNaf, this.#input.profile, this.#group) };
     if (this.#target) {
       ue.id = id;
       ue.triggerAcks = new AckWatch(this.#input.profile);
@@ -190,8 +192,15 @@ export class PushSlice {
     socket.on('message', (bytes, rinfo) => this.#onMikey(ue, bytes, rinfo.address, rinfo.port));
   }
 
-  #fail(ue: PushUe, f: CheckOutcome): void {
-    this.#failures.add(ue.btid, f);
+  #fail(ue: PushUe, f: CheckOutcome, at = clock()): void {
+    this.#failures.add(ue.btid, f, { address: ue.address, at });
+  }
+
+  /** An ACK the BM-SC did not take: counted apart (lostAcks), its first findings kept as evidence. */
+  #lostAck(ue: PushUe, f: CheckOutcome | undefined, at: number): void {
+    if (!f) return;
+    this.#lostAcks++;
+    this.#failures.keep(ue.btid, f, { address: ue.address, at });
   }
 
   #onMikey(ue: PushUe, bytes: Buffer, address: string, port: number): void {
@@ -221,7 +230,7 @@ export class PushSlice {
       // any other means an ACK the BM-SC did not take, counted once per delivery (ue-keys.ts). The copy is a
       // valid V=1 message: acknowledged again.
       this.#retransmissions++;
-      if (ue.keys.copyShowsLostAck(at)) this.#lostAcks++;
+      this.#lostAck(ue, ue.keys.lostAck(at), at);
     } else if (ue.firstAt === undefined) {
       ue.firstAt = at;
       this.#delivered++;
@@ -257,7 +266,7 @@ export class PushSlice {
     const copy = acks.acked?.csbId === judged.csbId;
     if (copy) {
       this.#retransmissions++;
-      if (acks.copyShowsLostAck(at)) this.#lostAcks++;
+      this.#lostAck(ue, acks.lostAck(at), at);
     }
     if (judged.ack) {
       acks.acknowledged(judged, at);

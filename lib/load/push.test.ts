@@ -96,12 +96,19 @@ test('a BM-SC with a bad MAC: mikey.mac failures, nothing acknowledged, the UEs 
   expect(s.allAcknowledgedMs).toBeUndefined();
 });
 
-test('a BM-SC that keeps retransmitting after the ACK: lost ACKs counted once per UE', async () => {
+test('a BM-SC that keeps retransmitting after the ACK: lost ACKs counted once per UE, the first ones as evidence', async () => {
+  const t0 = Date.now();
   const s = await push(['bmsc-retransmit-after-ack'], { ues: 6, unsubscribed: 0 });
   expect(s.acknowledged).toBe(6);
   expect(s.lostAcks).toBe(6);
   expect(s.retransmissions).toBeGreaterThanOrEqual(12); // the crossing copy and at least one more each
+  // counted apart from the conformance failures (a late tester can make a copy look late), but shown
   expect(s.conformanceFailures).toEqual({});
+  const lost = s.evidence.filter((e) => e.check === 'retransmission.after-ack');
+  expect(lost).toHaveLength(3);
+  expect(lost[0]!.address).toMatch(/^127\./);
+  expect(lost[0]!.at).toBeGreaterThan(t0);
+  expect(lost[0]!.actual).toMatchObject({ msAfterAck: expect.any(Number) });
 });
 
 test('mtk-update against a conformant BM-SC: every UE takes every update\'s MTK, each wait and each fan-out measured', async () => {

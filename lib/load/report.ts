@@ -208,8 +208,8 @@ export function loadReportHtml(s: AnySummary): string {
   }
   rows.push(['errors', counts(s.errors)], ['conformance failures', counts(s.conformanceFailures)]);
   const evidence = s.evidence.length
-    ? el('table', {}, [el('tr', {}, ['check', 'UE', 'message', 'expected', 'actual'].map((h) => el('th', {}, [h]))),
-      ...s.evidence.map((e) => el('tr', {}, [e.check, e.ue, e.message, JSON.stringify(e.expected ?? ''), JSON.stringify(e.actual ?? '')].map((c) => el('td', {}, [c]))))])
+    ? el('table', {}, [el('tr', {}, ['check', 'UE', 'where and when', 'message', 'expected', 'actual', 'packets'].map((h) => el('th', {}, [h]))),
+      ...s.evidence.map((e) => el('tr', {}, [e.check, e.ue, `${e.address ?? ''}${e.at ? ` ${new Date(e.at).toISOString()}` : ''}`, e.message, JSON.stringify(e.expected ?? ''), JSON.stringify(e.actual ?? ''), e.pcap ?? ''].map((c) => el('td', {}, [c]))))])
     : el('p', {}, ['none']);
   const doc = el('html', { lang: 'en' }, [
     el('head', {}, [el('meta', { charset: 'utf-8' }), el('title', {}, [`mbms-conform load: ${s.scenario}`]),

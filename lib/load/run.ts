@@ -130,8 +130,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     recordMs(phases.ok, o.phases.ok! - (o.phases.challenge ?? 0));
     recordMs(phases.delivery, o.phases.delivery ?? 0);
   };
-  const recordFailure = (ue: LoadUe, f: CheckOutcome) => {
-    failures.add(ue.identity.btid, f);
+  const recordFailure = (ue: LoadUe, f: CheckOutcome, at = performance.timeOrigin + performance.now()) => {
+    failures.add(ue.identity.btid, f, { address: ue.identity.address, at });
     secondCounts.failures++;
   };
 
@@ -248,7 +248,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   for (const ue of ues) {
     lostAcks += ue.lateCopies;
     retransmissions += ue.copiesReceived;
-    for (const f of ue.copyFailures) recordFailure(ue, f);
+    for (const c of ue.copyFindings) {
+      if (c.lostAck) failures.keep(ue.identity.btid, c.finding, { address: ue.identity.address, at: c.at });
+      else recordFailure(ue, c.finding, c.at);
+    }
     abandonedDeliveries += ue.abandonedDeliveries;
     ue.close();
   }

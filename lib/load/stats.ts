@@ -37,18 +37,49 @@ export function addCounts(into: Record<string, number>, from: Record<string, num
   return into;
 }
 
-export interface Evidence { check: string; ue: string; message: string; expected?: unknown; actual?: unknown }
+export interface Evidence {
+  check: string;
+  /** The UE (its B-TID) the failure was seen at, its address, and when (wall clock, epoch ms). */
+  ue: string;
+  address?: string;
+  at?: number;
+  message: string;
+  expected?: unknown;
+  actual?: unknown;
+  /** The packets of that UE around the failure (`load --capture`): a pcap file beside the capture. */
+  pcap?: string;
+}
 
-/** Conformance failures of a run counted by check, the first `perCheck` of each kept as evidence. */
+/** Where and when a failure was seen: the UE's address and the wall-clock time (epoch ms). */
+export interface Seen { address: string; at: number }
+
+type Finding = { check: string; message: string; expected?: unknown; actual?: unknown };
+
+/**
+ * Conformance failures of a run counted by check, the first `perCheck` of each kept as evidence; and the
+ * evidence of lost ACKs (an ACK the BM-SC did not take), kept the same way but counted apart (lostAcks),
+ * since a tester that ran late can make a copy look late.
+ */
 export class FailureTally {
   readonly counts: Record<string, number> = {};
   readonly evidence: Evidence[] = [];
+  readonly #kept: Record<string, number> = {};
   constructor(readonly perCheck: number) {}
 
-  add(ue: string, f: { check: string; message: string; expected?: unknown; actual?: unknown }): void {
-    const n = (this.counts[f.check] ?? 0) + 1;
-    this.counts[f.check] = n;
-    if (n <= this.perCheck) this.evidence.push({ check: f.check, ue, message: f.message, ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}) });
+  add(ue: string, f: Finding, seen?: Seen): void {
+    this.counts[f.check] = (this.counts[f.check] ?? 0) + 1;
+    this.keep(ue, f, seen);
+  }
+
+  /** Evidence only (not counted as a conformance failure): the first `perCheck` of each check. */
+  keep(ue: string, f: Finding, seen?: Seen): void {
+    const n = (this.#kept[f.check] ?? 0) + 1;
+    this.#kept[f.check] = n;
+    if (n > this.perCheck) return;
+    this.evidence.push({
+      check: f.check, ue, ...(seen ? { address: seen.address, at: Math.round(seen.at * 1000) / 1000 } : {}), message: f.message,
+      ...(f.expected !== undefined ? { expected: f.expected } : {}), ...(f.actual !== undefined ? { actual: f.actual } : {}),
+    });
   }
 }
 

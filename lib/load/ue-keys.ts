@@ -159,9 +159,9 @@ export class UeKeyState {
     this.#acks.acknowledged(m, at);
   }
 
-  /** A copy of the acknowledged delivery came at `at`: true when it shows an ACK the BM-SC did not take (AckWatch). */
-  copyShowsLostAck(at: number): boolean {
-    return this.#acks.copyShowsLostAck(at);
+  /** A copy of the acknowledged delivery came at `at`: the finding when it shows an ACK the BM-SC did not take (AckWatch). */
+  lostAck(at: number): CheckOutcome | undefined {
+    return this.#acks.lostAck(at);
   }
 }
 
@@ -185,17 +185,23 @@ export class AckWatch {
   }
 
   /**
-   * A copy of the acknowledged delivery came at `at`. One copy sent before the BM-SC had processed the ACK
-   * crosses it; any other means an ACK the BM-SC did not take, counted once per delivery: true the first time.
+   * A copy of the acknowledged delivery came at `at` (ms, the clock of the ACK's time). One copy sent before
+   * the BM-SC had processed the ACK crosses it; any other means an ACK the BM-SC did not take, counted once
+   * per delivery: the retransmission.after-ack finding the first time, undefined otherwise.
    */
-  copyShowsLostAck(at: number): boolean {
+  lostAck(at: number): CheckOutcome | undefined {
     const acked = this.#acked!;
-    if (!acked.crossed && at - acked.at <= ackCrossingMs(this.profile)) {
+    const crossing = ackCrossingMs(this.profile);
+    if (!acked.crossed && at - acked.at <= crossing) {
       acked.crossed = true;
-      return false;
+      return undefined;
     }
-    if (acked.lost) return false;
+    if (acked.lost) return undefined;
     acked.lost = true;
-    return true;
+    return {
+      check: 'retransmission.after-ack', ok: false,
+      message: `a copy of the delivery came ${Math.round(at - acked.at)} ms after the UE's valid ACK: the BM-SC did not take the ACK (RFC 3830 §5.2; one copy within ${crossing} ms crosses it, O18)`,
+      expected: `no copy after the ACK but one within ${crossing} ms`, actual: { csbId: acked.csbId.toString(16).padStart(8, '0'), msAfterAck: Math.round(at - acked.at) },
+    };
   }
 }
