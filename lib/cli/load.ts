@@ -9,6 +9,9 @@ import { LOAD_SCENARIOS, type LoadScenario, type LoadSummary, type RequestScenar
 import { embeddedLoadProfile, MAX_UES, population } from '../load/population.ts';
 import type { Target } from '../load/procedure.ts';
 import { loadSutProfile } from '../suite/sut-profile.ts';
+import { CaptureError } from '../capture/errors.ts';
+import type { CaptureBackend } from '../capture/backends.ts';
+import { cutEvidencePcaps, evidenceWindow, loadCapture } from '../load/evidence-pcap.ts';
 import { SutProfileError } from '../suite/errors.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 import { runPush } from '../load/push.ts';
@@ -17,7 +20,7 @@ import { isGroupSummary, loadVerdict, writeLoadOutputs, type AnySummary, type Su
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
                         [--ues N] [--first-ue N] [--unsubscribed N] [--pull-jitter MS] [--processes N] [--threads N]
-                        [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+                        [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--capture FILE] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
@@ -45,6 +48,8 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
                       through its control API (trigger.kind control-api, provision: true)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
+  --capture FILE      capture the population's packets on the loopback into FILE (tcpdump, root) and cut
+                      each piece of evidence's packets into FILE-evidence-N.pcap, named in the evidence
   --json              one JSON summary object instead of the text summary
   --csv FILE          the per-second figures as CSV (push-group: UEs delivered per 100 ms; mtk-update:
                       per update)
@@ -74,7 +79,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'capture': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -134,6 +139,19 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const profile = bmsc.profile;
       // A UE pulls within T_pull of the trigger (S-U1): its random delay cannot be longer
       if (pullJitterMs !== undefined && pullJitterMs > profile.timers.pullMs) throw new UsageError(`--pull-jitter ${pullJitterMs}: at most T_pull, ${profile.timers.pullMs} ms in the profile`);
+      // The population's packets captured beside the load, to cut the evidence's packets from (evidence-pcap.ts)
+      let capture: CaptureBackend | undefined;
+      if (typeof values.capture === 'string') {
+        capture = loadCapture(values.capture);
+        try {
+          await capture.start();
+        } catch (e) {
+          if (e instanceof CaptureError) throw new UsageError(`--capture ${values.capture}: ${e.message}`);
+          throw e;
+        }
+        const running = capture;
+        stop = async () => { await running.stop().catch(() => undefined); await bmsc.stop(); };
+      }
       const live = process.stderr.isTTY && !values.json;
       const say = (line: string) => {
         if (live) process.stderr.write(`\r${line}\u001b[K`);
@@ -168,6 +186,10 @@ export async function loadCommand(argv: string[]): Promise<number> {
       if (live) process.stderr.write('\n');
       await bmsc.stop();
       stop = undefined;
+      if (capture) {
+        await capture.stop();
+        await cutEvidencePcaps(capture.path, summary.evidence, evidenceWindow(profile));
+      }
     }
     writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
     process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));

@@ -3,7 +3,9 @@ import { test, expect } from '@playwright/test';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { runCommand } from '../cli/run-command.ts';
+import { findExecutable, isRoot } from '../capture/backends.ts';
 import { ReferenceBmsc } from '../reference/index.ts';
 import { embeddedLoadProfile } from './population.ts';
 
@@ -143,4 +145,29 @@ test('--sut: a BM-SC under test from its SUT profile, the population provisioned
   } finally {
     await bmsc.stop();
   }
+});
+
+test('--capture: each piece of evidence comes with its UE\'s packets, read back by tshark', async () => {
+  test.skip(!isRoot() || !findExecutable('tcpdump'), 'capturing needs root and tcpdump (CI has both)');
+  test.skip(!findExecutable('tshark'), 'tshark reads the slices back (CI installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'load-capture-'));
+  const r = await load(['--rate', '20', '--duration', '1', '--ues', '5', '--fault', 'bmsc-bad-mac', '--capture', join(dir, 'run.pcap'), '--json']);
+  expect(r.code).toBe(1);
+  const s = JSON.parse(r.stdout);
+  const e = s.evidence.find((x: { check: string }) => x.check === 'mikey.mac');
+  expect(e.pcap).toBe(join(dir, 'run-evidence-1.pcap'));
+  // Every frame of the slice is to or from the UE's address; the MSK message whose MAC failed is among them
+  const fields = spawnSync('tshark', ['-r', e.pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.length'], { encoding: 'utf8' });
+  expect(fields.status).toBe(0);
+  const rows = fields.stdout.trim().split('\n').map((l) => l.split('\t'));
+  expect(rows.length).toBeGreaterThan(3);
+  for (const [src, dst] of rows) expect([src, dst]).toContain(e.address);
+  expect(rows.some(([src, dst, udp]) => dst === e.address && src !== e.address && Number(udp) > 100)).toBe(true);
+  expect(readdirSync(dir)).toContain('run.pcap');
+});
+
+test('--capture where it cannot capture (no root, no tcpdump, or a directory that does not exist): exit 2 naming the option', async () => {
+  const r = await load(['--rate', '5', '--duration', '1', '--ues', '2', '--capture', join(tmpdir(), 'no-such-directory', 'never.pcap')]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('--capture');
 });
