@@ -2,13 +2,14 @@
 // (docs/load.md). With --sut against a BM-SC under test; without, against the embedded reference BM-SC, like `run`.
 // Exit: 0 no conformance failure and no error, 1 conformance failures or errors, 2 bad input, 3 the run failed.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import type { MbmsProfile } from '../mbms/index.ts';
 import { runLoadInThreads } from '../load/generator-thread.ts';
 import { LOAD_SCENARIOS, type LoadScenario, type LoadSummary, type RequestScenario } from '../load/run.ts';
 import { embeddedLoadProfile, MAX_UES, population } from '../load/population.ts';
 import type { Target } from '../load/procedure.ts';
 import { loadSutProfile } from '../suite/sut-profile.ts';
+import type { SutProvider } from '../suite/sut.ts';
 import { CaptureError } from '../capture/errors.ts';
 import type { CaptureBackend } from '../capture/backends.ts';
 import { cutEvidencePcaps, evidenceWindow, loadCapture } from '../load/evidence-pcap.ts';
@@ -22,6 +23,7 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
                         [--ues N] [--first-ue N] [--unsubscribed N] [--pull-jitter MS] [--processes N] [--threads N]
                         [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--capture FILE] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+       mbms-conform load population --sut PROFILE --out FILE [--ues N] [--first-ue N] [--unsubscribed N] [--ue-mikey-port P]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
                       (default msk-request)
   --rate N            open loop: N procedures started per second, whatever the BM-SC answers (default 100);
@@ -30,23 +32,24 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --concurrency N     closed loop instead: N procedures in flight, each started when one ends (saturation)
   --warmup S          seconds run first and left out of the figures (connections opening, code warming
                       up); their messages are judged all the same (default 0)
-  --duration S        seconds of offered load measured, after the warm-up (default 10); push-group: the
-                      longest wait for every UE to acknowledge (default 120; pull-group the same); mtk-update: seconds of
-                      updates (default 10), after the push
+  --duration S        seconds of offered load measured, after the warm-up (default 10); push-group and
+                      pull-group: the longest wait for every UE to acknowledge (default 120); mtk-update:
+                      seconds of updates (default 10), after the push
   --ues N             simulated UEs, each its own B-TID, Ks_NAF and loopback address (default 1000)
   --first-ue N        index of the first UE (127.64.0.0 + N): processes run side by side take slices
-  --unsubscribed N    push-group, pull-group, mtk-update: UEs not subscribed to the group, listening too (default 1
-                      per 100 UEs, at most 100)
+  --unsubscribed N    push-group, pull-group, mtk-update, population: UEs not subscribed to the group,
+                      listening too (default 1 per 100 UEs, at most 100)
   --pull-jitter MS    pull-group: each UE waits a random delay of up to MS ms before it requests the MSK
-                      (O20 storm avoidance; at most T_pull; default the profile's solicitedPull.jitterMs, 0 for the
-                      embedded BM-SC)
+                      (O20 storm avoidance; at most T_pull; default the profile's solicitedPull.jitterMs,
+                      0 for the embedded BM-SC)
   --threads N         request scenarios: worker threads of the generator, each a slice of the UEs at its
                       share of the rate (default 1, off the main thread)
-  --processes N       push-group, pull-group, mtk-update: child processes holding the UE sockets (default: as many as the
-                      descriptor limit needs; 0 = this process)
+  --processes N       push-group, pull-group, mtk-update: child processes holding the UE sockets
+                      (default: as many as the descriptor limit needs; 0 = this process)
   --ue-mikey-port P   UDP port of the UEs' MIKEY sockets (default the profile's, O1: 4359)
   --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
-                      through its control API (trigger.kind control-api, provision: true)
+                      through its control API (trigger.kind control-api, provision: true), or --provisioned
+  --provisioned       with --sut: the population is in the BM-SC already (imported from load population)
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --capture FILE      capture the population's packets on the loopback into FILE (tcpdump, root) and cut
                       each piece of evidence's packets into FILE-evidence-N.pcap, named in the evidence
@@ -55,9 +58,13 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
                       per update)
   --html FILE         a report with plots: throughput and latency over time, latency histogram
   --allure-results DIR  the summary as an Allure result (with the HTML report and JSON attached)
+  population          write the population as users of the --sut BM-SC to --out FILE (JSON: POST /users
+                      bodies; .csv: CSV), for a BM-SC without control API to import (mode 600: Ks_NAF)
+  --out FILE          population: the file to write
   merge               one summary from the JSON summaries of processes run side by side (their
                       histograms added, not their percentiles averaged)
-exit: 0 no conformance failure and no error, 1 failures or errors, 2 bad input, 3 the run failed
+exit: 0 passed (no conformance failure, no error, no lost ACK), 1 failed or inconclusive (errors only
+      while the tester itself ran late), 2 bad input, 3 the run failed
 `;
 
 class UsageError extends Error {}
@@ -79,7 +86,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'capture': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'capture': { type: 'string' }, 'provisioned': { type: 'boolean' }, 'out': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -97,12 +104,13 @@ export async function loadCommand(argv: string[]): Promise<number> {
     if (positionals[0] === 'merge') {
       summary = mergeFiles(positionals.slice(1));
     } else {
-      if (positionals.length) throw new UsageError(`${positionals[0]}: no such argument (the only one is 'merge')`);
+      if (positionals.length > (positionals[0] === 'population' ? 1 : 0)) throw new UsageError(`${positionals.at(-1)}: no such argument (the subcommands are 'merge' and 'population')`);
       const scenario = (values.scenario ?? 'msk-request') as LoadScenario;
       if (!(scenario in LOAD_SCENARIOS)) throw new UsageError(`--scenario ${scenario}: one of ${Object.keys(LOAD_SCENARIOS).join(', ')}`);
       const drive = LOAD_SCENARIOS[scenario].drive as 'rate' | 'push' | 'updates';
-      // push-group, pull-group and mtk-update: UE slices listening on a socket each (push.ts)
-      const push = drive !== 'rate';
+      // push-group, pull-group and mtk-update: UE slices listening on a socket each (push.ts), UEs not
+      // subscribed among them; `population` writes the users of every scenario, those UEs included
+      const push = drive !== 'rate' || positionals[0] === 'population';
       if (values.rate !== undefined && values.concurrency !== undefined) throw new UsageError('--rate and --concurrency exclude each other (open or closed loop)');
       for (const o of ['rate', 'ramp', 'concurrency', 'warmup'] as const) {
         if (drive === 'push' && values[o] !== undefined) throw new UsageError(`--${o}: not for ${scenario} (one push to the whole group)`);
@@ -126,12 +134,19 @@ export async function loadCommand(argv: string[]): Promise<number> {
       const ueMikeyPort = values['ue-mikey-port'] === undefined ? undefined : Number(values['ue-mikey-port']);
       if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
       const faults = (values.fault ?? []) as string[];
+      if (values.provisioned && typeof values.sut !== 'string') throw new UsageError('--provisioned: with --sut (a BM-SC under test whose users were imported from load population)');
+      if (positionals[0] === 'population') {
+        // `load population`: the users file, nothing run
+        if (typeof values.sut !== 'string' || typeof values.out !== 'string') throw new UsageError('population: --sut PROFILE and --out FILE (.json or .csv)');
+        process.stdout.write(writePopulation(values.sut, values.out, { ues, unsubscribed, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}) }));
+        return 0;
+      }
       // The BM-SC: one under test (its SUT profile, the population provisioned through its control API) or
       // the embedded reference in a thread of its own (its event loop on the other core; bmsc-thread.ts)
       let bmsc: LoadBmsc;
       if (typeof values.sut === 'string') {
         if (faults.length) throw new UsageError('--fault: for the embedded BM-SC only (not with --sut)');
-        bmsc = await sutBmsc(values.sut, { ues, unsubscribed: push ? unsubscribed : 0, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}) });
+        bmsc = await sutBmsc(values.sut, { ues, unsubscribed: push ? unsubscribed : 0, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), provisioned: values.provisioned === true });
       } else {
         bmsc = await embeddedBmsc({ ues, unsubscribed: push ? unsubscribed : 0, firstUe, faults, ...(ueMikeyPort ? { ueMikeyPort } : {}) });
       }
@@ -249,13 +264,9 @@ async function embeddedBmsc(spec: PopulationSpec & { faults: string[] }): Promis
   };
 }
 
-/**
- * A BM-SC under test from its SUT profile: the load population (and the UEs not subscribed) provisioned
- * through its control API, each with its MIKEY address; the key group is the profile's first subscribed
- * MSK's, the other group its first unsubscribed MSK's; the push goes through the profile's trigger.
- */
-async function sutBmsc(file: string, spec: PopulationSpec): Promise<LoadBmsc> {
-  let provider;
+/** A BM-SC SUT profile, refused (exit 2) when it is not one. */
+function bmscProvider(file: string): SutProvider {
+  let provider: SutProvider;
   try {
     provider = loadSutProfile(file);
   } catch (e) {
@@ -263,29 +274,72 @@ async function sutBmsc(file: string, spec: PopulationSpec): Promise<LoadBmsc> {
     throw e;
   }
   if (provider.role !== 'bmsc') throw new UsageError(`--sut ${file}: a load run drives a BM-SC, the profile is of a ${provider.role}`);
-  if (!provider.provisionUser) throw new UsageError(`--sut ${file}: the load population (${spec.ues + spec.unsubscribed} users) is provisioned through the SUT's control API: the profile needs trigger.kind control-api with provision: true`);
-  const profile = provider.profile;
-  const session = await provider.open({ worker: 0, testerAddress: '127.0.0.1' });
-  const pushed = session.keys.subscribed[0];
-  if (!pushed || !session.http) throw new UsageError(`--sut ${file}: the profile names no subscribed MSK (keys.subscribed) or no MSK request endpoint (sut.http)`);
+  return provider;
+}
+
+/**
+ * The load population as users of a BM-SC under test (the control API's BmscUserRequest, the shape of
+ * POST /users): each UE its B-TID, Ks_NAF and MIKEY address and port; the subscribed UEs in the key group of
+ * the profile's first subscribed MSK, the others in its first unsubscribed MSK's group.
+ */
+function populationUsers(file: string, declared: NonNullable<SutProvider['declared']>, port: number, spec: PopulationSpec): { keyGroup: number; users: BmscUserRequest[] } {
+  const pushed = declared.keys.subscribed[0];
+  if (!pushed || !declared.http) throw new UsageError(`--sut ${file}: the profile names no subscribed MSK (keys.subscribed) or no MSK request endpoint (sut.http)`);
   const keyGroup = Math.floor(pushed.mskId / 0x10000);
-  const other = session.keys.unsubscribed[0];
+  const other = declared.keys.unsubscribed[0];
+  const users = population(spec.ues + spec.unsubscribed, SEED, spec.firstUe).map((u, i) => ({
+    btid: u.btid, ksNaf: u.ksNaf.toString('hex'), ueAddress: u.address, uePort: port,
+    subscriptions: i < spec.ues ? [{ keyDomainId: pushed.keyDomainId.toString('hex'), keyGroups: [keyGroup] }]
+      : other ? [{ keyDomainId: other.keyDomainId.toString('hex'), keyGroups: [Math.floor(other.mskId / 0x10000)] }] : [],
+  }));
+  return { keyGroup, users };
+}
+
+type BmscUserRequest = { btid: string; ksNaf: string; ueAddress: string; uePort: number; subscriptions: { keyDomainId: string; keyGroups: number[] }[] };
+
+/**
+ * `load population`: the population as a file for a BM-SC that cannot be provisioned through the control
+ * API, to import into its subscriber data before `load --sut PROFILE --provisioned`: JSON (an array of
+ * POST /users bodies) or, for a name ending in .csv, CSV. It holds each test UE's Ks_NAF (derived from the
+ * public seed of the load population, never a device's key): written readable by its owner only.
+ */
+function writePopulation(file: string, out: string, spec: PopulationSpec): string {
+  const provider = bmscProvider(file);
+  const { users } = populationUsers(file, provider.declared!, spec.ueMikeyPort ?? provider.profile.ports.ueMikey, spec);
+  const text = out.endsWith('.csv')
+    ? `btid,ks_naf,ue_address,ue_port,key_domain_id,key_group\n${users.map((u) => [u.btid, u.ksNaf, u.ueAddress, u.uePort, u.subscriptions[0]?.keyDomainId ?? '', u.subscriptions[0]?.keyGroups[0] ?? ''].join(',')).join('\n')}\n`
+    : `${JSON.stringify(users, null, 1)}\n`;
+  writeFileSync(out, text, { mode: 0o600 });
+  chmodSync(out, 0o600);
+  return `mbms-conform load population: ${users.length} users (${spec.ues} subscribed, ${spec.unsubscribed} not) written to ${out} (mode 600: it holds their Ks_NAF)\n`;
+}
+
+/**
+ * A BM-SC under test from its SUT profile: the load population (and the UEs not subscribed) provisioned
+ * through its control API, each with its MIKEY address, or already provisioned from `load population`
+ * (`provisioned`); the key group is the profile's first subscribed MSK's, the other group its first
+ * unsubscribed MSK's; the push goes through the profile's trigger.
+ */
+async function sutBmsc(file: string, spec: PopulationSpec & { provisioned: boolean }): Promise<LoadBmsc> {
+  const provider = bmscProvider(file);
+  if (!provider.provisionUser && !spec.provisioned) {
+    throw new UsageError(`--sut ${file}: the load population (${spec.ues + spec.unsubscribed} users) is provisioned through the SUT's control API (trigger.kind control-api with provision: true); for a BM-SC without one, import the file of 'mbms-conform load population' and add --provisioned`);
+  }
+  const profile = provider.profile;
   const port = spec.ueMikeyPort ?? profile.ports.ueMikey;
-  const users = population(spec.ues + spec.unsubscribed, SEED, spec.firstUe);
+  const { keyGroup, users } = populationUsers(file, provider.declared!, port, spec);
+  const session = await provider.open({ worker: 0, testerAddress: '127.0.0.1' });
+  const pushed = session.keys.subscribed[0]!;
   // Provisioned a few at a time: one control call per user
-  for (let i = 0; i < users.length; i += 32) {
-    await Promise.all(users.slice(i, i + 32).map((u, j) => provider.provisionUser!({
-      btid: u.btid, ksNaf: u.ksNaf.toString('hex'), ueAddress: u.address, uePort: port,
-      subscriptions: i + j < spec.ues ? [{ keyDomainId: pushed.keyDomainId.toString('hex'), keyGroups: [keyGroup] }]
-        : other ? [{ keyDomainId: other.keyDomainId.toString('hex'), keyGroups: [Math.floor(other.mskId / 0x10000)] }] : [],
-    })));
+  if (!spec.provisioned) {
+    for (let i = 0; i < users.length; i += 32) await Promise.all(users.slice(i, i + 32).map((u) => provider.provisionUser!(u)));
   }
   const keyDomainId = pushed.keyDomainId.toString('hex');
   // The MSK the push made current (the control API's answer names it): the MTK updates go under it
   let pushedMskId: string | undefined;
   return {
     sut: { name: provider.name, faults: [] }, profile,
-    target: { http: session.http, host: session.nafFqdn, keyDomainId: pushed.keyDomainId, keyGroup }, keyDomainId: pushed.keyDomainId, keyGroup,
+    target: { http: session.http!, host: session.nafFqdn, keyDomainId: pushed.keyDomainId, keyGroup }, keyDomainId: pushed.keyDomainId, keyGroup,
     pushGroup: async () => {
       const answer = await session.adapter.trigger('rotate-msk', { keyDomainId, keyGroup, push: true });
       pushedMskId = (answer.detail as { rotated?: { mskId?: string }[] } | undefined)?.rotated?.[0]?.mskId;

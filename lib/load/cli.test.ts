@@ -1,6 +1,6 @@
 // `mbms-conform load` as a user runs it: exit codes, the JSON summary's fields, a fault shown as failures.
 import { test, expect } from '@playwright/test';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -170,4 +170,44 @@ test('--capture where it cannot capture (no root, no tcpdump, or a directory tha
   const r = await load(['--rate', '5', '--duration', '1', '--ues', '2', '--capture', join(tmpdir(), 'no-such-directory', 'never.pcap')]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('--capture');
+});
+
+test('a BM-SC without control API: load population writes its users to import, --provisioned runs against them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'load-population-'));
+  const profile = join(dir, 'sut.yaml');
+  const keyDomainId = Buffer.from('00f110', 'hex');
+  const writeProfile = (http: { address: string; port: number }) => writeFileSync(profile, [
+    'name: BM-SC without control API', 'role: bmsc', `capabilities: ${join(process.cwd(), 'fixtures/pics/reference-bmsc.yaml')}`, 'profile: { base: default }',
+    `sut: { nafFqdn: bmsc.lab.example.com, http: { address: ${http.address}, port: ${http.port} } }`,
+    'identities: [{ btid: "tester-1@bsf.lab.example.com", ksNaf: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" }]',
+    'keys: { subscribed: [{ keyDomainId: 00f110, mskId: "00010001" }], unsubscribed: [{ keyDomainId: 00f110, mskId: "00020001" }] }',
+    'trigger: { kind: none }', '',
+  ].join('\n'));
+  writeProfile({ address: '127.0.0.1', port: 9 });
+  const refused = await load(['--sut', profile, '--duration', '1', '--ues', '4']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain('load population');
+  const out = join(dir, 'users.json');
+  const written = await load(['population', '--sut', profile, '--out', out, '--ues', '4', '--unsubscribed', '1']);
+  expect(written.code).toBe(0);
+  expect(statSync(out).mode & 0o777).toBe(0o600); // it holds the test UEs' Ks_NAF
+  const users = JSON.parse(readFileSync(out, 'utf8')) as { btid: string; ksNaf: string; ueAddress: string; uePort: number; subscriptions: { keyDomainId: string; keyGroups: number[] }[] }[];
+  expect(users).toHaveLength(5);
+  expect(users.map((u) => u.subscriptions[0]!.keyGroups[0])).toEqual([1, 1, 1, 1, 2]);
+  // The BM-SC imports the file as its subscriber data (here: the reference BM-SC's users), no control API
+  const bmsc = new ReferenceBmsc({
+    nafFqdn: 'bmsc.lab.example.com', profile: embeddedLoadProfile(), mtkRekey: false,
+    services: [{ keyDomainId, keyGroup: 1, name: 'a' }, { keyDomainId, keyGroup: 2, name: 'b' }],
+    users: users.map((u) => ({ btid: u.btid, ksNaf: Buffer.from(u.ksNaf, 'hex'), ueAddress: u.ueAddress, uePort: u.uePort, subscriptions: u.subscriptions.map((x) => ({ keyDomainId: Buffer.from(x.keyDomainId, 'hex'), keyGroups: x.keyGroups })) })),
+  });
+  const endpoints = await bmsc.start();
+  try {
+    writeProfile(endpoints.http);
+    const r = await load(['--sut', profile, '--provisioned', '--rate', '8', '--duration', '1', '--ues', '4', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ scenario: 'msk-request', errors: {}, conformanceFailures: {}, lostAcks: 0 });
+  } finally {
+    await bmsc.stop();
+  }
 });

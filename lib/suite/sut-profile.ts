@@ -137,6 +137,10 @@ export function loadSutProfile(file: string): SutProvider {
   const perWorker = data.tester?.perWorker ?? false;
   return {
     name: data.name, role: data.role, embedded: false, identityCount: data.identities.length, profile, capabilities,
+    declared: {
+      nafFqdn: data.sut.nafFqdn, ...(data.sut.http ? { http: data.sut.http } : {}),
+      keys: { subscribed: data.keys.subscribed.map(entry), unsubscribed: data.keys.unsubscribed.map(entry) },
+    },
     ...(trigger.kind === 'shell' ? { triggerActions: Object.keys(trigger.commands ?? {}) as TriggerAction[] } : trigger.kind === 'none' ? { triggerActions: [] } : {}),
     testerAddress: (worker) => workerAddress(testerBase, worker, perWorker),
     testerPorts: (worker): TesterPorts => ({

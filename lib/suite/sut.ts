@@ -94,6 +94,11 @@ export interface SutProvider {
   /** External SUT: how many identities its profile provisions (one per parallel worker). */
   identityCount?: number;
   /**
+   * External SUT: what its profile declares of it (NAF FQDN, MSK request endpoint, key groups), read
+   * without contacting it (open() may provision).
+   */
+  declared?: { nafFqdn: string; http?: Endpoint; keys: SutSession['keys'] };
+  /**
    * The trigger actions the SUT can be made to perform (its profile's shell commands, or none); absent:
    * every action (control API, operator prompts, the embedded references). A case that needs another is
    * NOT-APPLICABLE: the SUT's make has no such operation, which says nothing about its conformance.
