@@ -17,11 +17,12 @@ import { SutProfileError } from '../suite/errors.ts';
 import { startBmscThread } from '../load/bmsc-thread.ts';
 import { runPush } from '../load/push.ts';
 import { MergeError, mergeLoadSummaries } from '../load/merge.ts';
+import { runSlices, splitRun } from '../load/runners.ts';
 import { isGroupSummary, loadVerdict, writeLoadOutputs, type AnySummary, type Sut } from '../load/report.ts';
 
 const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] | --concurrency N] [--warmup S] [--duration S]
                         [--ues N] [--first-ue N] [--unsubscribed N] [--pull-jitter MS] [--processes N] [--threads N]
-                        [--ue-mikey-port P] [--sut PROFILE | --fault NAME...] [--capture FILE] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
+                        [--ue-mikey-port P] [--sut PROFILE [--provisioned] [--runner CMD...] | --fault NAME...] [--capture FILE] [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load merge SUMMARY.json... [--json] [--csv FILE] [--html FILE] [--allure-results DIR]
        mbms-conform load population --sut PROFILE --out FILE [--ues N] [--first-ue N] [--unsubscribed N] [--ue-mikey-port P]
   --scenario NAME     ${Object.entries(LOAD_SCENARIOS).map(([n, d]) => `${n}: ${d.description}`).join('\n                      ')}
@@ -50,6 +51,9 @@ const USAGE = `usage: mbms-conform load [--scenario NAME] [--rate N [--ramp S] |
   --sut PROFILE       a BM-SC under test (its SUT profile, as for run); the population is provisioned
                       through its control API (trigger.kind control-api, provision: true), or --provisioned
   --provisioned       with --sut: the population is in the BM-SC already (imported from load population)
+  --runner CMD        (repeated) request scenarios with --sut: split the UEs and the rate (or concurrency)
+                      over runners, each started by its command prefix (e.g. 'ssh lab-2 npx mbms-conform'),
+                      and merge their summaries into one
   --fault NAME        a fault of the embedded reference BM-SC (mbms-conform reference bmsc --list-faults)
   --capture FILE      capture the population's packets on the loopback into FILE (tcpdump, root) and cut
                       each piece of evidence's packets into FILE-evidence-N.pcap, named in the evidence
@@ -86,7 +90,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
       options: {
         'scenario': { type: 'string' }, 'rate': { type: 'string' }, 'ramp': { type: 'string' }, 'concurrency': { type: 'string' },
         'duration': { type: 'string' }, 'warmup': { type: 'string' }, 'ues': { type: 'string' }, 'first-ue': { type: 'string' }, 'ue-mikey-port': { type: 'string' }, 'fault': { type: 'string', multiple: true },
-        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'capture': { type: 'string' }, 'provisioned': { type: 'boolean' }, 'out': { type: 'string' }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
+        'unsubscribed': { type: 'string' }, 'pull-jitter': { type: 'string' }, 'capture': { type: 'string' }, 'provisioned': { type: 'boolean' }, 'out': { type: 'string' }, 'runner': { type: 'string', multiple: true }, 'processes': { type: 'string' }, 'sut': { type: 'string' }, 'threads': { type: 'string' },
         'json': { type: 'boolean' }, 'csv': { type: 'string' }, 'html': { type: 'string' }, 'allure-results': { type: 'string' }, 'help': { type: 'boolean', short: 'h' },
       },
     }));
@@ -135,6 +139,27 @@ export async function loadCommand(argv: string[]): Promise<number> {
       if (ueMikeyPort !== undefined && !(Number.isInteger(ueMikeyPort) && ueMikeyPort >= 1 && ueMikeyPort <= 65535)) throw new UsageError(`--ue-mikey-port ${String(values['ue-mikey-port'])}: a port (1-65535)`);
       const faults = (values.fault ?? []) as string[];
       if (values.provisioned && typeof values.sut !== 'string') throw new UsageError('--provisioned: with --sut (a BM-SC under test whose users were imported from load population)');
+      const runners = (values.runner ?? []) as string[];
+      if (runners.length > 0) {
+        // One command, several runners (runners.ts): each a slice of the UEs and of the load, against the same
+        // BM-SC under test; their summaries merged as by `load merge`
+        if (typeof values.sut !== 'string') throw new UsageError('--runner: with --sut (every runner drives the same BM-SC under test)');
+        if (drive !== 'rate') throw new UsageError(`--runner: for the request scenarios (${scenario} runs its UE slices itself: --processes)`);
+        if (values.capture !== undefined) throw new UsageError('--capture: not with --runner (each runner would capture its own machine)');
+        if (runners.length > ues) throw new UsageError(`--runner: ${runners.length} runners for ${ues} UEs (one UE at least each)`);
+        const common = ['--scenario', scenario, '--duration', String(durationS), '--sut', values.sut,
+          ...(values.provisioned ? ['--provisioned'] : []), ...(values.ramp !== undefined ? ['--ramp', String(rampS)] : []), ...(warmupS ? ['--warmup', String(warmupS)] : []),
+          ...(ueMikeyPort ? ['--ue-mikey-port', String(ueMikeyPort)] : []), ...(values.threads !== undefined ? ['--threads', String(threads)] : [])];
+        if (concurrency !== undefined && concurrency < runners.length) throw new UsageError(`--runner: ${runners.length} runners for ${concurrency} in flight (one at least each)`);
+        const slices = splitRun(runners, { ues, firstUe, ...(concurrency !== undefined ? { concurrency } : { rate }) }, common);
+        const outcomes = await runSlices(slices, (i, line) => { if (!values.json) process.stderr.write(`runner ${i + 1}: ${line}\n`); });
+        const broken = outcomes.filter((o) => o.code !== 0 && o.code !== 1);
+        if (broken.length) throw new Error(`runner '${broken[0]!.command}' ended with ${broken[0]!.code ?? 'an error'}: ${broken[0]!.stderr.trim().split('\n').slice(-2).join(' / ')}`);
+        summary = mergeSummaries(outcomes.map((o, i) => ({ name: `runner ${i + 1} (${o.command})`, text: o.stdout })));
+        writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
+        process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
+        return loadVerdict(summary) === 'passed' ? 0 : 1;
+      }
       if (positionals[0] === 'population') {
         // `load population`: the users file, nothing run
         if (typeof values.sut !== 'string' || typeof values.out !== 'string') throw new UsageError('population: --sut PROFILE and --out FILE (.json or .csv)');
@@ -363,16 +388,21 @@ function wholeNumber(text: string, option: string): number {
 /** `load merge`: the JSON summaries of processes run side by side, as one. */
 function mergeFiles(files: string[]): AnySummary {
   if (files.length === 0) throw new UsageError('merge: the JSON summaries to merge');
-  const parts = files.map((f) => {
-    let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch (e) { throw new MergeError(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
-    try { return JSON.parse(text.trim().split('\n').at(-1)!) as LoadSummary & { sut?: AnySummary['sut'] }; } catch { throw new MergeError(`${f}: not a JSON summary of mbms-conform load --json`); }
+  return mergeSummaries(files.map((f) => {
+    try { return { name: f, text: readFileSync(f, 'utf8') }; } catch (e) { throw new MergeError(`${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+  }));
+}
+
+/** Summaries (`load --json` outputs, each named for its errors) of request runs side by side, as one. */
+function mergeSummaries(named: { name: string; text: string }[]): AnySummary {
+  const parts = named.map(({ name, text }) => {
+    try { return JSON.parse(text.trim().split('\n').at(-1)!) as LoadSummary & { sut?: AnySummary['sut'] }; } catch { throw new MergeError(`${name}: not a JSON summary of mbms-conform load --json`); }
   });
   for (const [i, p] of parts.entries()) {
-    if (!(p.scenario in LOAD_SCENARIOS) || LOAD_SCENARIOS[p.scenario as LoadScenario].drive !== 'rate') throw new MergeError(`${files[i]}: not a summary of a request run (push-group and mtk-update runs merge their slices themselves)`);
+    if (!(p.scenario in LOAD_SCENARIOS) || LOAD_SCENARIOS[p.scenario as LoadScenario].drive !== 'rate') throw new MergeError(`${named[i]!.name}: not a summary of a request run (push-group, pull-group and mtk-update runs merge their slices themselves)`);
   }
   let merged;
-  try { merged = mergeLoadSummaries(parts); } catch (e) { throw new MergeError(`${(e as Error).message} (${files.join(', ')})`); }
+  try { merged = mergeLoadSummaries(parts); } catch (e) { throw new MergeError(`${(e as Error).message} (${named.map((n) => n.name).join(', ')})`); }
   return { ...merged, sut: parts[0]!.sut ?? { name: 'unknown', faults: [] } };
 }
 

@@ -8,6 +8,7 @@ import { runCommand } from '../cli/run-command.ts';
 import { findExecutable, isRoot } from '../capture/backends.ts';
 import { ReferenceBmsc } from '../reference/index.ts';
 import { embeddedLoadProfile } from './population.ts';
+import { shellQuote as shellWord } from './runners.ts';
 
 /** UE addresses and a MIKEY port of their own (load.test.ts takes slices from index 0; 4359 may be held on the wildcard address). */
 const load = (args: string[]) => runCommand(['load', '--first-ue', String(1_000_000 + test.info().parallelIndex * 10_000), '--ue-mikey-port', String(47_000 + test.info().parallelIndex), ...args]);
@@ -124,6 +125,15 @@ test('--sut: a BM-SC under test from its SUT profile, the population provisioned
     const s = JSON.parse(push.stdout);
     expect(s).toMatchObject({ scenario: 'push-group', delivered: 12, acknowledged: 12, lostAcks: 0, conformanceFailures: {}, sut: { name: 'BM-SC under load', faults: [] } });
     expect(s.bmscOutstandingAcks).toBeUndefined(); // a BM-SC under test does not say
+    // One command, two runners (local processes here; ssh to other machines in a lab), the same BM-SC: each
+    // provisions and drives its slice, the summaries merged into one
+    const runner = `${shellWord(process.execPath)} ${shellWord(join(process.cwd(), 'bin/mbms-conform.js'))}`;
+    const split = await load(['--sut', profile, '--runner', runner, '--runner', runner, '--rate', '10', '--duration', '1', '--ues', '6', '--json']);
+    expect(split.code).toBe(0);
+    const merged = JSON.parse(split.stdout);
+    expect(merged).toMatchObject({ scenario: 'msk-request', merged: { processes: 2 }, errors: {}, conformanceFailures: {}, lostAcks: 0 });
+    expect(merged.completed).toBe(merged.offered);
+    expect(merged.offered).toBeGreaterThanOrEqual(8); // 5/s each for 1 s, both runners
     // The same BM-SC, long-lived: the population provisioned again, a new MSK pushed, MTK updates under it
     const mtk = await load(['--sut', profile, '--scenario', 'mtk-update', '--ues', '12', '--unsubscribed', '2', '--processes', '0', '--rate', '5', '--duration', '0.4', '--json']);
     expect(mtk.stderr).toBe('');
