@@ -76,11 +76,30 @@ export interface MtkUpdateFigures {
   allDeliveredMs?: number;
 }
 
-export interface MtkSummary {
-  scenario: 'mtk-update';
+/** What every run of UE slices reports (push-group, pull-group, mtk-update). */
+export interface SliceRunFigures {
   ues: number;
   unsubscribedUes: number;
   processes: number;
+  /** MIKEY messages the UEs received, ACKs they sent, copies of acknowledged deliveries, ACKs not taken. */
+  messages: number;
+  acksSent: number;
+  lostAcks: number;
+  retransmissions: number;
+  errors: Record<string, number>;
+  conformanceFailures: Record<string, number>;
+  evidence: Evidence[];
+  /** The event-loop delay of the most delayed UE slice (p99, max; ms): the tester's own lag. */
+  testerLoopDelayMs: { p99: number; max: number };
+  /**
+   * A UE slice ran late (loop delay p99 above STARVED_LAG_MS, or one stall of STALL_MS or more): its time-outs
+   * and late copies are partly its own.
+   */
+  testerStarved: boolean;
+}
+
+export interface MtkSummary extends SliceRunFigures {
+  scenario: 'mtk-update';
   /** MTK updates triggered per second, for `durationS` seconds. */
   rate: number;
   durationS: number;
@@ -101,22 +120,10 @@ export interface MtkSummary {
   /** MTK messages received; those repeating octets a UE had taken (the same MTK again). */
   mtkMessages: number;
   repeats: number;
-  messages: number;
-  acksSent: number;
-  lostAcks: number;
-  retransmissions: number;
-  errors: Record<string, number>;
-  conformanceFailures: Record<string, number>;
-  evidence: Evidence[];
-  testerLoopDelayMs: { p99: number; max: number };
-  testerStarved: boolean;
 }
 
-export interface PushSummary {
+export interface PushSummary extends SliceRunFigures {
   scenario: 'push-group' | 'pull-group';
-  ues: number;
-  unsubscribedUes: number;
-  processes: number;
   /** Subscribed UEs that got a valid MSK message of the group, and that acknowledged one. */
   delivered: number;
   acknowledged: number;
@@ -130,27 +137,12 @@ export interface PushSummary {
   latencyMs: Percentiles;
   /** First deliveries per 100 ms after the trigger (the plot of the push). */
   deliveriesPer100Ms: number[];
-  messages: number;
-  acksSent: number;
-  lostAcks: number;
-  /** Copies of acknowledged deliveries the UEs received (retransmissions). */
-  retransmissions: number;
-  errors: Record<string, number>;
-  conformanceFailures: Record<string, number>;
-  evidence: Evidence[];
   /**
    * pull-group: valid triggers the UEs took, their MSK requests granted, and each UE's 200 OK after its
    * trigger came (the BM-SC's HTTP service under the pull of the whole group). Delivery and ACK figures above
    * count from the BM-SC's trigger as for a push.
    */
   pull?: { triggers: number; granted: number; okMs: Percentiles };
-  /** The event-loop delay of the most delayed UE slice (p99, max; ms): the tester's own lag. */
-  testerLoopDelayMs: { p99: number; max: number };
-  /**
-   * A UE slice ran late (loop delay p99 above STARVED_LAG_MS, or one stall of STALL_MS or more): its time-outs
-   * and late copies are partly its own.
-   */
-  testerStarved: boolean;
 }
 
 /** UE sockets one process may hold: its soft descriptor limit less a margin for everything else it opens. */
