@@ -43,6 +43,8 @@ export interface PushSliceProgress {
   delivered: number; acknowledged: number; subscribed: number; done: boolean;
   /** New MTKs taken by the UEs of the slice, all updates together. */
   mtkDelivered: number;
+  /** MIKEY messages received so far (the BM-SC is still sending while it grows). */
+  messages: number;
 }
 
 /** One MTK update as a slice saw it: UEs that took its MTK, and when the first and the last did (wall clock). */
@@ -357,7 +359,7 @@ export class PushSlice {
   progress(): PushSliceProgress {
     const quietMs = copyWatchMs(this.#input.profile);
     const done = this.#allAckedAt !== undefined && clock() - this.#allAckedAt >= quietMs;
-    return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done, mtkDelivered: this.#mtkDelivered };
+    return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done, mtkDelivered: this.#mtkDelivered, messages: this.#messages };
   }
 
   /** The slice's figures, deliveries measured from the trigger `t0` (wall clock, ms). */

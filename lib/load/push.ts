@@ -170,7 +170,7 @@ function localSlice(input: PushSliceInput): SliceHandle {
 
 function processSlice(input: PushSliceInput): SliceHandle {
   const child: ChildProcess = startProcess(import.meta.url, 'push-process');
-  let last: PushSliceProgress = { delivered: 0, acknowledged: 0, subscribed: 0, done: false, mtkDelivered: 0 };
+  let last: PushSliceProgress = { delivered: 0, acknowledged: 0, subscribed: 0, done: false, mtkDelivered: 0, messages: 0 };
   let onResult: ((r: PushSliceResult) => void) | undefined;
   let fail: ((e: Error) => void) | undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -229,11 +229,20 @@ export async function runPush(options: PushOptions): Promise<PushSummary | MtkSu
     void options.trigger().then(() => { triggered = true; }, (e: Error) => { triggerError = e; });
     let second = 0;
     const secondStart = performance.now();
-    // Until every slice is done (every UE acknowledged, then quiet) or the time-out
+    const idleEndMs = idleEnd(options);
+    let activity = -1;
+    let activeAt = performance.now();
+    // Until every slice is done (every UE acknowledged, then quiet), the BM-SC has sent nothing for longer
+    // than it may keep a delivery going (idleEnd), or the time-out
     while (performance.now() < deadline) {
       if (triggerError) throw triggerError;
       const progress = slices.map((s) => s.progress());
       if (triggered && progress.every((p) => p.done)) break;
+      const now = sum(progress, 'messages');
+      if (now !== activity) {
+        activity = now;
+        activeAt = performance.now();
+      } else if (triggered && performance.now() - activeAt > idleEndMs) break;
       if (performance.now() - secondStart >= (second + 1) * 1000) {
         second++;
         options.onSecond?.({ second, delivered: sum(progress, 'delivered'), acknowledged: sum(progress, 'acknowledged'), subscribed: options.ues });
@@ -259,6 +268,17 @@ function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms); });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * How long after the last message a UE slice received the run stops waiting for more: a BM-SC keeps a
+ * delivery going for its retransmissions (O18: count × interval after the first send) and T_ack after the
+ * last; a pull adds its two HTTP exchanges and the UEs' jitter (O20). A BM-SC whose messages are all invalid
+ * (nothing acknowledged) then ends the run in seconds, with its UEs not delivered, not at --duration.
+ */
+function idleEnd(options: PushOptions): number {
+  const { retransmission, timers } = options.profile;
+  return (retransmission.count + 1) * retransmission.intervalMs + timers.ackMs + (options.pull ? 2 * options.pull.timeoutMs + options.pull.jitterMs : 0);
 }
 
 interface UpdatesRun { triggered: { mtkId: string; at: number }[]; errors: Record<string, number> }
