@@ -236,6 +236,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   }
   await Promise.all(inFlight);
   closeSecond(performance.now());
+  // The procedures that ended after the last whole second (waited for past the end): a last, shorter
+  // sample, so that the per-second figures add up to the run's (a loaded tester ends later)
+  if (secondCounts.offered + secondCounts.completed + secondCounts.errors + secondCounts.failures > 0) closeSecond(secondStart + 1000);
   // The copies that tell an ACK the BM-SC did not take come up to copyWatchMs after the last ACK: the UEs
   // keep listening that long
   const lastAck = ues.reduce((last, ue) => Math.max(last, ue.lastAckAt ?? 0), 0);
