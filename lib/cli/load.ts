@@ -102,6 +102,13 @@ export async function loadCommand(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  /** The outputs of a run (files, the summary on stdout) and its exit code. */
+  const report = (summary: AnySummary): number => {
+    writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
+    // inconclusive (errors only while the tester ran late) exits 1 as well: the run did not show conformance
+    return loadVerdict(summary) === 'passed' ? 0 : 1;
+  };
   let stop: (() => Promise<void>) | undefined;
   try {
     let summary: AnySummary;
@@ -155,10 +162,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
         const outcomes = await runSlices(slices, (i, line) => { if (!values.json) process.stderr.write(`runner ${i + 1}: ${line}\n`); });
         const broken = outcomes.filter((o) => o.code !== 0 && o.code !== 1);
         if (broken.length) throw new Error(`runner '${broken[0]!.command}' ended with ${broken[0]!.code ?? 'an error'}: ${broken[0]!.stderr.trim().split('\n').slice(-2).join(' / ')}`);
-        summary = mergeSummaries(outcomes.map((o, i) => ({ name: `runner ${i + 1} (${o.command})`, text: o.stdout })));
-        writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
-        process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
-        return loadVerdict(summary) === 'passed' ? 0 : 1;
+        return report(mergeSummaries(outcomes.map((o, i) => ({ name: `runner ${i + 1} (${o.command})`, text: o.stdout }))));
       }
       if (positionals[0] === 'population') {
         // `load population`: the users file, nothing run
@@ -168,17 +172,21 @@ export async function loadCommand(argv: string[]): Promise<number> {
       }
       // The BM-SC: one under test (its SUT profile, the population provisioned through its control API) or
       // the embedded reference in a thread of its own (its event loop on the other core; bmsc-thread.ts)
+      // Checked against the profile before the BM-SC starts (or a SUT's population is provisioned): a UE pulls
+      // within T_pull of the trigger (S-U1), so its random delay cannot be longer
+      const checkProfile = (profile: MbmsProfile) => {
+        if (pullJitterMs !== undefined && pullJitterMs > profile.timers.pullMs) throw new UsageError(`--pull-jitter ${pullJitterMs}: at most T_pull, ${profile.timers.pullMs} ms in the profile`);
+      };
       let bmsc: LoadBmsc;
       if (typeof values.sut === 'string') {
         if (faults.length) throw new UsageError('--fault: for the embedded BM-SC only (not with --sut)');
-        bmsc = await sutBmsc(values.sut, { ues, unsubscribed: push ? unsubscribed : 0, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), provisioned: values.provisioned === true });
+        bmsc = await sutBmsc(values.sut, { ues, unsubscribed: push ? unsubscribed : 0, firstUe, ...(ueMikeyPort ? { ueMikeyPort } : {}), provisioned: values.provisioned === true }, checkProfile);
       } else {
+        checkProfile(embeddedLoadProfile());
         bmsc = await embeddedBmsc({ ues, unsubscribed: push ? unsubscribed : 0, firstUe, faults, ...(ueMikeyPort ? { ueMikeyPort } : {}) });
       }
       stop = () => bmsc.stop();
       const profile = bmsc.profile;
-      // A UE pulls within T_pull of the trigger (S-U1): its random delay cannot be longer
-      if (pullJitterMs !== undefined && pullJitterMs > profile.timers.pullMs) throw new UsageError(`--pull-jitter ${pullJitterMs}: at most T_pull, ${profile.timers.pullMs} ms in the profile`);
       // The population's packets captured beside the load, to cut the evidence's packets from (evidence-pcap.ts)
       let capture: CaptureBackend | undefined;
       if (typeof values.capture === 'string') {
@@ -231,10 +239,7 @@ export async function loadCommand(argv: string[]): Promise<number> {
         await cutEvidencePcaps(capture.path, summary.evidence, evidenceWindow(profile));
       }
     }
-    writeLoadOutputs(summary, { ...(typeof values.csv === 'string' ? { csv: values.csv } : {}), ...(typeof values.html === 'string' ? { html: values.html } : {}), ...(typeof values['allure-results'] === 'string' ? { allureResults: values['allure-results'] } : {}) });
-    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatLoadSummary(summary));
-    // inconclusive (errors only while the tester ran late) exits 1 as well: the run did not show conformance
-    return loadVerdict(summary) === 'passed' ? 0 : 1;
+    return report(summary);
   } catch (e) {
     await stop?.().catch(() => undefined);
     if (e instanceof UsageError || e instanceof MergeError) {
@@ -343,10 +348,12 @@ function writePopulation(file: string, out: string, spec: PopulationSpec): strin
  * A BM-SC under test from its SUT profile: the load population (and the UEs not subscribed) provisioned
  * through its control API, each with its MIKEY address, or already provisioned from `load population`
  * (`provisioned`); the key group is the profile's first subscribed MSK's, the other group its first
- * unsubscribed MSK's; the push goes through the profile's trigger.
+ * unsubscribed MSK's; the push goes through the profile's trigger. `checkProfile` judges the options against
+ * the profile before anything is provisioned.
  */
-async function sutBmsc(file: string, spec: PopulationSpec & { provisioned: boolean }): Promise<LoadBmsc> {
+async function sutBmsc(file: string, spec: PopulationSpec & { provisioned: boolean }, checkProfile: (profile: MbmsProfile) => void): Promise<LoadBmsc> {
   const provider = bmscProvider(file);
+  checkProfile(provider.profile);
   if (!provider.provisionUser && !spec.provisioned) {
     throw new UsageError(`--sut ${file}: the load population (${spec.ues + spec.unsubscribed} users) is provisioned through the SUT's control API (trigger.kind control-api with provision: true); for a BM-SC without one, import the file of 'mbms-conform load population' and add --provisioned`);
   }

@@ -134,7 +134,7 @@ export class LoadUe {
 
   /** When this UE last sent an ACK (performance.now()). */
   get lastAckAt(): number | undefined {
-    return this.#keys.acked?.at;
+    return this.#keys.acks.acked?.at;
   }
 
   private constructor(readonly identity: LoadUeIdentity, readonly profile: MbmsProfile, socket: Socket) {
@@ -173,7 +173,7 @@ export class LoadUe {
       this.abandonedDeliveries++;
       return;
     }
-    const acked = this.#keys.acked;
+    const acked = this.#keys.acks.acked;
     if (acked) {
       const c = classifyDatagram(bytes);
       const sameMsk = c.kind === 'msk' && c.keyIds?.mskId?.toString('hex') === acked.mskId;
@@ -182,7 +182,7 @@ export class LoadUe {
       const copy = this.profile.mikey.csbId.msk === 'random-per-message' ? sameMsk && (!this.#requesting || sameCsb) : sameMsk && sameCsb;
       if (copy) {
         this.copiesReceived++;
-        const lost = this.#keys.lostAck(at);
+        const lost = this.#keys.acks.lostAck(at);
         if (lost) {
           this.lateCopies++;
           this.copyFindings.push({ finding: lost, at: performance.timeOrigin + at, lostAck: true });
@@ -241,7 +241,7 @@ export class LoadUe {
       const judged = this.#keys.judge(m.bytes);
       out.failures.push(...judged.failures);
       if (judged.ack) {
-        this.#keys.acknowledged(judged, performance.now());
+        this.#keys.acks.acknowledged(judged, performance.now());
         await new Promise<void>((resolve, reject) => this.socket.send(judged.ack!, m.from.port, m.from.address, (e) => (e ? reject(e) : resolve())));
       }
       out.phases.total = performance.now() - start;

@@ -18,9 +18,9 @@ import type { MbmsProfile } from '../mbms/index.ts';
 import { classifyDatagram, judgeUnsubscribedMsk, type CheckOutcome, type KeyGroupRef } from '../suite/verify/mikey.ts';
 import { loadUe, type LoadUeIdentity } from './population.ts';
 import { httpErrorReason, MskRequestClient, type ProcedureOutcome, type Target } from './procedure.ts';
-import { encodeHistogram, FailureTally, histogram, recordMs, type Evidence } from './stats.ts';
+import { encodeHistogram, FailureTally, histogram, recordMs, wallClock, type Evidence } from './stats.ts';
 import type { Histogram } from 'hdr-histogram-js';
-import { AckWatch, copyWatchMs, MtkVerdictCache, UeKeyState } from './ue-keys.ts';
+import { AckWatch, copyWatchMs, MtkVerdictCache, UeKeyState, type JudgedKeyMessage } from './ue-keys.ts';
 
 export interface PushSliceInput {
   seed: string;
@@ -104,7 +104,6 @@ export interface PullSliceResult {
 /** An MTK update in a slice: when it was triggered (once the coordinator says), and the UEs' new MTKs. */
 interface MtkUpdateState { sentAt?: number; pending: number[]; delivered: number; firstAt?: number; lastAt?: number }
 
-const clock = (): number => performance.timeOrigin + performance.now();
 
 interface PushUe {
   index: number;
@@ -152,8 +151,8 @@ export class PushSlice {
     this.#input = input;
     this.#failures = new FailureTally(input.evidencePerCheck);
     this.#mtkCache = new MtkVerdictCache(input.profile);
-    if (input.pull) this.#target = { http: input.pull.http, host: input.pull.host, keyDomainId: Buffer.from(input.keyDomainId, 'hex'), keyGroup: input.keyGroup };
     this.#group = { keyDomainId: Buffer.from(input.keyDomainId, 'hex'), mskId: (input.keyGroup * 0x10000) >>> 0 };
+    if (input.pull) this.#target = { http: input.pull.http, host: input.pull.host, keyDomainId: this.#group.keyDomainId, keyGroup: input.keyGroup };
   }
 
   /** Opens every UE's MIKEY socket on its own address. */
@@ -194,7 +193,7 @@ export class PushSlice {
     socket.on('message', (bytes, rinfo) => this.#onMikey(ue, bytes, rinfo.address, rinfo.port));
   }
 
-  #fail(ue: PushUe, f: CheckOutcome, at = clock()): void {
+  #fail(ue: PushUe, f: CheckOutcome, at = wallClock()): void {
     this.#failures.add(ue.btid, f, { address: ue.address, at });
   }
 
@@ -206,7 +205,7 @@ export class PushSlice {
   }
 
   #onMikey(ue: PushUe, bytes: Buffer, address: string, port: number): void {
-    const at = clock();
+    const at = wallClock();
     this.#messages++;
     const c = classifyDatagram(bytes);
     if (!ue.subscribed) {
@@ -227,26 +226,35 @@ export class PushSlice {
     const judged = ue.keys.judge(bytes);
     for (const f of judged.failures) this.#fail(ue, f);
     if (!judged.macValid || judged.failures.length > 0) return;
-    if (ue.keys.acked?.csbId === judged.csbId) {
-      // A copy of the delivery this UE acknowledged (CSB ID per delivery, O10): one copy may cross the ACK;
-      // any other means an ACK the BM-SC did not take, counted once per delivery (ue-keys.ts). The copy is a
-      // valid V=1 message: acknowledged again.
-      this.#retransmissions++;
-      this.#lostAck(ue, ue.keys.lostAck(at), at);
-    } else if (ue.firstAt === undefined) {
+    const { copy, firstAck } = this.#answer(ue, ue.keys.acks, judged, at, address, port);
+    if (!copy && ue.firstAt === undefined) {
       ue.firstAt = at;
       this.#delivered++;
     }
-    if (judged.ack) {
-      const first = ue.keys.acked === undefined;
-      ue.keys.acknowledged(judged, at);
-      ue.socket!.send(judged.ack, port, address);
-      this.#acksSent++;
-      if (first) {
-        this.#acknowledged++;
-        this.#settled(at);
-      }
+    if (firstAck) {
+      this.#acknowledged++;
+      this.#settled(at);
     }
+  }
+
+  /**
+   * A valid message to a UE whose ACKs `acks` watches (its MSK deliveries', or its triggers'). A copy of the
+   * delivery it acknowledged (same CSB ID, per delivery, O10) is a retransmission: one copy may cross the
+   * ACK, any other means an ACK the BM-SC did not take, counted once per delivery (ue-keys.ts). A V=1 message
+   * is acknowledged, a copy again too (RFC 3830 §5.2). `firstAck`: the first ACK this watch saw.
+   */
+  #answer(ue: PushUe, acks: AckWatch, judged: JudgedKeyMessage, at: number, address: string, port: number): { copy: boolean; firstAck: boolean } {
+    const copy = acks.acked?.csbId === judged.csbId;
+    if (copy) {
+      this.#retransmissions++;
+      this.#lostAck(ue, acks.lostAck(at), at);
+    }
+    if (!judged.ack) return { copy, firstAck: false };
+    const firstAck = acks.acked === undefined;
+    acks.acknowledged(judged, at);
+    ue.socket!.send(judged.ack, port, address);
+    this.#acksSent++;
+    return { copy, firstAck };
   }
 
   /** Every subscribed UE acknowledged its MSK, or failed its pull: the slice waits for nothing more. */
@@ -264,17 +272,7 @@ export class PushSlice {
     const judged = ue.keys.judge(bytes, 'trigger');
     for (const f of judged.failures) this.#fail(ue, f);
     if (!judged.macValid || judged.failures.length > 0) return;
-    const acks = ue.triggerAcks!;
-    const copy = acks.acked?.csbId === judged.csbId;
-    if (copy) {
-      this.#retransmissions++;
-      this.#lostAck(ue, acks.lostAck(at), at);
-    }
-    if (judged.ack) {
-      acks.acknowledged(judged, at);
-      ue.socket!.send(judged.ack, port, address);
-      this.#acksSent++;
-    }
+    const { copy } = this.#answer(ue, ue.triggerAcks!, judged, at, address, port);
     if (copy || ue.pull !== undefined) return;
     this.#triggers++;
     ue.pull = 'requesting';
@@ -300,13 +298,13 @@ export class PushSlice {
     if (out.error === undefined) {
       ue.pull = 'granted';
       this.#granted++;
-      recordMs((this.#okHistogram ??= histogram()), clock() - triggerAt);
+      recordMs((this.#okHistogram ??= histogram()), wallClock() - triggerAt);
     } else {
       ue.pull = 'failed';
       this.#pullErrors[out.error] = (this.#pullErrors[out.error] ?? 0) + 1;
       if (ue.firstAt === undefined) {
         this.#pullFailed++;
-        this.#settled(clock());
+        this.#settled(wallClock());
       }
     }
   }
@@ -322,13 +320,19 @@ export class PushSlice {
       return;
     }
     this.#mtkDelivered++;
-    let update = this.#updates.get(judged.mtkId);
-    if (!update) this.#updates.set(judged.mtkId, (update = { pending: [], delivered: 0 }));
+    const update = this.#update(judged.mtkId);
     update.delivered++;
     update.firstAt ??= at;
     update.lastAt = at;
     if (update.sentAt !== undefined) recordMs(this.#latency(), at - update.sentAt);
     else if (update.pending.length < this.#input.count) update.pending.push(at);
+  }
+
+  /** The slice's state of the update whose MTK ID is `mtkId` (whichever comes first: its MTK or its trigger time). */
+  #update(mtkId: string): MtkUpdateState {
+    let update = this.#updates.get(mtkId);
+    if (!update) this.#updates.set(mtkId, (update = { pending: [], delivered: 0 }));
+    return update;
   }
 
   #latency(): Histogram {
@@ -340,8 +344,7 @@ export class PushSlice {
    * measured from then, those already received included.
    */
   mtkSent(mtkId: string, at: number): void {
-    let update = this.#updates.get(mtkId);
-    if (!update) this.#updates.set(mtkId, (update = { pending: [], delivered: 0 }));
+    const update = this.#update(mtkId);
     if (update.sentAt !== undefined) return; // the same MTK ID answered again: measured from its first update
     update.sentAt = at;
     for (const t of update.pending) recordMs(this.#latency(), t - at);
@@ -358,7 +361,7 @@ export class PushSlice {
    */
   progress(): PushSliceProgress {
     const quietMs = copyWatchMs(this.#input.profile);
-    const done = this.#allAckedAt !== undefined && clock() - this.#allAckedAt >= quietMs;
+    const done = this.#allAckedAt !== undefined && wallClock() - this.#allAckedAt >= quietMs;
     return { delivered: this.#delivered, acknowledged: this.#acknowledged, subscribed: this.subscribed, done, mtkDelivered: this.#mtkDelivered, messages: this.#messages };
   }
 

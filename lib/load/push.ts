@@ -17,7 +17,7 @@ import type { MbmsProfile } from '../mbms/index.ts';
 import { startProcess } from '../worker-thread.ts';
 import { STARVED_LAG_MS } from './run.ts';
 import { PushSlice, type PushSliceInput, type PushSliceProgress, type PushSliceResult } from './push-slice.ts';
-import { addCounts, histogram, mergeEvidence, mergeHistograms, percentiles, recordMs, type Evidence, type Percentiles } from './stats.ts';
+import { addCounts, histogram, mergeEvidence, mergeHistograms, percentiles, recordMs, wallClock, type Evidence, type Percentiles } from './stats.ts';
 
 /**
  * How long after its update was triggered a UE may still take the new MTK before it counts as not
@@ -221,7 +221,7 @@ export async function runPush(options: PushOptions): Promise<PushSummary | MtkSu
   }
   try {
     await Promise.all(slices.map((s) => s.ready));
-    const t0 = performance.timeOrigin + performance.now();
+    const t0 = wallClock();
     const deadline = performance.now() + options.timeoutS * 1000;
     // The BM-SC sends while the slices receive: progress is followed from the trigger on
     let triggerError: Error | undefined;
@@ -289,7 +289,6 @@ interface UpdatesRun { triggered: { mtkId: string; at: number }[]; errors: Recor
  * when every UE took every update's MTK, or MTK_DELIVERY_WINDOW_MS after the last answer.
  */
 async function runMtkUpdates(mtk: MtkPhaseOptions, ues: number, slices: SliceHandle[]): Promise<UpdatesRun> {
-  const clock = () => performance.timeOrigin + performance.now();
   const count = Math.max(1, Math.round(mtk.rate * mtk.durationS));
   const triggered: UpdatesRun['triggered'] = [];
   const errors: Record<string, number> = {};
@@ -297,13 +296,17 @@ async function runMtkUpdates(mtk: MtkPhaseOptions, ues: number, slices: SliceHan
   const start = performance.now();
   const delivered = () => slices.reduce((n, s) => n + s.progress().mtkDelivered, 0);
   let second = 0;
+  /** The progress line, once a second of the updates. */
+  const tick = () => {
+    if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
+  };
   for (let k = 0; k < count; k++) {
     const due = start + (k * 1000) / mtk.rate;
     while (performance.now() < due) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, due - performance.now()))));
-      if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
+      tick();
     }
-    const at = clock();
+    const at = wallClock();
     answers.push(answerWithin(mtk.trigger(), TRIGGER_ANSWER_MS).then((mtkId) => {
       triggered.push({ mtkId, at });
       for (const s of slices) s.mtkSent(mtkId, at);
@@ -313,7 +316,7 @@ async function runMtkUpdates(mtk: MtkPhaseOptions, ues: number, slices: SliceHan
   const until = performance.now() + (mtk.deliveryWindowMs ?? MTK_DELIVERY_WINDOW_MS);
   while (performance.now() < until && delivered() < ues * triggered.length) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    if (performance.now() - start >= (second + 1) * 1000) mtk.onSecond?.({ second: ++second, updates: triggered.length, delivered: delivered(), expected: ues * triggered.length });
+    tick();
   }
   triggered.sort((a, b) => a.at - b.at);
   return { triggered, errors };

@@ -141,6 +141,10 @@ function latencyHistogram(title: string, encoded: string): MarkupNode {
 
 // ---- the HTML report -----------------------------------------------------------------------------------------
 
+/** The row of a run of UE slices that says how late they ran (the tester's own lag). */
+const slicesLag = (s: { testerLoopDelayMs: { p99: number; max: number }; testerStarved: boolean }): [string, string] =>
+  ['UE slices\' event-loop delay (the tester\'s own)', `p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved ? ' — the tester ran late: its time-outs are partly its own' : ''}`];
+
 export function loadReportHtml(s: AnySummary): string {
   const verdict = loadVerdict(s);
   const table = (rows: [string, string | number][]) => el('table', {}, rows.map(([k, v]) => el('tr', {}, [el('th', {}, [k]), el('td', {}, [String(v)])])));
@@ -160,7 +164,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['acknowledged', `${s.acknowledged} of ${s.ues}${s.allAcknowledgedMs !== undefined ? `, all in ${(s.allAcknowledgedMs / 1000).toFixed(2)} s (${s.completedPerSecond} UEs/s)` : ''}`],
       ['delivery after the push', pct(s.latencyMs)],
       ['messages / ACKs sent / retransmissions / lost ACKs', `${s.messages} / ${s.acksSent} / ${s.retransmissions} / ${s.lostAcks}`],
-      ['UE slices\' event-loop delay (the tester\'s own)', `p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved ? ' — the tester ran late: its time-outs are partly its own' : ''}`],
+      slicesLag(s),
       ...(s.pull ? [['triggers taken / MSK requests granted', `${s.pull.triggers} / ${s.pull.granted}`], ['200 OK after the trigger', pct(s.pull.okMs)]] as [string, string][] : []),
     ];
   } else if (s.scenario === 'mtk-update') {
@@ -180,7 +184,7 @@ export function loadReportHtml(s: AnySummary): string {
       ['an update to every UE', pct(s.fanOutMs)],
       ['MTK messages / repeats', `${s.mtkMessages} / ${s.repeats}`],
       ['retransmissions / lost ACKs (the push)', `${s.retransmissions} / ${s.lostAcks}`],
-      ['UE slices\' event-loop delay (the tester\'s own)', `p99 ${s.testerLoopDelayMs.p99} ms, max ${s.testerLoopDelayMs.max} ms${s.testerStarved ? ' — the tester ran late: its time-outs are partly its own' : ''}`],
+      slicesLag(s),
     ];
   } else {
     plots.push(chart('throughput', 'second', 'procedures / s', [

@@ -8,7 +8,7 @@ import type { MbmsProfile } from '../mbms/index.ts';
 import type { CheckOutcome } from '../suite/verify/mikey.ts';
 import { LoadUe, type ProcedureOutcome, type Target } from './procedure.ts';
 import { population } from './population.ts';
-import { encodeHistogram, FailureTally, histogram, percentiles, recordMs, type Evidence, type Percentiles } from './stats.ts';
+import { encodeHistogram, FailureTally, histogram, percentiles, recordMs, wallClock, type Evidence, type Percentiles } from './stats.ts';
 import { copyWatchMs } from './ue-keys.ts';
 
 /** The scenarios of `mbms-conform load`: the procedure each runs, and what drives it (a rate of requests, or one push). */
@@ -130,7 +130,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     recordMs(phases.ok, o.phases.ok! - (o.phases.challenge ?? 0));
     recordMs(phases.delivery, o.phases.delivery ?? 0);
   };
-  const recordFailure = (ue: LoadUe, f: CheckOutcome, at = performance.timeOrigin + performance.now()) => {
+  const recordFailure = (ue: LoadUe, f: CheckOutcome, at = wallClock()) => {
     failures.add(ue.identity.btid, f, { address: ue.identity.address, at });
     secondCounts.failures++;
   };

@@ -4,6 +4,12 @@
 // several processes (or machines), each with a slice of the UEs, give one set of percentiles.
 import { build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 
+/**
+ * Wall-clock time, ms with sub-millisecond precision (performance.timeOrigin + performance.now()): the clock
+ * every thread and process of a machine shares, and a capture's timestamps too.
+ */
+export const wallClock = (): number => performance.timeOrigin + performance.now();
+
 export interface Percentiles { p50: number; p90: number; p99: number; p999: number; max: number; count: number }
 
 /** A histogram of microseconds, up to an hour. */

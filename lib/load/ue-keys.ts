@@ -64,14 +64,14 @@ export class UeKeyState {
   #lastCounter?: bigint;
   #lastBytes?: Buffer;
   /** The delivery acknowledged last: copies of it past the crossing copy are ACKs the BM-SC did not take. */
-  readonly #acks: AckWatch;
+  readonly acks: AckWatch;
   /** The MSK this UE holds, and the last MTK message it took under it (RFC 3830 §5.3 replay state per MSK). */
   #msk?: HeldMsk;
   #mtk?: { counter: bigint; mtkId: bigint; key?: Buffer; csbId: number; bytes: Buffer };
 
   /** `group`: the key group the message must name (its EXT key IDs), when the scenario knows it. */
   constructor(readonly ksNaf: Buffer, readonly profile: MbmsProfile, readonly group?: KeyGroupRef) {
-    this.#acks = new AckWatch(profile);
+    this.acks = new AckWatch(profile);
   }
 
   /**
@@ -147,21 +147,6 @@ export class UeKeyState {
     const fresh = failures.length === 0 && (!last || mtkId > last.mtkId);
     if (fresh) this.#mtk = { counter: verdict.counter, mtkId, ...(key ? { key } : {}), csbId: verdict.csbId ?? 0, bytes: Buffer.from(bytes) };
     return { failures, mtkId: mtkIdHex, fresh };
-  }
-
-  /** The delivery acknowledged last (its CSB ID and MSK ID, and when). */
-  get acked(): { csbId: number; mskId: string; at: number } | undefined {
-    return this.#acks.acked;
-  }
-
-  /** This UE acknowledged `m` at `at` (a copy of the delivery it acknowledged already keeps the first ACK's time). */
-  acknowledged(m: Pick<JudgedKeyMessage, 'csbId' | 'mskId'>, at: number): void {
-    this.#acks.acknowledged(m, at);
-  }
-
-  /** A copy of the acknowledged delivery came at `at`: the finding when it shows an ACK the BM-SC did not take (AckWatch). */
-  lostAck(at: number): CheckOutcome | undefined {
-    return this.#acks.lostAck(at);
   }
 }
 
